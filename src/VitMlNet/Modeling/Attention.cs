@@ -1,0 +1,55 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace VitMlNet.Modeling;
+
+/// <summary>
+/// Pre-norm multi-head self-attention: LayerNorm → qkv Linear (no bias) → softmax(QKᵀ/√d)·V → Linear → Dropout.
+/// Uses libtorch's fused scaled-dot-product attention, which equals the explicit formula (tested) and is faster.
+/// </summary>
+public sealed class Attention : Module<Tensor, Tensor>
+{
+    private readonly int heads;
+    private readonly double dropout;
+    private readonly LayerNorm norm;
+    private readonly Linear to_qkv;
+    private readonly Sequential to_out;
+
+    /// <summary>Creates the attention layer for <paramref name="config"/>.</summary>
+    public Attention(ViTConfig config) : base(nameof(Attention))
+    {
+        heads = config.Heads;
+        dropout = config.Dropout;
+        norm = LayerNorm(config.Dim);
+        to_qkv = Linear(config.Dim, config.InnerDim * 3, hasBias: false);
+        to_out = Sequential(Linear(config.InnerDim, config.Dim), Dropout(config.Dropout));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        long b = x.shape[0], n = x.shape[1];
+        // [b, n, 3·h·d] → [3, b, h, n, d]
+        var qkv = to_qkv.forward(norm.forward(x)).reshape(b, n, 3, heads, -1).permute(2, 0, 3, 1, 4);
+        var q = qkv[0];
+        var k = qkv[1];
+        var v = qkv[2];
+        var o = functional.scaled_dot_product_attention(q, k, v, null, training ? dropout : 0.0, false);
+        return to_out.forward(o.transpose(1, 2).reshape(b, n, -1));
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            norm.Dispose();
+            to_qkv.Dispose();
+            to_out.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,162 @@
+namespace VitMlNet.Modeling;
+
+/// <summary>How the encoder's output tokens become one embedding for the classifier head.</summary>
+public enum ViTPooling
+{
+    /// <summary>Take the class token (the original ViT, arXiv 2010.11929).</summary>
+    Cls,
+    /// <summary>Average all tokens.</summary>
+    Mean,
+}
+
+/// <summary>
+/// A Vision Transformer architecture as data: input geometry, normalization statistics and layer sizes.
+/// Named presets (<see cref="Seed"/>, <see cref="Tiny"/>, ...) mirror timm's configuration table.
+/// </summary>
+/// <remarks>
+/// Records compare by value, so two configurations with the same fields are the same architecture.
+/// Use <see cref="Validate"/> (the trainer options validate it too) to check a configuration
+/// before building a model from it.
+/// </remarks>
+public sealed record ViTConfig
+{
+    /// <summary>Preset name, informational. The default is "custom".</summary>
+    public string Name { get; init; } = "custom";
+
+    /// <summary>Input image height in pixels. The default is 32.</summary>
+    public int ImageHeight { get; init; } = 32;
+
+    /// <summary>Input image width in pixels. The default is 32.</summary>
+    public int ImageWidth { get; init; } = 32;
+
+    /// <summary>Input channels: 1 (gray) or 3 (RGB). The default is 3.</summary>
+    public int Channels { get; init; } = 3;
+
+    /// <summary>Side of the square patches; must divide height and width. The default is 4.</summary>
+    public int PatchSize { get; init; } = 4;
+
+    /// <summary>Token embedding width. The default is 128.</summary>
+    public int Dim { get; init; } = 128;
+
+    /// <summary>Number of encoder blocks. The default is 6.</summary>
+    public int Depth { get; init; } = 6;
+
+    /// <summary>Attention heads per block. The default is 8.</summary>
+    public int Heads { get; init; } = 8;
+
+    /// <summary>Width of each attention head (heads × dim_head is the attention's inner width). The default is 64.</summary>
+    public int DimHead { get; init; } = 64;
+
+    /// <summary>Feed-forward hidden width as a multiple of <see cref="Dim"/>. The default is 4.</summary>
+    public double MlpRatio { get; init; } = 4.0;
+
+    /// <summary>Dropout inside attention (on the attention weights and the output projection) and the feed-forward. The default is 0.1.</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Dropout on the token sequence after adding position embeddings. The default is 0.1.</summary>
+    public double EmbeddingDropout { get; init; } = 0.1;
+
+    /// <summary>Stochastic depth: the drop-path rate of the last block, rising linearly from 0 at the first. The default is 0.</summary>
+    public double DropPathRate { get; init; }
+
+    /// <summary>Pooling of the encoder output. The default is <see cref="ViTPooling.Cls"/>.</summary>
+    public ViTPooling Pooling { get; init; } = ViTPooling.Cls;
+
+    /// <summary>Adds a DeiT distillation token with its own head (arXiv 2012.12877). The default is false.</summary>
+    public bool DistillationToken { get; init; }
+
+    /// <summary>Number of classes of the classifier head. The default is 10.</summary>
+    public int NumClasses { get; init; } = 10;
+
+    /// <summary>Per-channel mean of pixels scaled to [0,1], subtracted before the model. The default is 0.5 per channel.</summary>
+    public IReadOnlyList<float> Mean { get; init; } = new[] { 0.5f, 0.5f, 0.5f };
+
+    /// <summary>Per-channel standard deviation of pixels scaled to [0,1]. The default is 0.5 per channel.</summary>
+    public IReadOnlyList<float> Std { get; init; } = new[] { 0.5f, 0.5f, 0.5f };
+
+    /// <summary>Number of patches: (height / patch) × (width / patch).</summary>
+    public int NumPatches => (ImageHeight / PatchSize) * (ImageWidth / PatchSize);
+
+    /// <summary>Number of prefix tokens: the class token plus the optional distillation token.</summary>
+    public int NumPrefixTokens => DistillationToken ? 2 : 1;
+
+    /// <summary>Values in one flattened patch: channels × patch × patch.</summary>
+    public int PatchDim => Channels * PatchSize * PatchSize;
+
+    /// <summary>Feed-forward hidden width: round(dim × mlp ratio).</summary>
+    public int MlpHidden => (int)Math.Round(Dim * MlpRatio);
+
+    /// <summary>Attention inner width: heads × dim_head.</summary>
+    public int InnerDim => Heads * DimHead;
+
+    /// <summary>
+    /// The reference workload's model (the PyTorch seed script): 32×32×3, patch 4, dim 128, depth 6, heads 8,
+    /// dim_head 64, MLP ratio 4, dropout 0.1, class-token pooling; 2,383,338 parameters at 10 classes.
+    /// </summary>
+    public static ViTConfig Seed { get; } = new() { Name = "seed" };
+
+    /// <summary>A very small model for tests and smoke runs: 16×16×3, patch 4, dim 32, depth 2, heads 2, dim_head 16.</summary>
+    public static ViTConfig Tiny { get; } = new()
+    {
+        Name = "tiny", ImageHeight = 16, ImageWidth = 16, PatchSize = 4, Dim = 32, Depth = 2, Heads = 2, DimHead = 16,
+        MlpRatio = 2, Dropout = 0, EmbeddingDropout = 0,
+    };
+
+    /// <summary>Known preset names, case-insensitive.</summary>
+    public static IReadOnlyList<string> PresetNames => Presets.Keys.ToArray();
+
+    private static readonly Dictionary<string, Func<ViTConfig>> Presets = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["seed"] = () => Seed,
+        ["tiny"] = () => Tiny,
+    };
+
+    /// <summary>Returns the preset with the given name.</summary>
+    /// <exception cref="ArgumentException">The name is not a known preset; the message lists the known ones.</exception>
+    public static ViTConfig FromPreset(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (Presets.TryGetValue(name, out var make)) return make();
+        throw new ArgumentException($"Unknown ViT preset '{name}'. Known presets: {string.Join(", ", Presets.Keys)}.", nameof(name));
+    }
+
+    /// <summary>Returns this configuration adapted to an input geometry and class count (mean/std follow the channel count).</summary>
+    public ViTConfig WithInput(int channels, int height, int width, int numClasses)
+    {
+        var c = this with { Channels = channels, ImageHeight = height, ImageWidth = width, NumClasses = numClasses };
+        if (Mean.Count != channels) c = c with { Mean = Enumerable.Repeat(Mean.Count > 0 ? Mean.Average() : 0.5f, channels).ToArray() };
+        if (Std.Count != channels) c = c with { Std = Enumerable.Repeat(Std.Count > 0 ? Std.Average() : 0.5f, channels).ToArray() };
+        return c;
+    }
+
+    /// <summary>Lists every problem of this configuration; empty when it is valid.</summary>
+    public IReadOnlyList<string> GetErrors()
+    {
+        var e = new List<string>();
+        if (Channels is not (1 or 3)) e.Add($"Channels must be 1 or 3 (actual {Channels})");
+        if (ImageHeight <= 0 || ImageWidth <= 0) e.Add($"image size must be positive (actual {ImageHeight}x{ImageWidth})");
+        if (PatchSize <= 0) e.Add($"PatchSize must be positive (actual {PatchSize})");
+        else if (ImageHeight % PatchSize != 0 || ImageWidth % PatchSize != 0)
+            e.Add($"PatchSize ({PatchSize}) must divide the image size ({ImageHeight}x{ImageWidth})");
+        if (Dim <= 0) e.Add($"Dim must be positive (actual {Dim})");
+        if (Depth <= 0) e.Add($"Depth must be positive (actual {Depth})");
+        if (Heads <= 0) e.Add($"Heads must be positive (actual {Heads})");
+        if (DimHead <= 0) e.Add($"DimHead must be positive (actual {DimHead})");
+        if (MlpRatio <= 0) e.Add($"MlpRatio must be positive (actual {MlpRatio})");
+        if (Dropout is < 0 or >= 1) e.Add($"Dropout must be in [0, 1) (actual {Dropout})");
+        if (EmbeddingDropout is < 0 or >= 1) e.Add($"EmbeddingDropout must be in [0, 1) (actual {EmbeddingDropout})");
+        if (DropPathRate is < 0 or >= 1) e.Add($"DropPathRate must be in [0, 1) (actual {DropPathRate})");
+        if (NumClasses < 2) e.Add($"NumClasses must be at least 2 (actual {NumClasses})");
+        if (Mean.Count != Channels) e.Add($"Mean must have one value per channel (expected {Channels}, actual {Mean.Count})");
+        if (Std.Count != Channels) e.Add($"Std must have one value per channel (expected {Channels}, actual {Std.Count})");
+        else if (Std.Any(s => s <= 0)) e.Add("Std values must be positive");
+        return e;
+    }
+
+    /// <summary>Throws one <see cref="ArgumentException"/> listing every problem, if any.</summary>
+    public void Validate()
+    {
+        var errors = GetErrors();
+        if (errors.Count > 0) throw new ArgumentException($"Invalid ViT configuration '{Name}': {string.Join("; ", errors)}.");
+    }
+}

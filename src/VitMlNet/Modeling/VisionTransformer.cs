@@ -1,0 +1,160 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace VitMlNet.Modeling;
+
+/// <summary>
+/// A Vision Transformer (Dosovitskiy et al., "An Image is Worth 16x16 Words", arXiv 2010.11929), with the
+/// optional distillation token of DeiT (Touvron et al., arXiv 2012.12877). Input: normalized images
+/// [N, C, H, W]; output: class logits [N, classes].
+/// </summary>
+/// <remarks>
+/// Parameter names follow the reference PyTorch model (<c>embed.*</c>, <c>cls</c>, <c>pos</c>,
+/// <c>layers.{i}.0.*</c>, <c>layers.{i}.1.*</c>, <c>head.*</c>; plus <c>dist</c> and <c>head_dist</c>
+/// with a distillation token), so its state dict maps one to one. Fine-tuning hooks:
+/// <see cref="ForwardFeatures"/>, <see cref="ForwardHead"/>, <see cref="ResetClassifier"/> and
+/// <see cref="NoWeightDecayParameterNames"/>.
+/// </remarks>
+public sealed class VisionTransformer : Module<Tensor, Tensor>
+{
+    private readonly PatchEmbedding embed;
+    private readonly Parameter cls;
+    private readonly Parameter pos;
+    private readonly Parameter? dist;
+    private readonly Dropout drop;
+    private readonly ModuleList<EncoderBlock> layers;
+    private readonly Linear head;
+    private readonly Linear? head_dist;
+
+    /// <summary>Builds a freshly initialized model (PyTorch's default initializers; tokens from a standard normal).</summary>
+    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
+    public VisionTransformer(ViTConfig config) : base(nameof(VisionTransformer))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        embed = new PatchEmbedding(config);
+        cls = Parameter(randn(1, 1, config.Dim));
+        pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim));
+        drop = Dropout(config.EmbeddingDropout);
+        var blocks = new EncoderBlock[config.Depth];
+        for (int i = 0; i < config.Depth; i++)
+            blocks[i] = new EncoderBlock(config, config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate);
+        layers = ModuleList(blocks);
+        head = Linear(config.Dim, config.NumClasses);
+        if (config.DistillationToken)
+        {
+            dist = Parameter(randn(1, 1, config.Dim));
+            head_dist = Linear(config.Dim, config.NumClasses);
+        }
+        // Registered by hand, in the reference's order and names; the patch embedding contributes its
+        // LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2.
+        register_module("embed", embed.Sequential);
+        register_parameter("cls", cls);
+        if (dist is not null) register_parameter("dist", dist);
+        register_parameter("pos", pos);
+        register_module("drop", drop);
+        register_module("layers", layers);
+        register_module("head", head);
+        if (head_dist is not null) register_module("head_dist", head_dist);
+    }
+
+    /// <summary>The architecture of this model.</summary>
+    public ViTConfig Config { get; private set; }
+
+    /// <summary>
+    /// Names of parameters that should get no weight decay: position embedding, class and distillation
+    /// tokens, every LayerNorm and every bias (timm's convention).
+    /// </summary>
+    public IReadOnlySet<string> NoWeightDecayParameterNames =>
+        named_parameters()
+            .Where(p => p.name is "cls" or "pos" or "dist" || p.parameter.dim() <= 1)
+            .Select(p => p.name)
+            .ToHashSet();
+
+    /// <summary>Encodes images into the pooled embedding [N, dim] (with a distillation token: the class-token embedding).</summary>
+    public Tensor ForwardFeatures(Tensor images) => Pool(Encode(images));
+
+    /// <summary>Applies the classifier head to pooled embeddings.</summary>
+    public Tensor ForwardHead(Tensor features) => head.forward(features);
+
+    /// <summary>
+    /// Logits of the class head and of the distillation head, for training with a teacher (DeiT).
+    /// The second is null when the model has no distillation token.
+    /// </summary>
+    public (Tensor Logits, Tensor? DistillationLogits) ForwardWithDistillation(Tensor images)
+    {
+        var tokens = Encode(images);
+        var logits = head.forward(Pool(tokens));
+        if (head_dist is null) return (logits, null);
+        return (logits, head_dist.forward(tokens[.., 1]));
+    }
+
+    /// <summary>Class logits; with a distillation token, the mean of both heads (DeiT inference).</summary>
+    public override Tensor forward(Tensor images)
+    {
+        var (logits, distLogits) = ForwardWithDistillation(images);
+        return distLogits is null ? logits : (logits + distLogits) / 2;
+    }
+
+    /// <summary>Replaces the classifier head(s) with freshly initialized ones for <paramref name="numClasses"/> classes.</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        if (numClasses < 2) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "At least two classes are needed.");
+        Reinitialize(head, numClasses);
+        if (head_dist is not null) Reinitialize(head_dist, numClasses);
+        Config = Config with { NumClasses = numClasses };
+    }
+
+    private void Reinitialize(Linear layer, int numClasses)
+    {
+        var device = layer.weight!.device;
+        using var fresh = Linear(Config.Dim, numClasses, device: device);
+        using (torch.no_grad())
+        {
+            layer.weight = Parameter(fresh.weight!.detach().clone());
+            layer.bias = Parameter(fresh.bias!.detach().clone());
+        }
+    }
+
+    private Tensor Encode(Tensor images)
+    {
+        var c = Config;
+        if (images.dim() != 4 || images.shape[1] != c.Channels || images.shape[2] != c.ImageHeight || images.shape[3] != c.ImageWidth)
+        {
+            throw new ArgumentException(
+                $"Input shape [{string.Join(", ", images.shape)}] doesn't match the model: expected [N, {c.Channels}, {c.ImageHeight}, {c.ImageWidth}].",
+                nameof(images));
+        }
+        long b = images.shape[0];
+        var x = embed.forward(images);
+        var prefix = dist is null
+            ? cls.expand(b, -1, -1)
+            : torch.cat(new[] { cls.expand(b, -1, -1), dist.expand(b, -1, -1) }, 1);
+        x = torch.cat(new[] { prefix, x }, 1) + pos;
+        x = drop.forward(x);
+        foreach (var block in layers) x = block.forward(x);
+        return x;
+    }
+
+    private Tensor Pool(Tensor tokens) => Config.Pooling == ViTPooling.Mean ? tokens.mean(new long[] { 1 }) : tokens[.., 0];
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            embed.Dispose();
+            cls.Dispose();
+            pos.Dispose();
+            dist?.Dispose();
+            drop.Dispose();
+            layers.Dispose();
+            head.Dispose();
+            head_dist?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

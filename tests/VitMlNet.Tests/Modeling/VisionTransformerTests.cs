@@ -1,0 +1,149 @@
+using TorchSharp;
+using VitMlNet.Modeling;
+using static TorchSharp.torch;
+
+namespace VitMlNet.Tests.Modeling;
+
+public class VisionTransformerTests
+{
+    [Fact]
+    public void SeedPresetHasTheReferenceParameterCount()
+    {
+        using var model = new VisionTransformer(ViTConfig.Seed);
+        long count = model.parameters().Sum(p => p.numel());
+        Assert.Equal(2_383_338, count);
+    }
+
+    [Fact]
+    public void ParameterNamesFollowTheReferenceStateDict()
+    {
+        using var model = new VisionTransformer(ViTConfig.Seed);
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        Assert.Contains("embed.0.weight", names);
+        Assert.Contains("embed.1.weight", names);
+        Assert.Contains("embed.2.bias", names);
+        Assert.Contains("cls", names);
+        Assert.Contains("pos", names);
+        Assert.Contains("layers.0.0.norm.weight", names);
+        Assert.Contains("layers.0.0.to_qkv.weight", names);
+        Assert.DoesNotContain("layers.0.0.to_qkv.bias", names);
+        Assert.Contains("layers.5.0.to_out.0.weight", names);
+        Assert.Contains("layers.5.1.net.0.weight", names);
+        Assert.Contains("layers.5.1.net.1.weight", names);
+        Assert.Contains("layers.5.1.net.4.bias", names);
+        Assert.Contains("head.weight", names);
+        Assert.Equal(names.Count, names.Distinct().Count());
+    }
+
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath" };
+
+    internal static ViTConfig Architecture(string name) => name switch
+    {
+        "cls" => ViTConfig.Tiny,
+        "mean" => ViTConfig.Tiny with { Pooling = ViTPooling.Mean },
+        "distill" => ViTConfig.Tiny with { DistillationToken = true },
+        "gray" => ViTConfig.Tiny.WithInput(1, 16, 16, 10),
+        "nonsquare" => ViTConfig.Tiny.WithInput(3, 12, 20, 5),
+        "droppath" => ViTConfig.Tiny with { DropPathRate = 0.2, Dropout = 0.1, EmbeddingDropout = 0.1 },
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void ForwardGivesFiniteLogitsAndEveryParameterGetsAGradient(string arch)
+    {
+        var config = Architecture(arch);
+        torch.manual_seed(1);
+        using var scope = torch.NewDisposeScope();
+        using var model = new VisionTransformer(config);
+        model.train();
+        var x = torch.randn(4, config.Channels, config.ImageHeight, config.ImageWidth);
+        var (logits, distLogits) = model.ForwardWithDistillation(x);
+        Assert.Equal(new long[] { 4, config.NumClasses }, logits.shape);
+        var loss = logits.square().mean() + (distLogits is null ? torch.zeros(1) : distLogits.square().mean());
+        loss.backward();
+        Assert.False(logits.isnan().any().item<bool>());
+        foreach (var (name, p) in model.named_parameters())
+        {
+            Assert.True(p.grad is not null, $"{name} has no gradient");
+            Assert.True(p.grad!.abs().sum().item<float>() > 0, $"{name} has a zero gradient");
+        }
+        Assert.Equal(new long[] { 4, config.Dim }, model.ForwardFeatures(x).shape);
+    }
+
+    [Fact]
+    public void FusedAttentionEqualsTheExplicitFormula()
+    {
+        torch.manual_seed(3);
+        using var scope = torch.NewDisposeScope();
+        var config = ViTConfig.Tiny;
+        using var attention = new Attention(config);
+        attention.eval();
+        var x = torch.randn(2, 5, config.Dim);
+        var fused = attention.forward(x);
+        var p = attention.named_parameters().ToDictionary(t => t.name, t => t.parameter);
+        var h = torch.nn.functional.layer_norm(x, new long[] { config.Dim }, p["norm.weight"], p["norm.bias"]);
+        var qkv = torch.nn.functional.linear(h, p["to_qkv.weight"]).chunk(3, -1);
+        Tensor Split(Tensor t) => t.reshape(2, 5, config.Heads, config.DimHead).transpose(1, 2);
+        var attn = torch.matmul(Split(qkv[0]), Split(qkv[1]).transpose(-1, -2)).mul(1.0 / Math.Sqrt(config.DimHead)).softmax(-1);
+        var o = torch.matmul(attn, Split(qkv[2])).transpose(1, 2).reshape(2, 5, -1);
+        var expected = torch.nn.functional.linear(o, p["to_out.0.weight"], p["to_out.0.bias"]);
+        Assert.True(fused.allclose(expected, rtol: 1e-5, atol: 1e-5), $"max diff {(fused - expected).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void WrongInputShapeNamesExpectedAndActual()
+    {
+        using var model = new VisionTransformer(ViTConfig.Tiny);
+        using var x = torch.zeros(1, 3, 30, 16);
+        var e = Assert.Throws<ArgumentException>(() => model.forward(x));
+        Assert.Contains("[1, 3, 30, 16]", e.Message);
+        Assert.Contains("[N, 3, 16, 16]", e.Message);
+    }
+
+    [Fact]
+    public void SameSeedGivesSameInitialWeights()
+    {
+        torch.manual_seed(42);
+        using var a = new VisionTransformer(ViTConfig.Tiny);
+        torch.manual_seed(42);
+        using var b = new VisionTransformer(ViTConfig.Tiny);
+        foreach (var ((name, pa), (_, pb)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(pa.equal(pb).all().item<bool>(), name);
+    }
+
+    [Fact]
+    public void ResetClassifierChangesClassCountAndKeepsTheEncoder()
+    {
+        using var model = new VisionTransformer(ViTConfig.Tiny with { DistillationToken = true });
+        var before = model.named_parameters().First(p => p.name == "pos").parameter.clone();
+        model.ResetClassifier(3);
+        using var x = torch.randn(2, 3, 16, 16);
+        Assert.Equal(new long[] { 2, 3 }, model.forward(x).shape);
+        Assert.Equal(3, model.Config.NumClasses);
+        Assert.True(before.equal(model.named_parameters().First(p => p.name == "pos").parameter).all().item<bool>());
+        Assert.Single(model.named_parameters(), p => p.name == "head.weight");
+    }
+
+    [Fact]
+    public void NoWeightDecayListHoldsTokensNormsAndBiases()
+    {
+        using var model = new VisionTransformer(ViTConfig.Tiny);
+        var set = model.NoWeightDecayParameterNames;
+        Assert.Contains("pos", set);
+        Assert.Contains("cls", set);
+        Assert.Contains("embed.0.weight", set);
+        Assert.Contains("head.bias", set);
+        Assert.DoesNotContain("head.weight", set);
+        Assert.DoesNotContain("layers.0.0.to_qkv.weight", set);
+    }
+
+    [Fact]
+    public void InvalidConfigurationListsEveryProblem()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new VisionTransformer(ViTConfig.Seed with { PatchSize = 5, Heads = 0, NumClasses = 1 }));
+        Assert.Contains("PatchSize (5) must divide the image size (32x32)", e.Message);
+        Assert.Contains("Heads must be positive (actual 0)", e.Message);
+        Assert.Contains("NumClasses must be at least 2 (actual 1)", e.Message);
+    }
+}
