@@ -1,0 +1,62 @@
+namespace VitMlNet.Training;
+
+/// <summary>What a progress report marks.</summary>
+public enum TrainingProgressKind
+{
+    /// <summary>A report inside an epoch, every <c>ProgressEverySteps</c> steps.</summary>
+    Step,
+    /// <summary>The end of an epoch, with validation figures when validation is on.</summary>
+    EpochEnd,
+}
+
+/// <summary>A training progress report.</summary>
+/// <param name="Kind">Step or epoch end.</param>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Epochs">Planned epochs.</param>
+/// <param name="Step">1-based step within the epoch.</param>
+/// <param name="StepsPerEpoch">Steps per epoch.</param>
+/// <param name="Loss">Mean training loss over the epoch so far.</param>
+/// <param name="TrainAccuracy">Training accuracy over the epoch so far (against the unmixed labels).</param>
+/// <param name="ValidationLoss">Validation loss at epoch end; null without validation or mid-epoch.</param>
+/// <param name="ValidationAccuracy">Validation accuracy at epoch end; null without validation or mid-epoch.</param>
+/// <param name="LearningRate">Learning rate of the last step.</param>
+/// <param name="ImagesPerSecond">Training throughput over the epoch so far.</param>
+/// <param name="Elapsed">Time since training started.</param>
+public sealed record TrainingProgress(
+    TrainingProgressKind Kind,
+    int Epoch,
+    int Epochs,
+    int Step,
+    int StepsPerEpoch,
+    double Loss,
+    double TrainAccuracy,
+    double? ValidationLoss,
+    double? ValidationAccuracy,
+    double LearningRate,
+    double ImagesPerSecond,
+    TimeSpan Elapsed)
+{
+    /// <summary>One line for logs, e.g. "epoch 3/10 loss 0.9012 acc 0.6812 val_loss 0.8123 val_acc 0.7101 lr 3.0e-004 312 img/s 00:01:12".</summary>
+    public override string ToString()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string val = ValidationAccuracy is null ? "" : string.Format(inv, " val_loss {0:F4} val_acc {1:F4}", ValidationLoss, ValidationAccuracy);
+        string where = Kind == TrainingProgressKind.EpochEnd
+            ? string.Format(inv, "epoch {0}/{1}", Epoch, Epochs)
+            : string.Format(inv, "epoch {0}/{1} step {2}/{3}", Epoch, Epochs, Step, StepsPerEpoch);
+        return string.Format(inv, "{0} loss {1:F4} acc {2:F4}{3} lr {4:0.0e+000} {5:F0} img/s {6:hh\\:mm\\:ss}",
+            where, Loss, TrainAccuracy, val, LearningRate, ImagesPerSecond, Elapsed);
+    }
+}
+
+/// <summary>Figures of one finished epoch.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Loss">Mean training loss.</param>
+/// <param name="TrainAccuracy">Training accuracy.</param>
+/// <param name="ValidationLoss">Validation loss, when validating.</param>
+/// <param name="ValidationAccuracy">Validation accuracy, when validating.</param>
+/// <param name="LearningRate">Learning rate at the epoch's last step.</param>
+/// <param name="ImagesPerSecond">Training throughput.</param>
+/// <param name="Seconds">Wall-clock seconds of the epoch (training and validation).</param>
+public sealed record EpochSummary(int Epoch, double Loss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy,
+    double LearningRate, double ImagesPerSecond, double Seconds);

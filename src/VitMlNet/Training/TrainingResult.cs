@@ -1,0 +1,35 @@
+using VitMlNet.Modeling;
+
+namespace VitMlNet.Training;
+
+/// <summary>The outcome of a training run.</summary>
+public sealed class TrainingResult : IDisposable
+{
+    /// <summary>Creates a result.</summary>
+    public TrainingResult(VisionTransformer model, IReadOnlyList<EpochSummary> history, int bestEpoch, bool cancelled, bool earlyStopped)
+    {
+        Model = model;
+        History = history;
+        BestEpoch = bestEpoch;
+        Cancelled = cancelled;
+        EarlyStopped = earlyStopped;
+    }
+
+    /// <summary>The trained model (eval mode): best-validation weights when kept, EMA weights when enabled, else the last.</summary>
+    public VisionTransformer Model { get; }
+
+    /// <summary>One summary per completed epoch.</summary>
+    public IReadOnlyList<EpochSummary> History { get; }
+
+    /// <summary>Epoch whose weights were returned (1-based; 0 when cancelled before the first epoch ended).</summary>
+    public int BestEpoch { get; }
+
+    /// <summary>Whether the cancellation token stopped training.</summary>
+    public bool Cancelled { get; }
+
+    /// <summary>Whether early stopping ended training.</summary>
+    public bool EarlyStopped { get; }
+
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}

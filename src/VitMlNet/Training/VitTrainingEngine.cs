@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using VitMlNet.Modeling;
+using static TorchSharp.torch;
+
+namespace VitMlNet.Training;
+
+/// <summary>
+/// Trains a <see cref="VisionTransformer"/> on an <see cref="ImageCache"/>: seeded shuffling, batched
+/// normalization and augmentation, Adam/AdamW with warmup + cosine, gradient clipping, label smoothing,
+/// Mixup/CutMix, EMA, per-epoch validation with early stopping and best-weight keeping, checkpoints,
+/// progress and cancellation. One dispose scope per step keeps memory flat.
+/// </summary>
+public sealed class VitTrainingEngine
+{
+    private readonly VisionTransformerOptions options;
+    private readonly ViTConfig config;
+
+    /// <summary>Creates an engine for an architecture already adapted to the data (input size and classes).</summary>
+    /// <exception cref="ArgumentException">Invalid options or architecture, listing every problem.</exception>
+    public VitTrainingEngine(VisionTransformerOptions options, ViTConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(config);
+        options.Validate();
+        config.Validate();
+        this.options = options;
+        this.config = config;
+    }
+
+    /// <summary>
+    /// Trains and returns the model. <paramref name="initialModel"/>, when given, provides the starting
+    /// weights and is trained in place (the result then owns it).
+    /// </summary>
+    public TrainingResult Train(ImageCache train, ImageCache? validation = null, VisionTransformer? initialModel = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (train.Channels != config.Channels || train.Height != config.ImageHeight || train.Width != config.ImageWidth)
+        {
+            throw new ArgumentException(
+                $"Training images are {train.Channels}x{train.Height}x{train.Width} but the architecture expects {config.Channels}x{config.ImageHeight}x{config.ImageWidth}.");
+        }
+        if (options.Threads is int threads) torch.set_num_threads(threads);
+        var device = torch.device(options.Device);
+
+        torch.manual_seed(options.Seed);
+        var model = initialModel ?? new VisionTransformer(config);
+        model.to(device);
+        using var optimizer = CreateOptimizer(model);
+        int batch = Math.Min(options.BatchSize, train.Count);
+        int stepsPerEpoch = (train.Count + batch - 1) / batch;
+        var schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, options.MinLearningRate,
+            (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), (long)stepsPerEpoch * options.Epochs);
+        using var ema = options.EmaDecay > 0 ? new ModelEma(model, options.EmaDecay) : null;
+        var augmenter = new BatchAugmenter(options.Augmentation);
+        using var mean = torch.tensor(config.Mean.ToArray(), device: device).reshape(1, -1, 1, 1);
+        using var std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
+
+        var state = new CheckpointState();
+        Dictionary<string, Tensor>? best = null;
+        if (options.ResumeFromCheckpoint && Checkpoint.Exists(options.CheckpointDirectory!))
+        {
+            state = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, ema?.Model);
+            best = state.HasBest ? Checkpoint.LoadBest(options.CheckpointDirectory!, model) : null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        bool cancelled = false, earlyStopped = false;
+        try
+        {
+            for (int epoch = state.EpochsDone + 1; epoch <= options.Epochs; epoch++)
+            {
+                if (options.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
+                var summary = RunEpoch(epoch, model, optimizer, ema, schedule, augmenter, train, mean, std, stepsPerEpoch, batch, device, clock);
+                if (summary is null) { cancelled = true; break; }
+
+                var evalModel = ema?.Model ?? model;
+                double? valLoss = null, valAcc = null;
+                if (validation is not null && validation.Count > 0)
+                {
+                    (valLoss, valAcc) = Evaluate(evalModel, validation, mean, std, device);
+                    summary = summary with { ValidationLoss = valLoss, ValidationAccuracy = valAcc, Seconds = summary.Seconds };
+                    bool improved = state.BestEpoch == 0 || valAcc > state.BestAccuracy + 1e-9
+                        || (Math.Abs(valAcc.Value - state.BestAccuracy) <= 1e-9 && valLoss < state.BestLoss - 1e-4);
+                    if (improved)
+                    {
+                        state.BestEpoch = epoch;
+                        state.BestAccuracy = valAcc.Value;
+                        state.BestLoss = valLoss.Value;
+                        state.EpochsWithoutImprovement = 0;
+                        if (options.KeepBestWeights)
+                        {
+                            DisposeAll(best);
+                            best = Snapshot(evalModel);
+                        }
+                    }
+                    else
+                    {
+                        state.EpochsWithoutImprovement++;
+                    }
+                }
+                else
+                {
+                    state.BestEpoch = epoch;
+                }
+                state.EpochsDone = epoch;
+                state.History.Add(summary);
+                options.Progress?.Report(new TrainingProgress(TrainingProgressKind.EpochEnd, epoch, options.Epochs, stepsPerEpoch, stepsPerEpoch,
+                    summary.Loss, summary.TrainAccuracy, valLoss, valAcc, summary.LearningRate, summary.ImagesPerSecond, clock.Elapsed));
+                if (options.CheckpointDirectory is not null)
+                    Checkpoint.Save(options.CheckpointDirectory, state, model, optimizer, ema?.Model, best);
+                if (options.EarlyStoppingPatience > 0 && state.EpochsWithoutImprovement >= options.EarlyStoppingPatience)
+                {
+                    earlyStopped = true;
+                    break;
+                }
+            }
+
+            VisionTransformer result = model;
+            if (ema is not null)
+            {
+                // Hand the averaged weights to the returned model.
+                Restore(model, Snapshot(ema.Model), dispose: true);
+            }
+            int returnedEpoch = state.EpochsDone;
+            if (best is not null && options.KeepBestWeights && validation is not null)
+            {
+                Restore(model, best, dispose: false);
+                returnedEpoch = state.BestEpoch;
+            }
+            result.eval();
+            return new TrainingResult(result, state.History.ToArray(), returnedEpoch, cancelled, earlyStopped);
+        }
+        finally
+        {
+            DisposeAll(best);
+        }
+    }
+
+    /// <summary>Loss and accuracy of <paramref name="model"/> on <paramref name="data"/> (eval mode, batches of 256).</summary>
+    public (double Loss, double Accuracy) Evaluate(VisionTransformer model, ImageCache data, Tensor mean, Tensor std, Device device)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        double lossSum = 0;
+        long correct = 0;
+        using (torch.no_grad())
+        {
+            for (long start = 0; start < data.Count; start += 256)
+            {
+                using var scope = torch.NewDisposeScope();
+                long n = Math.Min(256, data.Count - start);
+                var x = Normalize(data.Images.narrow(0, start, n).to(device), mean, std);
+                var y = data.Labels.narrow(0, start, n).to(device);
+                var logits = model.forward(x);
+                lossSum += torch.nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(y).sum().item<long>();
+            }
+        }
+        model.train(wasTraining);
+        return (lossSum / data.Count, (double)correct / data.Count);
+    }
+
+    private EpochSummary? RunEpoch(int epoch, VisionTransformer model, optim.Optimizer optimizer, ModelEma? ema, LearningRateSchedule schedule,
+        BatchAugmenter augmenter, ImageCache train, Tensor mean, Tensor std, int stepsPerEpoch, int batch, Device device, Stopwatch clock)
+    {
+        // Every epoch's randomness derives from (seed, epoch), so a run resumed at an epoch boundary
+        // replays exactly what an uninterrupted run does.
+        long epochSeed = EpochSeed(options.Seed, epoch);
+        torch.manual_seed(epochSeed);
+        using var generator = new Generator((ulong)epochSeed);
+        var random = new Random((int)(epochSeed & 0x7fffffff));
+        long[] order;
+        using (var perm = torch.randperm(train.Count, generator: generator)) order = perm.data<long>().ToArray();
+
+        model.train();
+        var epochClock = Stopwatch.StartNew();
+        double lossSum = 0, lr = 0;
+        long correct = 0, seen = 0;
+        for (int step = 0; step < stepsPerEpoch; step++)
+        {
+            if (options.CancellationToken.IsCancellationRequested) return null;
+            long global = (long)(epoch - 1) * stepsPerEpoch + step;
+            lr = schedule.At(global);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+
+            using (var scope = torch.NewDisposeScope())
+            {
+                int start = step * batch;
+                int n = Math.Min(batch, train.Count - start);
+                var idx = torch.tensor(order.AsSpan(start, n).ToArray(), dtype: ScalarType.Int64);
+                var x = train.Images.index_select(0, idx).to(device).to(ScalarType.Float32).mul_(options.PixelScale);
+                var y = train.Labels.index_select(0, idx).to(device);
+                var targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
+                Tensor? teacherTargets = train.TeacherLabels is null ? null
+                    : SoftTargets(train.TeacherLabels.index_select(0, idx).to(device), config.NumClasses, 0);
+                if (options.Augmentation.Any)
+                {
+                    if (teacherTargets is not null)
+                    {
+                        // Mix teacher targets exactly like the labels: augment both at once.
+                        var both = torch.cat(new[] { targets, teacherTargets }, 1);
+                        (x, both) = augmenter.Apply(x, both, generator, random);
+                        targets = both.narrow(1, 0, config.NumClasses);
+                        teacherTargets = both.narrow(1, config.NumClasses, config.NumClasses);
+                    }
+                    else
+                    {
+                        (x, targets) = augmenter.Apply(x, targets, generator, random);
+                    }
+                }
+                x = x.sub_(mean).div_(std);
+
+                var (logits, distLogits) = model.ForwardWithDistillation(x);
+                var loss = SoftCrossEntropy(logits, targets);
+                if (distLogits is not null)
+                {
+                    // DeiT hard distillation: the distillation head learns the teacher's labels (or the true ones without a teacher).
+                    loss = loss.mul(0.5).add(SoftCrossEntropy(distLogits, teacherTargets ?? targets).mul(0.5));
+                }
+                optimizer.zero_grad();
+                loss.backward();
+                if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
+                optimizer.step();
+                ema?.Update();
+
+                lossSum += loss.item<float>() * n;
+                correct += logits.argmax(1).eq(y).sum().item<long>();
+                seen += n;
+            }
+
+            if (options.ProgressEverySteps > 0 && (step + 1) % options.ProgressEverySteps == 0 && step + 1 < stepsPerEpoch)
+            {
+                options.Progress?.Report(new TrainingProgress(TrainingProgressKind.Step, epoch, options.Epochs, step + 1, stepsPerEpoch,
+                    lossSum / seen, (double)correct / seen, null, null, lr, seen / epochClock.Elapsed.TotalSeconds, clock.Elapsed));
+            }
+        }
+        double seconds = epochClock.Elapsed.TotalSeconds;
+        return new EpochSummary(epoch, lossSum / seen, (double)correct / seen, null, null, lr, seen / seconds, seconds);
+    }
+
+    private optim.Optimizer CreateOptimizer(VisionTransformer model)
+    {
+        if (options.Optimizer == VitOptimizer.Adam)
+            return torch.optim.Adam(model.parameters(), options.LearningRate);
+        var noDecay = model.NoWeightDecayParameterNames;
+        var all = model.named_parameters().ToArray();
+        var groups = new[]
+        {
+            new AdamW.ParamGroup(all.Where(p => !noDecay.Contains(p.name)).Select(p => p.parameter), options.LearningRate, weight_decay: options.WeightDecay),
+            new AdamW.ParamGroup(all.Where(p => noDecay.Contains(p.name)).Select(p => p.parameter), options.LearningRate, weight_decay: 0),
+        };
+        return torch.optim.AdamW(groups, options.LearningRate, weight_decay: options.WeightDecay);
+    }
+
+    internal Tensor Normalize(Tensor pixels, Tensor mean, Tensor std) =>
+        pixels.to(ScalarType.Float32).mul(options.PixelScale).sub_(mean).div_(std);
+
+    private static Tensor SoftTargets(Tensor labels, int classes, double smoothing)
+    {
+        var oneHot = torch.nn.functional.one_hot(labels, classes).to(ScalarType.Float32);
+        return smoothing > 0 ? oneHot.mul_(1 - smoothing).add_(smoothing / classes) : oneHot;
+    }
+
+    private static Tensor SoftCrossEntropy(Tensor logits, Tensor targets) =>
+        targets.mul(logits.log_softmax(1)).sum(1).mean().neg();
+
+    internal static long EpochSeed(int seed, int epoch) => ((long)seed * 1_000_003L + epoch * 7919L) & 0x7fff_ffff_ffffL;
+
+    /// <summary>Copies a model's weights into tensors that belong to no dispose scope (the caller disposes them).</summary>
+    internal static Dictionary<string, Tensor> Snapshot(VisionTransformer model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+    }
+
+    private static void Restore(VisionTransformer model, Dictionary<string, Tensor> weights, bool dispose)
+    {
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in model.named_parameters()) p.copy_(weights[name]);
+        }
+        if (dispose) DisposeAll(weights);
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? weights)
+    {
+        if (weights is null) return;
+        foreach (var t in weights.Values) t.Dispose();
+        weights.Clear();
+    }
+}

@@ -1,0 +1,220 @@
+using VitMlNet.Modeling;
+using VitMlNet.Training;
+
+namespace VitMlNet;
+
+/// <summary>Optimizer used to train the transformer.</summary>
+public enum VitOptimizer
+{
+    /// <summary>Adam (the reference workload's optimizer); <see cref="VisionTransformerOptions.WeightDecay"/> is ignored.</summary>
+    Adam,
+    /// <summary>AdamW with decoupled weight decay; no decay on norms, biases, tokens and the position embedding.</summary>
+    AdamW,
+}
+
+/// <summary>Learning-rate schedule over the whole run.</summary>
+public enum VitLearningRateSchedule
+{
+    /// <summary>The learning rate stays at <see cref="VisionTransformerOptions.LearningRate"/>, after an optional warmup.</summary>
+    Constant,
+    /// <summary>Linear warmup, then cosine decay to <see cref="VisionTransformerOptions.MinLearningRate"/>.</summary>
+    WarmupCosine,
+}
+
+/// <summary>
+/// Options of the <c>VisionTransformerTrainer</c>: columns, architecture, optimization, augmentation,
+/// validation, reproducibility and monitoring. Every property has a documented default; <see cref="Validate"/>
+/// reports every invalid field in one exception.
+/// </summary>
+public sealed class VisionTransformerOptions
+{
+    /// <summary>Label column: a key type, as produced by <c>MapValueToKey</c>. The default is "Label".</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>Feature column: the known-size float pixel vector from <c>ExtractPixels</c> (planar C×H×W). The default is "Pixels".</summary>
+    public string FeatureColumnName { get; set; } = "Pixels";
+
+    /// <summary>Output column with class probabilities. The default is "Score".</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>Output column with the predicted label, of the label's key type. The default is "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Optional output column with the pooled embedding (to feed other trainers); null adds none. The default is null.</summary>
+    public string? EmbeddingColumnName { get; set; }
+
+    /// <summary>
+    /// Optional column of teacher predictions (a key column over the same classes, e.g. another model's
+    /// PredictedLabel) for DeiT hard-label distillation; requires an architecture with a distillation token.
+    /// The default is null.
+    /// </summary>
+    public string? TeacherColumnName { get; set; }
+
+    /// <summary>Architecture preset name (see <see cref="ViTConfig.PresetNames"/>), used when <see cref="Architecture"/> is null. The default is "seed".</summary>
+    public string Preset { get; set; } = "seed";
+
+    /// <summary>Explicit architecture; overrides <see cref="Preset"/>. Its input size and class count are taken from the data. The default is null.</summary>
+    public ViTConfig? Architecture { get; set; }
+
+    /// <summary>Image height when the feature vector carries no dimensions. The default is null (taken from the column).</summary>
+    public int? ImageHeight { get; set; }
+
+    /// <summary>Image width when the feature vector carries no dimensions. The default is null (taken from the column).</summary>
+    public int? ImageWidth { get; set; }
+
+    /// <summary>Channels when the feature vector carries no dimensions. The default is null (taken from the column).</summary>
+    public int? Channels { get; set; }
+
+    /// <summary>Factor mapping feature values to [0, 1]: 1/255 for <c>ExtractPixels</c>' default output. The default is 1/255.</summary>
+    public float PixelScale { get; set; } = 1f / 255f;
+
+    /// <summary>Passes over the training data. The default is 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Images per optimization step. The default is 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Peak learning rate. The default is 3e-4.</summary>
+    public double LearningRate { get; set; } = 3e-4;
+
+    /// <summary>Final learning rate of the cosine schedule. The default is 1e-6.</summary>
+    public double MinLearningRate { get; set; } = 1e-6;
+
+    /// <summary>Optimizer. The default is <see cref="VitOptimizer.Adam"/> (the reference).</summary>
+    public VitOptimizer Optimizer { get; set; } = VitOptimizer.Adam;
+
+    /// <summary>Decoupled weight decay for <see cref="VitOptimizer.AdamW"/>. The default is 0.05.</summary>
+    public double WeightDecay { get; set; } = 0.05;
+
+    /// <summary>Learning-rate schedule. The default is <see cref="VitLearningRateSchedule.Constant"/>.</summary>
+    public VitLearningRateSchedule Schedule { get; set; } = VitLearningRateSchedule.Constant;
+
+    /// <summary>Epochs of linear warmup (fractions allowed). The default is 0.</summary>
+    public double WarmupEpochs { get; set; }
+
+    /// <summary>Maximum global gradient norm; 0 disables clipping. The default is 0.</summary>
+    public double GradientClipNorm { get; set; }
+
+    /// <summary>Label smoothing in [0, 1). The default is 0.</summary>
+    public double LabelSmoothing { get; set; }
+
+    /// <summary>Batched data augmentation applied during training. The default is none.</summary>
+    public AugmentationOptions Augmentation { get; set; } = new();
+
+    /// <summary>Decay of an exponential moving average of the weights (e.g. 0.999); 0 disables it. With EMA the averaged weights are validated and returned. The default is 0.</summary>
+    public double EmaDecay { get; set; }
+
+    /// <summary>Fraction of the training data held out (stratified, seeded) for validation when <see cref="ValidationData"/> is null; 0 disables. The default is 0.</summary>
+    public double ValidationFraction { get; set; }
+
+    /// <summary>Validation data with the same schema as the training data; overrides <see cref="ValidationFraction"/>. The default is null.</summary>
+    public Microsoft.ML.IDataView? ValidationData { get; set; }
+
+    /// <summary>Stop after this many epochs without validation improvement; 0 disables. The default is 0.</summary>
+    public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>With validation, return the weights of the best validation epoch rather than the last. The default is true.</summary>
+    public bool KeepBestWeights { get; set; } = true;
+
+    /// <summary>Seed of initialization, shuffling, augmentation and dropout; same seed and data give the same weights. The default is 42.</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>TorchSharp device: "cpu", "cuda" or "cuda:N" (needs the TorchSharp-cuda-linux backend). The default is "cpu".</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Intra-op threads for libtorch; null keeps libtorch's default (one per core). The default is null.</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>Receives a report after every epoch and every <see cref="ProgressEverySteps"/> steps. The default is null.</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Steps between intra-epoch progress reports; 0 reports only at epoch ends. The default is 50.</summary>
+    public int ProgressEverySteps { get; set; } = 50;
+
+    /// <summary>Stops training between steps, keeping usable weights (the best or the current ones). The default is none.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Folder where a checkpoint (weights, optimizer, schedule and RNG position) is written after each epoch; null disables. The default is null.</summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Resume from the checkpoint in <see cref="CheckpointDirectory"/> when one exists. The default is false.</summary>
+    public bool ResumeFromCheckpoint { get; set; }
+
+    /// <summary>
+    /// Path of an earlier model (a VitMlNet model zip or exported .onnx) whose weights initialize training
+    /// (fine-tuning / continued training); a different class count resets the head. The default is null.
+    /// </summary>
+    public string? InitialModel { get; set; }
+
+    /// <summary>The architecture to train: <see cref="Architecture"/> or the named <see cref="Preset"/>.</summary>
+    public ViTConfig ResolveArchitecture() => Architecture ?? ViTConfig.FromPreset(Preset);
+
+    /// <summary>Lists every invalid field; empty when the options are valid.</summary>
+    public IReadOnlyList<string> GetErrors()
+    {
+        var e = new List<string>();
+        void Need(bool ok, string message) { if (!ok) e.Add(message); }
+        Need(!string.IsNullOrWhiteSpace(LabelColumnName), "LabelColumnName must be set");
+        Need(!string.IsNullOrWhiteSpace(FeatureColumnName), "FeatureColumnName must be set");
+        Need(!string.IsNullOrWhiteSpace(ScoreColumnName), "ScoreColumnName must be set");
+        Need(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), "PredictedLabelColumnName must be set");
+        if (Architecture is null)
+        {
+            Need(ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase),
+                $"Preset must be one of {string.Join(", ", ViTConfig.PresetNames)} (actual '{Preset}')");
+        }
+        else
+        {
+            // Input geometry and classes come from the data; check the rest of the architecture.
+            foreach (var error in Architecture.GetErrors())
+                if (!error.StartsWith("NumClasses", StringComparison.Ordinal)) e.Add("Architecture: " + error);
+        }
+        Need(ImageHeight is null or > 0, $"ImageHeight must be positive (actual {ImageHeight})");
+        Need(ImageWidth is null or > 0, $"ImageWidth must be positive (actual {ImageWidth})");
+        Need(Channels is null or 1 or 3, $"Channels must be 1 or 3 (actual {Channels})");
+        Need(PixelScale > 0 && float.IsFinite(PixelScale), $"PixelScale must be positive (actual {PixelScale})");
+        Need(Epochs > 0, $"Epochs must be positive (actual {Epochs})");
+        Need(BatchSize > 0, $"BatchSize must be positive (actual {BatchSize})");
+        Need(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive (actual {LearningRate})");
+        Need(MinLearningRate >= 0, $"MinLearningRate must be non-negative (actual {MinLearningRate})");
+        Need(WeightDecay >= 0, $"WeightDecay must be non-negative (actual {WeightDecay})");
+        Need(WarmupEpochs >= 0, $"WarmupEpochs must be non-negative (actual {WarmupEpochs})");
+        Need(GradientClipNorm >= 0, $"GradientClipNorm must be non-negative (actual {GradientClipNorm})");
+        Need(LabelSmoothing is >= 0 and < 1, $"LabelSmoothing must be in [0, 1) (actual {LabelSmoothing})");
+        Need(EmaDecay is >= 0 and < 1, $"EmaDecay must be in [0, 1) (actual {EmaDecay})");
+        Need(ValidationFraction is >= 0 and < 1, $"ValidationFraction must be in [0, 1) (actual {ValidationFraction})");
+        Need(EarlyStoppingPatience >= 0, $"EarlyStoppingPatience must be non-negative (actual {EarlyStoppingPatience})");
+        Need(ProgressEverySteps >= 0, $"ProgressEverySteps must be non-negative (actual {ProgressEverySteps})");
+        Need(Threads is null or > 0, $"Threads must be positive (actual {Threads})");
+        Need(!ResumeFromCheckpoint || CheckpointDirectory is not null, "ResumeFromCheckpoint needs CheckpointDirectory");
+        Need(InitialModel is null || File.Exists(InitialModel), $"InitialModel file not found: '{InitialModel}'");
+        Need(Device is not null && (Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)), $"Device must be 'cpu', 'cuda' or 'cuda:N' (actual '{Device}')");
+        if (TeacherColumnName is not null)
+            Need(ResolveArchitectureOrNull()?.DistillationToken == true, "TeacherColumnName needs an architecture with DistillationToken = true");
+        if (Augmentation is null) e.Add("Augmentation must not be null");
+        else e.AddRange(Augmentation.GetErrors().Select(x => "Augmentation." + x));
+        return e;
+    }
+
+    /// <summary>Throws one <see cref="ArgumentException"/> listing every invalid field, if any.</summary>
+    public void Validate()
+    {
+        var errors = GetErrors();
+        if (errors.Count > 0)
+            throw new ArgumentException($"Invalid {nameof(VisionTransformerOptions)}: {string.Join("; ", errors)}.");
+    }
+
+    /// <summary>A shallow copy (the architecture record and augmentation options are copied too).</summary>
+    public VisionTransformerOptions Clone()
+    {
+        var copy = (VisionTransformerOptions)MemberwiseClone();
+        copy.Augmentation = Augmentation with { };
+        return copy;
+    }
+
+    private ViTConfig? ResolveArchitectureOrNull()
+    {
+        if (Architecture is not null) return Architecture;
+        return ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase) ? ViTConfig.FromPreset(Preset) : null;
+    }
+}
