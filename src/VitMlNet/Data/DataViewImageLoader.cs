@@ -1,0 +1,191 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using VitMlNet.Training;
+
+namespace VitMlNet.Data;
+
+/// <summary>Images read from an <see cref="IDataView"/> into an <see cref="ImageCache"/>, with their class names and geometry.</summary>
+public sealed class LoadedImages : IDisposable
+{
+    internal LoadedImages(ImageCache cache, string[] classNames, int channels, int height, int width)
+    {
+        Cache = cache;
+        ClassNames = classNames;
+        Channels = channels;
+        Height = height;
+        Width = width;
+    }
+
+    /// <summary>The pixels and labels.</summary>
+    public ImageCache Cache { get; }
+
+    /// <summary>Class names in key order (the label's key values, or "0", "1", ... without them).</summary>
+    public string[] ClassNames { get; }
+
+    /// <summary>Channels.</summary>
+    public int Channels { get; }
+
+    /// <summary>Height.</summary>
+    public int Height { get; }
+
+    /// <summary>Width.</summary>
+    public int Width { get; }
+
+    /// <inheritdoc />
+    public void Dispose() => Cache.Dispose();
+}
+
+/// <summary>
+/// Reads the pixel vectors and key labels of an <see cref="IDataView"/> once into a compact tensor cache,
+/// checking the schema and every row on the way.
+/// </summary>
+public static class DataViewImageLoader
+{
+    /// <summary>
+    /// Works out channels × height × width of a pixel vector: the options when given, else the vector's
+    /// dimensions (ExtractPixels records [C, H, W]), else a square RGB or gray image of the vector's size.
+    /// </summary>
+    public static (int Channels, int Height, int Width) ResolveGeometry(VectorDataViewType type, string column, int? channels, int? height, int? width)
+    {
+        int size = type.Size;
+        if (channels is int c && height is int h && width is int w)
+        {
+            if (c * h * w != size)
+                throw SchemaChecks.Mismatch("feature", column, $"vector of size {c * h * w} ({c}x{h}x{w} from the options)", SchemaChecks.Describe(type));
+            return (c, h, w);
+        }
+        if (type.Dimensions.Length == 3 && type.Dimensions[0] is 1 or 3)
+        {
+            return (type.Dimensions[0], type.Dimensions[1], type.Dimensions[2]);
+        }
+        foreach (int ch in channels is int only ? new[] { only } : new[] { 3, 1 })
+        {
+            if (size % ch != 0) continue;
+            int side = (int)Math.Round(Math.Sqrt(size / ch));
+            if (side * side * ch == size) return (ch, height ?? side, width ?? side);
+        }
+        throw SchemaChecks.Mismatch("feature", column,
+            "a vector with [C, H, W] dimensions or a square image size; set Channels, ImageHeight and ImageWidth in the options", SchemaChecks.Describe(type));
+    }
+
+    /// <summary>Reads every row. Throws when the data is empty, a label is missing or the labels hold a single class.</summary>
+    public static LoadedImages Load(IDataView data, string featureColumn, string labelColumn, string? teacherColumn,
+        int? channels, int? height, int? width, int? expectedClasses = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var schema = data.Schema;
+        var vector = SchemaChecks.CheckFeature(schema, featureColumn);
+        var (c, h, w) = ResolveGeometry(vector, featureColumn, channels, height, width);
+        var key = SchemaChecks.CheckKey(schema, "label", labelColumn);
+        int classes = checked((int)key.Count);
+        if (expectedClasses is int k && k != classes)
+            throw SchemaChecks.Mismatch("label", labelColumn, $"a key type with {k} values (as the training labels)", SchemaChecks.Describe(key));
+        if (teacherColumn is not null)
+        {
+            var teacher = SchemaChecks.CheckKey(schema, "teacher", teacherColumn);
+            if (teacher.Count != key.Count)
+                throw SchemaChecks.Mismatch("teacher", teacherColumn, $"a key type with {key.Count} values (as the label)", SchemaChecks.Describe(teacher));
+        }
+
+        var feature = schema[featureColumn];
+        var label = schema[labelColumn];
+        var columns = new List<DataViewSchema.Column> { feature, label };
+        if (teacherColumn is not null) columns.Add(schema[teacherColumn]);
+        int per = c * h * w;
+        var pixels = new List<float[]>();
+        var labels = new List<int>();
+        var teacherLabels = teacherColumn is null ? null : new List<int>();
+        using (var cursor = data.GetRowCursor(columns))
+        {
+            var getPixels = cursor.GetGetter<VBuffer<float>>(feature);
+            var getLabel = KeyGetter(cursor, label);
+            var getTeacher = teacherColumn is null ? null : KeyGetter(cursor, schema[teacherColumn]);
+            var buffer = default(VBuffer<float>);
+            long row = 0;
+            while (cursor.MoveNext())
+            {
+                if ((row & 1023) == 0) cancellation.ThrowIfCancellationRequested();
+                ulong raw = getLabel();
+                if (raw == 0) throw new InvalidDataException($"Label column '{labelColumn}' has a missing value (key 0) at row {row}: every training row needs a label.");
+                labels.Add((int)(raw - 1));
+                if (getTeacher is not null)
+                {
+                    ulong t = getTeacher();
+                    if (t == 0) throw new InvalidDataException($"Teacher column '{teacherColumn}' has a missing value (key 0) at row {row}.");
+                    teacherLabels!.Add((int)(t - 1));
+                }
+                getPixels(ref buffer);
+                if (buffer.Length != per)
+                    throw SchemaChecks.Mismatch("feature", featureColumn, $"{per} values per row", $"{buffer.Length} at row {row}");
+                var dense = new float[per];
+                buffer.CopyTo(dense);
+                pixels.Add(dense);
+                row++;
+            }
+        }
+        if (labels.Count == 0)
+            throw new InvalidOperationException($"The training data is empty: expected at least one row with columns '{featureColumn}' and '{labelColumn}', actual 0 rows.");
+        var distinct = labels.Distinct().Count();
+        string[] names = ClassNames(label, classes);
+        if (distinct < 2)
+        {
+            throw new InvalidOperationException(
+                $"Label column '{labelColumn}' holds a single class ('{names[labels[0]]}') in all {labels.Count} rows: expected at least 2 classes to train a classifier.");
+        }
+        var flat = new float[(long)labels.Count * per];
+        for (int i = 0; i < pixels.Count; i++) Array.Copy(pixels[i], 0, flat, (long)i * per, per);
+        var cache = ImageCache.FromFloats(flat, labels.ToArray(), c, h, w, classes, teacherLabels?.ToArray());
+        return new LoadedImages(cache, names, c, h, w);
+    }
+
+    /// <summary>The key values of a key column as strings, or "0".."K-1" when it has none.</summary>
+    public static string[] ClassNames(DataViewSchema.Column keyColumn, int count)
+    {
+        var keyValuesType = keyColumn.Annotations.Schema.GetColumnOrNull("KeyValues")?.Type;
+        if (keyValuesType is VectorDataViewType { ItemType: TextDataViewType })
+        {
+            var values = default(VBuffer<ReadOnlyMemory<char>>);
+            keyColumn.GetKeyValues(ref values);
+            var dense = values.DenseValues().Select(v => v.ToString()).ToArray();
+            if (dense.Length == count) return dense;
+        }
+        else if (keyValuesType is VectorDataViewType vt)
+        {
+            // Numeric key values (e.g. MapValueToKey over an int label): render them invariantly.
+            var names = TryNumericKeyValues(keyColumn, vt, count);
+            if (names is not null) return names;
+        }
+        return Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    private static string[]? TryNumericKeyValues(DataViewSchema.Column column, VectorDataViewType type, int count)
+    {
+        string[]? Read<T>()
+        {
+            var values = default(VBuffer<T>);
+            column.Annotations.GetValue("KeyValues", ref values);
+            var dense = values.DenseValues().Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
+            return dense.Length == count ? dense : null;
+        }
+        return type.ItemType.RawType switch
+        {
+            Type t when t == typeof(int) => Read<int>(),
+            Type t when t == typeof(uint) => Read<uint>(),
+            Type t when t == typeof(long) => Read<long>(),
+            Type t when t == typeof(float) => Read<float>(),
+            Type t when t == typeof(double) => Read<double>(),
+            Type t when t == typeof(bool) => Read<bool>(),
+            _ => null,
+        };
+    }
+
+    private static Func<ulong> KeyGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        var raw = ((KeyDataViewType)column.Type).RawType;
+        if (raw == typeof(uint)) { var g = cursor.GetGetter<uint>(column); return () => { uint v = 0; g(ref v); return v; }; }
+        if (raw == typeof(ulong)) { var g = cursor.GetGetter<ulong>(column); return () => { ulong v = 0; g(ref v); return v; }; }
+        if (raw == typeof(ushort)) { var g = cursor.GetGetter<ushort>(column); return () => { ushort v = 0; g(ref v); return v; }; }
+        if (raw == typeof(byte)) { var g = cursor.GetGetter<byte>(column); return () => { byte v = 0; g(ref v); return v; }; }
+        throw SchemaChecks.Mismatch("label", column.Name, "a key type over UInt32", SchemaChecks.Describe(column.Type));
+    }
+}
