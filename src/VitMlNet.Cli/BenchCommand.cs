@@ -114,6 +114,7 @@ internal static class BenchCommand
                 inferBatch1Milliseconds = Math.Round(r.InferBatch1Milliseconds, 3),
                 matmulGflops = Math.Round(r.MatmulGflops, 1),
                 trainGflopsPerSecond = Math.Round(r.TrainGflopsPerSecond, 1),
+                trainGflopPerImage = Math.Round(r.TrainGflopsPerSecond / r.TrainImagesPerSecond, 4),
                 trainPercentOfMatmulPeak = Math.Round(r.TrainPercentOfMatmulPeak, 1),
             }));
             return;

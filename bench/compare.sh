@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs `vit bench` and the PyTorch reference (../shared/reference/seed_vit.py) back to back in one invocation
+# and prints both sets of figures and the ratios. Run it on a quiet machine: libtorch at 2 threads collapses
+# when another process holds a core. Usage: bench/compare.sh [--steps N] [--rounds R]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=20; rounds=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --steps) steps=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+reference=${VIT_REFERENCE:-../shared/reference/seed_vit.py}
+python=${VIT_PYTHON:-/usr/bin/python3}
+if ! "$python" -c 'import torch' 2>/dev/null; then
+  echo "PyTorch peer missing: apt-get install -y python3-torch libopenblas0-pthread" >&2; exit 1
+fi
+dotnet build -c Release src/VitMlNet.Cli -v q -nologo >/dev/null
+vit=src/VitMlNet.Cli/bin/Release/net10.0/vit
+best() { sort -g | tail -1; }
+vt=(); vi=(); vl=(); pt=(); pi=(); pl=()
+for r in $(seq "$rounds"); do
+  j=$("$vit" bench --json --steps "$steps")
+  echo "vit bench: $j"
+  vt+=("$(jq -r .trainImagesPerSecond <<<"$j")"); vi+=("$(jq -r .inferImagesPerSecond <<<"$j")"); vl+=("$(jq -r .inferBatch1Milliseconds <<<"$j")")
+  peak=$(jq -r .matmulGflops <<<"$j"); gflop=$(jq -r .trainGflopPerImage <<<"$j")
+  p=$("$python" "$reference" --steps "$steps" | tail -1)
+  echo "pytorch:   $p"
+  pt+=("$(awk '{print $2}' <<<"$p")"); pi+=("$(awk '{print $4}' <<<"$p")"); pl+=("$(awk '{print $6}' <<<"$p")")
+done
+VT=$(printf '%s\n' "${vt[@]}" | best); VI=$(printf '%s\n' "${vi[@]}" | best); VL=$(printf '%s\n' "${vl[@]}" | sort -g | head -1)
+PT=$(printf '%s\n' "${pt[@]}" | best); PI=$(printf '%s\n' "${pi[@]}" | best); PL=$(printf '%s\n' "${pl[@]}" | sort -g | head -1)
+echo
+echo "best of $rounds rounds, seed preset, batch 64"
+printf '%-24s %12s %12s %8s\n' metric VitMlNet PyTorch ratio
+printf '%-24s %12.1f %12.1f %7.2fx\n' "train img/s" "$VT" "$PT" "$(echo "$VT / $PT" | bc -l)"
+printf '%-24s %12.1f %12.1f %7.2fx\n' "infer b64 img/s" "$VI" "$PI" "$(echo "$VI / $PI" | bc -l)"
+printf '%-24s %12.2f %12.2f %7.2fx\n' "infer b1 ms (lower=better)" "$VL" "$PL" "$(echo "$PL / $VL" | bc -l)"
+printf '%-24s %12.1f GFLOP/s; training reaches %.0f%% of it (%.3f GFLOP per image)\n' "matmul 2048^2 peak" "$peak" "$(echo "$VT * $gflop * 100 / $peak" | bc -l)" "$gflop"
