@@ -1,0 +1,103 @@
+namespace VitMlNet.Data;
+
+public static partial class DatasetReaders
+{
+    /// <summary>
+    /// Lists an image folder: one subfolder per class, class order = subfolder names sorted ordinally. Each class folder
+    /// is searched recursively for files with an <see cref="ImageExtensions">image extension</see>; other files and
+    /// hidden entries (names starting with '.') are ignored, as are files directly in <paramref name="root"/>.
+    /// Every file's header is checked with SkiaSharp; pixels are decoded later.
+    /// </summary>
+    /// <remarks>With <paramref name="skipBadImages"/>, a class whose files are all skipped keeps its name (label indices
+    /// always follow the folder order) but has no images.</remarks>
+    /// <param name="root">The folder holding one subfolder per class.</param>
+    /// <param name="skipBadImages">Leave unrecognised files out and list them in <see cref="ImageFileSet.SkippedFiles"/> instead of throwing.</param>
+    /// <returns>The labelled file list, in class order, then ordinal path order within a class.</returns>
+    /// <exception cref="DatasetException">The folder is missing or has no class subfolders, a class folder holds no image
+    /// files, or (without <paramref name="skipBadImages"/>) a file is not a readable image.</exception>
+    public static ImageFileSet ListImageFolder(string root, bool skipBadImages = false)
+    {
+        string full = RequireFolder(root, "Image folder");
+        string[] classDirs = Directory.GetDirectories(full)
+            .Where(d => !Path.GetFileName(d).StartsWith('.'))
+            .OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal)
+            .ToArray();
+        if (classDirs.Length == 0)
+        {
+            int files = Directory.GetFiles(full).Count(ImageCodec.HasImageExtension);
+            throw new DatasetException(
+                $"Image folder '{full}' has no class subfolders; expected one subfolder per class holding its images"
+                + (files > 0 ? $" (it holds {files} image files directly, which need a class subfolder)." : "."),
+                full);
+        }
+
+        var paths = new List<string>();
+        var labels = new List<int>();
+        var skipped = new List<SkippedFile>();
+        for (int k = 0; k < classDirs.Length; k++)
+        {
+            string[] files = Directory.GetFiles(classDirs[k], "*", SearchOption.AllDirectories)
+                .Where(f => ImageCodec.HasImageExtension(f) && !Path.GetFileName(f).StartsWith('.'))
+                .OrderBy(f => f, StringComparer.Ordinal)
+                .ToArray();
+            if (files.Length == 0)
+            {
+                throw new DatasetException(
+                    $"Class folder '{classDirs[k]}' holds no image files ({string.Join(", ", ImageCodec.Extensions)}); every class needs at least one image.",
+                    classDirs[k]);
+            }
+
+            var problems = files.AsParallel().AsOrdered().Select(ImageCodec.ProbeHeader).ToArray();
+            int firstBad = Array.FindIndex(problems, p => p is not null);
+            if (firstBad >= 0 && !skipBadImages)
+            {
+                string file = files[firstBad];
+                throw Array.TrueForAll(problems, p => p is not null)
+                    ? new DatasetException(
+                        $"Class folder '{classDirs[k]}' holds no readable image: none of its {files.Length} image file(s) can be decoded; "
+                        + $"the first, '{file}': {problems[firstBad]}.", classDirs[k])
+                    : new DatasetException(
+                        $"Image file '{file}' cannot be decoded: {problems[firstBad]}. Fix or remove it, or set skipBadImages to leave such files out.", file);
+            }
+
+            for (int i = 0; i < files.Length; i++)
+            {
+                if (problems[i] is null)
+                {
+                    paths.Add(files[i]);
+                    labels.Add(k);
+                }
+                else
+                {
+                    skipped.Add(new SkippedFile(files[i], problems[i]!));
+                }
+            }
+        }
+
+        if (paths.Count == 0)
+        {
+            throw new DatasetException(
+                $"Image folder '{full}' holds no readable image: all {skipped.Count} image file(s) were skipped; the first, '{skipped[0].Path}': {skipped[0].Reason}.", full);
+        }
+
+        return new ImageFileSet(full, paths, [.. labels], classDirs.Select(d => Path.GetFileName(d)).ToArray(), skipped);
+    }
+
+    /// <summary>
+    /// Reads an image folder (see <see cref="ListImageFolder"/>) into raw pixels: every image is decoded with SkiaSharp,
+    /// resized to <paramref name="height"/>×<paramref name="width"/> (aspect ratio not kept) and converted to
+    /// <paramref name="channels"/> channels.
+    /// </summary>
+    /// <param name="root">The folder holding one subfolder per class.</param>
+    /// <param name="height">Target height in pixels.</param>
+    /// <param name="width">Target width in pixels.</param>
+    /// <param name="channels">1 (gray) or 3 (RGB).</param>
+    /// <param name="skipBadImages">Leave unreadable files out and list them in <see cref="ImageDataset.SkippedFiles"/> instead of throwing.</param>
+    /// <returns>The decoded dataset.</returns>
+    /// <exception cref="DatasetException">See <see cref="ListImageFolder"/>; also when a file fails to decode.</exception>
+    public static ImageDataset ReadImageFolder(string root, int height, int width, int channels = 3, bool skipBadImages = false)
+    {
+        ImageCodec.ValidateShape(channels, height, width, nameof(ReadImageFolder));
+        return ListImageFolder(root, skipBadImages).ToDataset(height, width, channels, skipBadImages);
+    }
+}

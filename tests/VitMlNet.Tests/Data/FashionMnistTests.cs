@@ -1,0 +1,34 @@
+using VitMlNet.Data;
+
+namespace VitMlNet.Tests.Data;
+
+public sealed class FashionMnistTests
+{
+    [Fact]
+    public void Test_WhenInstalled_Has10000ImagesOf10Classes()
+    {
+        if (!Directory.Exists(FashionMnist.DefaultFolder))
+        {
+            return; // Package dataset-fashion-mnist not installed on this machine.
+        }
+
+        var test = FashionMnist.Test();
+
+        Assert.Equal(10000, test.Count);
+        Assert.Equal((1, 28, 28), (test.Channels, test.Height, test.Width));
+        Assert.Equal(FashionMnist.ClassNames, test.ClassNames);
+        Assert.All(test.CountPerClass(), n => Assert.Equal(1000, n));
+    }
+
+    [Fact]
+    public void Load_MissingFolder_SaysHowToInstall()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "vitmlnet-no-such-fashion-mnist");
+
+        var e = Assert.Throws<DatasetException>(() => FashionMnist.Train(folder));
+
+        Assert.Contains(folder, e.Message);
+        Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
+        Assert.False(FashionMnist.IsAvailable(folder));
+    }
+}
