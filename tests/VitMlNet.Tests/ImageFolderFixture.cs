@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace VitMlNet.Tests;
 
 /// <summary>Writes the synthetic task as PNG files (one subfolder per class) into a temp folder.</summary>
-internal sealed class ImageFolderFixture : IDisposable
+public sealed class ImageFolderFixture : IDisposable
 {
     public ImageFolderFixture(int count, int seed, int size = 16, bool gray = false)
     {
