@@ -66,6 +66,16 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Adds a 1-D string initializer (UTF-8).</summary>
+    public string Strings(string name, IReadOnlyList<string> values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.String };
+        t.Dims.Add(values.Count);
+        t.StringData.AddRange(values.Select(ByteString.CopyFromUtf8));
+        Graph.Initializer.Add(t);
+        return name;
+    }
+
     /// <summary>Declares a float or integer tensor input/output whose first dimension is the symbolic batch.</summary>
     public static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params long[] dimsAfterBatch)
     {

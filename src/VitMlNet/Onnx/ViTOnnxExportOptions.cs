@@ -54,6 +54,12 @@ public sealed class ViTOnnxExportOptions
     /// <summary>Name of the arg-max class-index output [N], or null to omit it. The default is null.</summary>
     public string? PredictedIndexOutputName { get; set; }
 
+    /// <summary>
+    /// Name of the predicted-class-name output [N] (a string tensor: the class names are stored in the graph), or null
+    /// to omit it. The default is null.
+    /// </summary>
+    public string? PredictedLabelOutputName { get; set; }
+
     /// <summary>Element type of the predicted-index output. The default is <see cref="ViTOnnxIndexType.Int64"/>.</summary>
     public ViTOnnxIndexType PredictedIndexType { get; set; } = ViTOnnxIndexType.Int64;
 
@@ -74,6 +80,7 @@ public sealed class ViTOnnxExportOptions
                  {
                      (nameof(LogitsOutputName), LogitsOutputName), (nameof(ProbabilitiesOutputName), ProbabilitiesOutputName),
                      (nameof(FeaturesOutputName), FeaturesOutputName), (nameof(PredictedIndexOutputName), PredictedIndexOutputName),
+                     (nameof(PredictedLabelOutputName), PredictedLabelOutputName),
                  })
         {
             if (name is not null && string.IsNullOrWhiteSpace(name)) e.Add($"{property} must be null or a non-empty name");
@@ -93,6 +100,6 @@ public sealed class ViTOnnxExportOptions
 
     /// <summary>The output names that are set, in graph order.</summary>
     internal IReadOnlyList<string> OutputNames =>
-        new[] { LogitsOutputName, ProbabilitiesOutputName, FeaturesOutputName, PredictedIndexOutputName }
+        new[] { LogitsOutputName, ProbabilitiesOutputName, FeaturesOutputName, PredictedIndexOutputName, PredictedLabelOutputName }
             .Where(n => n is not null).Select(n => n!).ToList();
 }

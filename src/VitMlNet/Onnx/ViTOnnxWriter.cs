@@ -18,7 +18,12 @@ namespace VitMlNet.Onnx;
 /// <see cref="ViTOnnxExportOptions"/>) and applies the pixel scale and the configuration's per-channel mean and
 /// standard deviation itself, folded into one Mul and one Add. The batch dimension is symbolic ("batch").
 /// Outputs: logits [N, classes], softmax probabilities [N, classes], and optionally the pooled embedding [N, dim]
-/// and the arg-max class index [N].
+/// the arg-max class index [N] and the predicted class name [N] (string).
+/// </para>
+/// <para>
+/// In ML.NET (<c>ApplyOnnxModel</c>, which runs one row at a time) the [N, K] outputs become
+/// <c>Vector&lt;Single, 1, K&gt;</c> columns and the [N] outputs vectors of size 1 (<c>Vector&lt;Int64, 1&gt;</c>,
+/// <c>Vector&lt;UInt32, 1&gt;</c>, <c>Vector&lt;String, 1&gt;</c>): the OnnxTransformer has no working scalar output.
 /// </para>
 /// <para>
 /// Built for ONNX Runtime: Linear weights are stored pre-transposed ([in, out]) so every MatMul reads them
@@ -84,7 +89,7 @@ public static class ViTOnnxWriter
         if (errors.Count > 0)
             throw new ArgumentException($"The weights do not match the configuration '{config.Name}': {string.Join("; ", errors)}.", nameof(weights));
 
-        var graph = BuildGraph(config, weights, options);
+        var graph = BuildGraph(config, weights, classNames, options);
         var model = new ModelProto
         {
             IrVersion = 8,
@@ -131,7 +136,8 @@ public static class ViTOnnxWriter
     private static void AddMetadata(ModelProto model, string key, string value) =>
         model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
 
-    private static GraphProto BuildGraph(ViTConfig c, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, ViTOnnxExportOptions o)
+    private static GraphProto BuildGraph(
+        ViTConfig c, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
     {
         var g = new OnnxGraphBuilder();
         g.Graph.Name = "vision_transformer";
@@ -252,18 +258,20 @@ public static class ViTOnnxWriter
             g.Node("Identity", [features], featuresName);
             g.Graph.Output.Add(Value(featuresName, DataType.Float, c.Dim));
         }
-        if (o.PredictedIndexOutputName is { } indexName)
+        if (o.PredictedIndexOutputName is not null || o.PredictedLabelOutputName is not null)
         {
-            if (o.PredictedIndexType == ViTOnnxIndexType.UInt32)
+            var argMax = g.Node("ArgMax", [logits], "predicted_index_int64", Int("axis", 1), Int("keepdims", 0));
+            if (o.PredictedIndexOutputName is { } indexName)
             {
-                var argMax = g.Node("ArgMax", [logits], null, Int("axis", 1), Int("keepdims", 0));
-                g.Node("Cast", [argMax], indexName, Int("to", (long)DataType.Uint32));
-                g.Graph.Output.Add(Value(indexName, DataType.Uint32));
+                bool uint32 = o.PredictedIndexType == ViTOnnxIndexType.UInt32;
+                if (uint32) g.Node("Cast", [argMax], indexName, Int("to", (long)DataType.Uint32));
+                else g.Node("Identity", [argMax], indexName);
+                g.Graph.Output.Add(Value(indexName, uint32 ? DataType.Uint32 : DataType.Int64));
             }
-            else
+            if (o.PredictedLabelOutputName is { } labelName)
             {
-                g.Node("ArgMax", [logits], indexName, Int("axis", 1), Int("keepdims", 0));
-                g.Graph.Output.Add(Value(indexName, DataType.Int64));
+                g.Node("Gather", [g.Strings("const.class_names", classNames), argMax], labelName, Int("axis", 0));
+                g.Graph.Output.Add(Value(labelName, DataType.String));
             }
         }
         return g.Graph;

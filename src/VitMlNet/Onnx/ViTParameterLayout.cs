@@ -3,12 +3,12 @@ using VitMlNet.Modeling;
 namespace VitMlNet.Onnx;
 
 /// <summary>
-/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration, in state-dict order,
+/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration,
 /// computed from the configuration alone (no TorchSharp), so writer and reader can check a weights dictionary.
 /// </summary>
 internal static class ViTParameterLayout
 {
-    /// <summary>Every parameter of the model for <paramref name="c"/>: name and shape, in registration order.</summary>
+    /// <summary>Every parameter of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
     {
         var list = new List<(string, long[])>

@@ -92,9 +92,10 @@ internal static class OnnxTestSupport
             var info = outputs[i].GetTensorTypeAndShape();
             result[names[i]] = info.ElementDataType switch
             {
-                TensorElementType.Float => new OnnxResult(outputs[i].GetTensorDataAsSpan<float>().ToArray(), null, info.Shape),
-                TensorElementType.Int64 => new OnnxResult(null, outputs[i].GetTensorDataAsSpan<long>().ToArray(), info.Shape),
-                TensorElementType.UInt32 => new OnnxResult(null, outputs[i].GetTensorDataAsSpan<uint>().ToArray().Select(v => (long)v).ToArray(), info.Shape),
+                TensorElementType.Float => new OnnxResult(outputs[i].GetTensorDataAsSpan<float>().ToArray(), null, null, info.Shape),
+                TensorElementType.Int64 => new OnnxResult(null, outputs[i].GetTensorDataAsSpan<long>().ToArray(), null, info.Shape),
+                TensorElementType.UInt32 => new OnnxResult(null, outputs[i].GetTensorDataAsSpan<uint>().ToArray().Select(v => (long)v).ToArray(), null, info.Shape),
+                TensorElementType.String => new OnnxResult(null, null, outputs[i].GetStringTensorAsArray(), info.Shape),
                 var t => throw new InvalidOperationException($"unexpected output type {t}"),
             };
         }
@@ -111,5 +112,5 @@ internal static class OnnxTestSupport
     }
 }
 
-/// <summary>One ONNX Runtime output: float or integer values and the shape.</summary>
-internal sealed record OnnxResult(float[]? Floats, long[]? Integers, long[] Shape);
+/// <summary>One ONNX Runtime output: float, integer or string values and the shape.</summary>
+internal sealed record OnnxResult(float[]? Floats, long[]? Integers, string[]? Strings, long[] Shape);

@@ -21,7 +21,10 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
         var pixels = RandomPixels(config, batch, seed: 11);
         var expected = TorchLogits(model, pixels, batch);
 
-        var options = new ViTOnnxExportOptions { FeaturesOutputName = "features", PredictedIndexOutputName = "predicted_index" };
+        var options = new ViTOnnxExportOptions
+        {
+            FeaturesOutputName = "features", PredictedIndexOutputName = "predicted_index", PredictedLabelOutputName = "predicted_label",
+        };
         var onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(model, null, options));
         using var session = Session(onnx);
         var outputs = Run(session, "pixels", pixels, [batch, config.Channels, config.ImageHeight, config.ImageWidth]);
@@ -47,6 +50,7 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
             var logitRow = expected.AsSpan(b * config.NumClasses, config.NumClasses).ToArray();
             Assert.Equal(Array.IndexOf(logitRow, logitRow.Max()), index.Integers![b]);
             Assert.Equal(Array.IndexOf(row, row.Max()), index.Integers![b]);
+            Assert.Equal(index.Integers![b].ToString(System.Globalization.CultureInfo.InvariantCulture), outputs["predicted_label"].Strings![b]);
         }
     }
 
