@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Onnx;
+using VitMlNet.Modeling;
+
+namespace VitMlNet.Onnx;
+
+/// <summary>What <see cref="ViTOnnxReader"/> recovers from an ONNX model written by <see cref="ViTOnnxWriter"/>.</summary>
+/// <param name="Config">The architecture.</param>
+/// <param name="ClassNames">Class names in class-index order.</param>
+/// <param name="Weights">Every parameter by state-dict name with its PyTorch shape (Linear weights [out, in]), bit-exact.</param>
+/// <param name="ExportOptions">The options the graph was written with, or null when the model does not record them.</param>
+public sealed record ViTOnnxModel(
+    ViTConfig Config,
+    IReadOnlyList<string> ClassNames,
+    IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights,
+    ViTOnnxExportOptions? ExportOptions)
+{
+    /// <summary>Builds a TorchSharp model with these weights (in training mode; call <c>eval()</c> before scoring).</summary>
+    /// <returns>A new model the caller owns.</returns>
+    public VisionTransformer CreateModel() => VisionTransformerWeights.CreateModel(Config, Weights);
+}
+
+/// <summary>
+/// Reads a Vision Transformer back from an ONNX model written by <see cref="ViTOnnxWriter"/>, on its own or embedded
+/// in an ML.NET model zip (where ML.NET's OnnxTransformer stores the model bytes), so training can continue from it.
+/// </summary>
+public static class ViTOnnxReader
+{
+    /// <summary>Reads a model from a stream holding a serialized ONNX ModelProto.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The data is not an ONNX model written by VitMlNet, or its weights are incomplete.</exception>
+    public static ViTOnnxModel Read(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return Read(Parse(() => ModelProto.Parser.ParseFrom(stream)));
+    }
+
+    /// <summary>Reads a model from serialized ONNX bytes.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The data is not an ONNX model written by VitMlNet, or its weights are incomplete.</exception>
+    public static ViTOnnxModel Read(byte[] onnxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(onnxBytes);
+        return Read(Parse(() => ModelProto.Parser.ParseFrom(onnxBytes)));
+    }
+
+    /// <summary>Reads a model from an <c>.onnx</c> file.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model written by VitMlNet, or its weights are incomplete.</exception>
+    public static ViTOnnxModel Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = File.OpenRead(path);
+        return Read(file);
+    }
+
+    /// <summary>Reads a model from a parsed ONNX ModelProto.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The model was not written by VitMlNet, or its weights are incomplete.</exception>
+    public static ViTOnnxModel Read(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var meta = model.MetadataProps.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+        if (!meta.TryGetValue(ViTOnnxMetadata.ConfigKey, out var configJson))
+            throw new InvalidDataException($"The ONNX model has no '{ViTOnnxMetadata.ConfigKey}' metadata: it was not written by VitMlNet.");
+        if (meta.TryGetValue(ViTOnnxMetadata.FormatKey, out var format) && format != ViTOnnxMetadata.FormatVersion)
+            throw new InvalidDataException($"The ONNX model uses VitMlNet weight format '{format}'; this version reads format '{ViTOnnxMetadata.FormatVersion}'.");
+        var config = ViTOnnxMetadata.DeserializeConfig(configJson);
+        var configErrors = config.GetErrors();
+        if (configErrors.Count > 0) throw new InvalidDataException($"The stored ViT configuration is invalid: {string.Join("; ", configErrors)}.");
+        var classes = meta.TryGetValue(ViTOnnxMetadata.ClassesKey, out var classesJson)
+            ? ViTOnnxMetadata.DeserializeClasses(classesJson)
+            : Enumerable.Range(0, config.NumClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (classes.Length != config.NumClasses)
+            throw new InvalidDataException($"The model stores {classes.Length} class names for {config.NumClasses} classes.");
+
+        var initializers = model.Graph?.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal)
+            ?? throw new InvalidDataException("The ONNX model has no graph.");
+        var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var (name, shape) in ViTParameterLayout.For(config))
+        {
+            if (initializers.TryGetValue(name, out var plain))
+            {
+                weights[name] = (ReadFloats(plain, shape), shape);
+            }
+            else if (shape.Length == 2 && initializers.TryGetValue(name + ViTOnnxMetadata.TransposedSuffix, out var transposed))
+            {
+                var data = ReadFloats(transposed, [shape[1], shape[0]]);
+                weights[name] = (ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
+            }
+            else
+            {
+                missing.Add(name);
+            }
+        }
+        if (missing.Count > 0) throw new InvalidDataException($"The ONNX model lacks the weights {string.Join(", ", missing)}.");
+        return new ViTOnnxModel(config, classes, weights, ViTOnnxMetadata.DeserializeExport(meta.GetValueOrDefault(ViTOnnxMetadata.ExportKey)));
+    }
+
+    /// <summary>Whether <paramref name="model"/> carries VitMlNet's configuration metadata.</summary>
+    /// <returns>True for models written by <see cref="ViTOnnxWriter"/>.</returns>
+    public static bool IsViTOnnxModel(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.MetadataProps.Any(m => m.Key == ViTOnnxMetadata.ConfigKey);
+    }
+
+    /// <summary>
+    /// Finds the bytes of a VitMlNet ONNX model inside an ML.NET model zip (as saved by <c>MLContext.Model.Save</c>
+    /// with an OnnxTransformer in the chain): every entry is tried as an ONNX ModelProto, also after the length
+    /// prefix ML.NET writes before byte arrays, and the first one with VitMlNet metadata wins.
+    /// </summary>
+    /// <param name="zip">A readable stream over the zip.</param>
+    /// <returns>The serialized ONNX model, or null when the zip holds none.</returns>
+    /// <exception cref="InvalidDataException">The stream is not a zip archive.</exception>
+    public static byte[]? FindModelBytesInZip(Stream zip)
+    {
+        ArgumentNullException.ThrowIfNull(zip);
+        using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
+        foreach (var entry in archive.Entries)
+        {
+            if (entry.Length < 16) continue;
+            byte[] bytes;
+            using (var s = entry.Open())
+            using (var buffer = new MemoryStream(checked((int)entry.Length)))
+            {
+                s.CopyTo(buffer);
+                bytes = buffer.ToArray();
+            }
+            foreach (int offset in LengthPrefixes(bytes))
+            {
+                var candidate = bytes.AsMemory(offset);
+                if (TryParse(candidate.Span, out var model) && IsViTOnnxModel(model!))
+                    return offset == 0 ? bytes : candidate.ToArray();
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The stream is not a zip, or no entry holds a VitMlNet ONNX model.</exception>
+    public static ViTOnnxModel ReadFromZip(Stream zip)
+    {
+        var bytes = FindModelBytesInZip(zip) ?? throw new InvalidDataException("The zip holds no ONNX model written by VitMlNet.");
+        return Read(bytes);
+    }
+
+    /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip file.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The file is not a zip, or no entry holds a VitMlNet ONNX model.</exception>
+    public static ViTOnnxModel ReadFromZip(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = File.OpenRead(path);
+        return ReadFromZip(file);
+    }
+
+    /// <summary>Offsets to try: 0, and after a 4- or 8-byte little-endian length prefix that matches the rest.</summary>
+    private static IEnumerable<int> LengthPrefixes(byte[] bytes)
+    {
+        yield return 0;
+        if (bytes.Length > 4 && BinaryPrimitives.ReadInt32LittleEndian(bytes) == bytes.Length - 4) yield return 4;
+        if (bytes.Length > 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) == bytes.Length - 8) yield return 8;
+    }
+
+    private static bool TryParse(ReadOnlySpan<byte> bytes, out ModelProto? model)
+    {
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(bytes);
+            return true;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            model = null;
+            return false;
+        }
+    }
+
+    private static ModelProto Parse(Func<ModelProto> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"The data is not an ONNX model: {e.Message}", e);
+        }
+    }
+
+    private static float[] ReadFloats(TensorProto t, long[] expectedShape)
+    {
+        if (t.DataType != (int)TensorProto.Types.DataType.Float)
+            throw new InvalidDataException($"Initializer '{t.Name}' has ONNX data type {t.DataType}, expected FLOAT ({(int)TensorProto.Types.DataType.Float}).");
+        if (!t.Dims.SequenceEqual(expectedShape))
+            throw new InvalidDataException($"Initializer '{t.Name}' has shape [{ViTParameterLayout.Format(t.Dims)}], expected [{ViTParameterLayout.Format(expectedShape)}].");
+        long count = ViTParameterLayout.Numel(expectedShape);
+        float[] data;
+        if (!t.RawData.IsEmpty)
+        {
+            if (t.RawData.Length != count * sizeof(float))
+                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count * sizeof(float)}.");
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
+            data = MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        }
+        else
+        {
+            if (t.FloatData.Count != count)
+                throw new InvalidDataException($"Initializer '{t.Name}' has {t.FloatData.Count} values, expected {count}.");
+            data = t.FloatData.ToArray();
+        }
+        return data;
+    }
+}

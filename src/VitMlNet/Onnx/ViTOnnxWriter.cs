@@ -1,0 +1,296 @@
+using System.Reflection;
+using Google.Protobuf;
+using Onnx;
+using VitMlNet.Modeling;
+using static VitMlNet.Onnx.OnnxGraphBuilder;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace VitMlNet.Onnx;
+
+/// <summary>
+/// Writes a Vision Transformer as a self-contained ONNX model (opset 17) that ONNX Runtime, ML.NET's
+/// <c>ApplyOnnxModel</c> or any other ONNX runtime can score. TorchSharp has no ONNX export, so the graph is
+/// built here from the <see cref="ViTConfig"/> and the weights.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The graph takes raw pixels (by default 0..255, [N, C, H, W] or flat [N, C·H·W]; see
+/// <see cref="ViTOnnxExportOptions"/>) and applies the pixel scale and the configuration's per-channel mean and
+/// standard deviation itself, folded into one Mul and one Add. The batch dimension is symbolic ("batch").
+/// Outputs: logits [N, classes], softmax probabilities [N, classes], and optionally the pooled embedding [N, dim]
+/// the arg-max class index [N] and the predicted class name [N] (string).
+/// </para>
+/// <para>
+/// In ML.NET (<c>ApplyOnnxModel</c>, which runs one row at a time) the [N, K] outputs become
+/// <c>Vector&lt;Single, 1, K&gt;</c> columns and the [N] outputs vectors of size 1 (<c>Vector&lt;Int64, 1&gt;</c>,
+/// <c>Vector&lt;UInt32, 1&gt;</c>, <c>Vector&lt;String, 1&gt;</c>): the OnnxTransformer has no working scalar output.
+/// </para>
+/// <para>
+/// Built for ONNX Runtime: Linear weights are stored pre-transposed ([in, out]) so every MatMul reads them
+/// directly; q, k and v come from one fused MatMul; LayerNormalization is one op; GELU is written in the
+/// Div → Erf → Add → Mul → Mul form that ONNX Runtime fuses into one kernel; with class-token pooling the last
+/// block computes attention queries, the output projection and the MLP only for the prefix tokens, which are all
+/// the head reads.
+/// </para>
+/// <para>
+/// The model's <c>metadata_props</c> hold the configuration (<see cref="ViTOnnxMetadata.ConfigKey"/>), the class
+/// names (<see cref="ViTOnnxMetadata.ClassesKey"/>) and the export options, so <see cref="ViTOnnxReader"/> can
+/// recover the exact weights for further training.
+/// </para>
+/// </remarks>
+public static class ViTOnnxWriter
+{
+    /// <summary>The ONNX operator set the graph uses.</summary>
+    public const int OpsetVersion = 17;
+
+    /// <summary>LayerNorm epsilon of TorchSharp's (and PyTorch's) LayerNorm default.</summary>
+    private const float LayerNormEpsilon = 1e-5f;
+
+    /// <summary>Builds the ONNX model of a TorchSharp <see cref="VisionTransformer"/> (its current weights, in eval semantics).</summary>
+    /// <param name="model">The model; it is not modified and no tensors are left behind.</param>
+    /// <param name="classNames">One name per class in class-index order, or null for "0", "1", ...</param>
+    /// <param name="options">Input/output naming and layout; null for the defaults.</param>
+    /// <returns>The ONNX model, ready to serialize with <see cref="Write(ModelProto, Stream)"/> or <see cref="ToByteArray"/>.</returns>
+    /// <exception cref="ArgumentException">The class names or the options are invalid.</exception>
+    public static ModelProto Build(VisionTransformer model, IReadOnlyList<string>? classNames = null, ViTOnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Build(model.Config, VisionTransformerWeights.Extract(model), classNames, options);
+    }
+
+    /// <summary>Builds the ONNX model of a Vision Transformer from its configuration and weights.</summary>
+    /// <param name="config">The architecture.</param>
+    /// <param name="weights">
+    /// Every parameter by its state-dict name (<c>embed.0.weight</c>, <c>cls</c>, <c>layers.0.0.to_qkv.weight</c>, ...),
+    /// as row-major data and PyTorch shape (Linear weights [out, in]); see <see cref="VisionTransformerWeights.Extract"/>.
+    /// </param>
+    /// <param name="classNames">One name per class in class-index order, or null for "0", "1", ...</param>
+    /// <param name="options">Input/output naming and layout; null for the defaults.</param>
+    /// <returns>The ONNX model, ready to serialize with <see cref="Write(ModelProto, Stream)"/> or <see cref="ToByteArray"/>.</returns>
+    /// <exception cref="ArgumentException">
+    /// The configuration, the weights (every missing, unexpected or mis-shaped one is listed), the class names or the options are invalid.
+    /// </exception>
+    public static ModelProto Build(
+        ViTConfig config,
+        IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights,
+        IReadOnlyList<string>? classNames = null,
+        ViTOnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
+        config.Validate();
+        options ??= new ViTOnnxExportOptions();
+        options.Validate();
+        classNames ??= Enumerable.Range(0, config.NumClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (classNames.Count != config.NumClasses)
+            throw new ArgumentException($"Expected {config.NumClasses} class names (one per class), got {classNames.Count}.", nameof(classNames));
+        if (classNames.Any(n => n is null)) throw new ArgumentException("Class names must not be null.", nameof(classNames));
+        var errors = ViTParameterLayout.Check(config, weights);
+        if (errors.Count > 0)
+            throw new ArgumentException($"The weights do not match the configuration '{config.Name}': {string.Join("; ", errors)}.", nameof(weights));
+
+        var graph = BuildGraph(config, weights, classNames, options);
+        var model = new ModelProto
+        {
+            IrVersion = 8,
+            ProducerName = ViTOnnxMetadata.ProducerName,
+            ProducerVersion = typeof(ViTOnnxWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
+            ModelVersion = 1,
+            DocString = $"Vision Transformer '{config.Name}' ({config.Channels}x{config.ImageHeight}x{config.ImageWidth}, " +
+                        $"{config.NumClasses} classes) exported by VitMlNet.",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        AddMetadata(model, ViTOnnxMetadata.FormatKey, ViTOnnxMetadata.FormatVersion);
+        AddMetadata(model, ViTOnnxMetadata.ConfigKey, ViTOnnxMetadata.SerializeConfig(config));
+        AddMetadata(model, ViTOnnxMetadata.ClassesKey, ViTOnnxMetadata.SerializeClasses(classNames));
+        AddMetadata(model, ViTOnnxMetadata.ExportKey, ViTOnnxMetadata.SerializeExport(options));
+        return model;
+    }
+
+    /// <summary>Serializes an ONNX model to a stream (the stream is left open).</summary>
+    public static void Write(ModelProto model, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        model.WriteTo(stream);
+    }
+
+    /// <summary>Serializes an ONNX model to a file (created or overwritten), e.g. <c>model.onnx</c>.</summary>
+    public static void Write(ModelProto model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = File.Create(path);
+        model.WriteTo(file);
+    }
+
+    /// <summary>Serializes an ONNX model to bytes, e.g. for <c>ApplyOnnxModel(..., new MemoryStream(bytes))</c> or an <c>InferenceSession</c>.</summary>
+    /// <returns>The serialized ModelProto.</returns>
+    public static byte[] ToByteArray(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.ToByteArray();
+    }
+
+    private static void AddMetadata(ModelProto model, string key, string value) =>
+        model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+
+    private static GraphProto BuildGraph(
+        ViTConfig c, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
+    {
+        var g = new OnnxGraphBuilder();
+        g.Graph.Name = "vision_transformer";
+
+        // Parameters: vectors and tokens as they are, Linear weights transposed to [in, out].
+        string P(string name)
+        {
+            var (data, shape) = weights[name];
+            return g.Floats(name, data, shape);
+        }
+        string PT(string name)
+        {
+            var (data, shape) = weights[name];
+            return g.Floats(name + ViTOnnxMetadata.TransposedSuffix, Transpose(data, (int)shape[0], (int)shape[1]), shape[1], shape[0]);
+        }
+
+        int p = c.PatchSize, gh = c.ImageHeight / p, gw = c.ImageWidth / p, n = c.NumPatches, prefix = c.NumPrefixTokens;
+        string input = o.InputName;
+        g.Graph.Input.Add(o.InputLayout == ViTOnnxInputLayout.Flat
+            ? Value(input, DataType.Float, (long)c.Channels * c.ImageHeight * c.ImageWidth)
+            : Value(input, DataType.Float, c.Channels, c.ImageHeight, c.ImageWidth));
+
+        // Patchify in (p1 p2 c) order; a Reshape copying dim 0 serves both layouts.
+        var x = g.Node("Reshape", [input, g.Int64s("const.grid_shape", 0, c.Channels, gh, p, gw, p)]);
+        x = g.Node("Transpose", [x], null, Ints("perm", 0, 2, 4, 3, 5, 1));
+        x = g.Node("Reshape", [x, g.Int64s("const.patches_shape", 0, n, c.PatchDim)]);
+
+        // Pixel scale and per-channel mean/std folded into one Mul + Add over the patch vector (channel is its fastest axis).
+        var mul = new float[c.PatchDim];
+        var add = new float[c.PatchDim];
+        for (int i = 0; i < c.PatchDim; i++)
+        {
+            int ch = i % c.Channels;
+            mul[i] = o.PixelScale / c.Std[ch];
+            add[i] = -c.Mean[ch] / c.Std[ch];
+        }
+        x = g.Node("Mul", [x, g.Floats("const.pixel_mul", mul, c.PatchDim)]);
+        x = g.Node("Add", [x, g.Floats("const.pixel_add", add, c.PatchDim)]);
+
+        // Patch embedding: LayerNorm → Linear → LayerNorm.
+        x = LayerNorm(g, x, P("embed.0.weight"), P("embed.0.bias"));
+        x = Linear(g, x, PT("embed.1.weight"), P("embed.1.bias"));
+        x = LayerNorm(g, x, P("embed.2.weight"), P("embed.2.bias"));
+
+        // Prefix tokens expanded to the batch, then position embeddings.
+        var prefixTokens = c.DistillationToken ? g.Node("Concat", [P("cls"), P("dist")], null, Int("axis", 1)) : P("cls");
+        var batch = g.Node("Shape", [input], "batch_size", Int("start", 0), Int("end", 1));
+        var expandShape = g.Node("Concat", [batch, g.Int64s("const.prefix_dims", prefix, c.Dim)], null, Int("axis", 0));
+        var prefixExpanded = g.Node("Expand", [prefixTokens, expandShape]);
+        x = g.Node("Concat", [prefixExpanded, x], null, Int("axis", 1));
+        x = g.Node("Add", [x, P("pos")]);
+
+        var headShape = g.Int64s("const.head_shape", 0, 0, c.Heads, c.DimHead);
+        var mergeShape = g.Int64s("const.merge_shape", 0, 0, c.InnerDim);
+        var split = g.Int64s("const.qkv_split", c.InnerDim, c.InnerDim, c.InnerDim);
+        var scale = g.Scalar("const.attention_scale", (float)(1.0 / Math.Sqrt(c.DimHead)));
+        var sqrt2 = g.Scalar("const.sqrt2", (float)Math.Sqrt(2.0));
+        var one = g.Scalar("const.one", 1f);
+        var half = g.Scalar("const.half", 0.5f);
+        var prefixStart = g.Int64s("const.prefix_start", 0);
+        var prefixEnd = g.Int64s("const.prefix_end", prefix);
+        var tokenAxis = g.Int64s("const.token_axis", 1);
+
+        for (int i = 0; i < c.Depth; i++)
+        {
+            string a = $"layers.{i}.0.", f = $"layers.{i}.1.";
+            // With class-token pooling only the prefix tokens of the last block's output are read: compute just those rows.
+            bool prefixOnly = i == c.Depth - 1 && c.Pooling == ViTPooling.Cls;
+
+            var h = LayerNorm(g, x, P(a + "norm.weight"), P(a + "norm.bias"));
+            var qkv = g.Node("MatMul", [h, PT(a + "to_qkv.weight")]);
+            var parts = g.Nodes("Split", [qkv, split], [g.Unique("q"), g.Unique("k"), g.Unique("v")], Int("axis", -1));
+            var qIn = prefixOnly ? g.Node("Slice", [parts[0], prefixStart, prefixEnd, tokenAxis]) : parts[0];
+            var q = g.Node("Transpose", [g.Node("Reshape", [qIn, headShape])], null, Ints("perm", 0, 2, 1, 3));
+            var kT = g.Node("Transpose", [g.Node("Reshape", [parts[1], headShape])], null, Ints("perm", 0, 2, 3, 1));
+            var v = g.Node("Transpose", [g.Node("Reshape", [parts[2], headShape])], null, Ints("perm", 0, 2, 1, 3));
+            var scores = g.Node("Mul", [g.Node("MatMul", [q, kT]), scale]);
+            var attention = g.Node("Softmax", [scores], null, Int("axis", -1));
+            var heads = g.Node("MatMul", [attention, v]);
+            var merged = g.Node("Reshape", [g.Node("Transpose", [heads], null, Ints("perm", 0, 2, 1, 3)), mergeShape]);
+            var projected = Linear(g, merged, PT(a + "to_out.0.weight"), P(a + "to_out.0.bias"));
+            if (prefixOnly) x = g.Node("Slice", [x, prefixStart, prefixEnd, tokenAxis]);
+            x = g.Node("Add", [x, projected]);
+
+            h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"));
+            h = Linear(g, h, PT(f + "net.1.weight"), P(f + "net.1.bias"));
+            // Exact GELU: x · 0.5 · (1 + erf(x / √2)), in the form ONNX Runtime's GeluFusion recognizes.
+            var erf = g.Node("Erf", [g.Node("Div", [h, sqrt2])]);
+            h = g.Node("Mul", [g.Node("Mul", [h, g.Node("Add", [erf, one])]), half]);
+            h = Linear(g, h, PT(f + "net.4.weight"), P(f + "net.4.bias"));
+            x = g.Node("Add", [x, h]);
+        }
+
+        // Pooling and head(s).
+        var features = c.Pooling == ViTPooling.Mean
+            ? g.Node("ReduceMean", [x], null, Ints("axes", 1), Int("keepdims", 0))
+            : g.Node("Gather", [x, g.Int64Scalar("const.token0", 0)], null, Int("axis", 1));
+        var logits = g.Node("Gemm", [features, PT("head.weight"), P("head.bias")]);
+        if (c.DistillationToken)
+        {
+            var distFeatures = g.Node("Gather", [x, g.Int64Scalar("const.token1", 1)], null, Int("axis", 1));
+            var distLogits = g.Node("Gemm", [distFeatures, PT("head_dist.weight"), P("head_dist.bias")]);
+            logits = g.Node("Mul", [g.Node("Add", [logits, distLogits]), half]);
+        }
+
+        if (o.LogitsOutputName is { } logitsName)
+        {
+            g.Node("Identity", [logits], logitsName);
+            g.Graph.Output.Add(Value(logitsName, DataType.Float, c.NumClasses));
+        }
+        if (o.ProbabilitiesOutputName is { } probabilitiesName)
+        {
+            g.Node("Softmax", [logits], probabilitiesName, Int("axis", -1));
+            g.Graph.Output.Add(Value(probabilitiesName, DataType.Float, c.NumClasses));
+        }
+        if (o.FeaturesOutputName is { } featuresName)
+        {
+            g.Node("Identity", [features], featuresName);
+            g.Graph.Output.Add(Value(featuresName, DataType.Float, c.Dim));
+        }
+        if (o.PredictedIndexOutputName is not null || o.PredictedLabelOutputName is not null)
+        {
+            var argMax = g.Node("ArgMax", [logits], "predicted_index_int64", Int("axis", 1), Int("keepdims", 0));
+            if (o.PredictedIndexOutputName is { } indexName)
+            {
+                bool uint32 = o.PredictedIndexType == ViTOnnxIndexType.UInt32;
+                if (uint32) g.Node("Cast", [argMax], indexName, Int("to", (long)DataType.Uint32));
+                else g.Node("Identity", [argMax], indexName);
+                g.Graph.Output.Add(Value(indexName, uint32 ? DataType.Uint32 : DataType.Int64));
+            }
+            if (o.PredictedLabelOutputName is { } labelName)
+            {
+                g.Node("Gather", [g.Strings("const.class_names", classNames), argMax], labelName, Int("axis", 0));
+                g.Graph.Output.Add(Value(labelName, DataType.String));
+            }
+        }
+        return g.Graph;
+    }
+
+    private static string LayerNorm(OnnxGraphBuilder g, string x, string weight, string bias) =>
+        g.Node("LayerNormalization", [x, weight, bias], null, Int("axis", -1), Float("epsilon", LayerNormEpsilon));
+
+    private static string Linear(OnnxGraphBuilder g, string x, string weightT, string bias) =>
+        g.Node("Add", [g.Node("MatMul", [x, weightT]), bias]);
+
+    /// <summary>Transposes a row-major [rows, cols] matrix.</summary>
+    internal static float[] Transpose(float[] data, int rows, int cols)
+    {
+        var t = new float[data.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int col = 0; col < cols; col++) t[(long)col * rows + r] = data[(long)r * cols + col];
+        }
+        return t;
+    }
+}

@@ -1,0 +1,85 @@
+using VitMlNet.Modeling;
+
+namespace VitMlNet.Onnx;
+
+/// <summary>
+/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration,
+/// computed from the configuration alone (no TorchSharp), so writer and reader can check a weights dictionary.
+/// </summary>
+internal static class ViTParameterLayout
+{
+    /// <summary>Every parameter of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
+    {
+        var list = new List<(string, long[])>
+        {
+            ("embed.0.weight", [c.PatchDim]),
+            ("embed.0.bias", [c.PatchDim]),
+            ("embed.1.weight", [c.Dim, c.PatchDim]),
+            ("embed.1.bias", [c.Dim]),
+            ("embed.2.weight", [c.Dim]),
+            ("embed.2.bias", [c.Dim]),
+            ("cls", [1, 1, c.Dim]),
+        };
+        if (c.DistillationToken) list.Add(("dist", [1, 1, c.Dim]));
+        list.Add(("pos", [1, c.NumPatches + c.NumPrefixTokens, c.Dim]));
+        for (int i = 0; i < c.Depth; i++)
+        {
+            string a = $"layers.{i}.0.", f = $"layers.{i}.1.";
+            list.Add((a + "norm.weight", [c.Dim]));
+            list.Add((a + "norm.bias", [c.Dim]));
+            list.Add((a + "to_qkv.weight", [3L * c.InnerDim, c.Dim]));
+            list.Add((a + "to_out.0.weight", [c.Dim, c.InnerDim]));
+            list.Add((a + "to_out.0.bias", [c.Dim]));
+            list.Add((f + "net.0.weight", [c.Dim]));
+            list.Add((f + "net.0.bias", [c.Dim]));
+            list.Add((f + "net.1.weight", [c.MlpHidden, c.Dim]));
+            list.Add((f + "net.1.bias", [c.MlpHidden]));
+            list.Add((f + "net.4.weight", [c.Dim, c.MlpHidden]));
+            list.Add((f + "net.4.bias", [c.Dim]));
+        }
+        list.Add(("head.weight", [c.NumClasses, c.Dim]));
+        list.Add(("head.bias", [c.NumClasses]));
+        if (c.DistillationToken)
+        {
+            list.Add(("head_dist.weight", [c.NumClasses, c.Dim]));
+            list.Add(("head_dist.bias", [c.NumClasses]));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Lists every problem of <paramref name="weights"/> against the layout of <paramref name="config"/>:
+    /// missing and unexpected names, wrong shapes, data lengths that do not match the shape.
+    /// </summary>
+    public static IReadOnlyList<string> Check(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    {
+        var errors = new List<string>();
+        var expected = For(config);
+        foreach (var (name, shape) in expected)
+        {
+            if (!weights.TryGetValue(name, out var w))
+            {
+                errors.Add($"missing '{name}' [{Format(shape)}]");
+                continue;
+            }
+            if (w.Data is null || w.Shape is null)
+            {
+                errors.Add($"'{name}' has no data or shape");
+                continue;
+            }
+            if (!w.Shape.SequenceEqual(shape)) errors.Add($"'{name}' has shape [{Format(w.Shape)}], expected [{Format(shape)}]");
+            else if (w.Data.LongLength != Numel(shape)) errors.Add($"'{name}' has {w.Data.LongLength} values, its shape [{Format(shape)}] needs {Numel(shape)}");
+        }
+        var known = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in weights.Keys.Where(k => !known.Contains(k)).Order(StringComparer.Ordinal))
+            errors.Add($"unexpected '{name}'");
+        return errors;
+    }
+
+    /// <summary>Product of the dimensions.</summary>
+    public static long Numel(IEnumerable<long> shape) => shape.Aggregate(1L, (a, b) => a * b);
+
+    /// <summary>Dimensions joined with ", ".</summary>
+    public static string Format(IEnumerable<long> shape) => string.Join(", ", shape);
+}

@@ -1,0 +1,71 @@
+using TorchSharp;
+using VitMlNet.Modeling;
+using static TorchSharp.torch;
+
+namespace VitMlNet.Onnx;
+
+/// <summary>
+/// Moves weights between a TorchSharp <see cref="VisionTransformer"/> and plain arrays keyed by state-dict name,
+/// the currency of <see cref="ViTOnnxWriter"/> and <see cref="ViTOnnxReader"/>.
+/// </summary>
+public static class VisionTransformerWeights
+{
+    /// <summary>
+    /// Copies every parameter of <paramref name="model"/> to CPU float arrays, keyed by state-dict name, with its
+    /// PyTorch shape (Linear weights [out, in]). Temporary tensors are disposed; the model is not modified.
+    /// </summary>
+    /// <returns>The weights, in the model's parameter order.</returns>
+    public static Dictionary<string, (float[] Data, long[] Shape)> Extract(VisionTransformer model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var t = parameter.detach().to(ScalarType.Float32, CPU).contiguous();
+            result[name] = (t.data<float>().ToArray(), t.shape);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="weights"/> into the parameters of <paramref name="model"/> (under no_grad, keeping each
+    /// parameter's device and dtype). Every parameter must be present with its exact shape.
+    /// </summary>
+    /// <exception cref="ArgumentException">Weights are missing, unexpected or mis-shaped; the message lists each one.</exception>
+    public static void Load(VisionTransformer model, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(weights);
+        var errors = ViTParameterLayout.Check(model.Config, weights);
+        if (errors.Count > 0)
+            throw new ArgumentException($"The weights do not fit the model '{model.Config.Name}': {string.Join("; ", errors)}.", nameof(weights));
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var (data, shape) = weights[name];
+            var source = torch.tensor(data, shape, ScalarType.Float32);
+            parameter.copy_(source);
+        }
+    }
+
+    /// <summary>Builds a model for <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
+    /// <returns>The model, in training mode like any freshly built module; call <c>eval()</c> before scoring.</returns>
+    /// <exception cref="ArgumentException">The configuration is invalid or the weights do not fit it.</exception>
+    public static VisionTransformer CreateModel(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    {
+        var model = new VisionTransformer(config);
+        try
+        {
+            Load(model, weights);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}

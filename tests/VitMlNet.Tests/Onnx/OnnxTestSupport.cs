@@ -1,0 +1,116 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TorchSharp;
+using VitMlNet.Modeling;
+using VitMlNet.Tests.Modeling;
+using static TorchSharp.torch;
+
+namespace VitMlNet.Tests.Onnx;
+
+/// <summary>Shared helpers of the ONNX tests: seeded models with every weight random, pixels, and both runtimes.</summary>
+internal static class OnnxTestSupport
+{
+    /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and two combinations.</summary>
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed" };
+
+    public static ViTConfig Architecture(string name) => name switch
+    {
+        "seed" => ViTConfig.Seed,
+        "distill-mean" => ViTConfig.Tiny with { DistillationToken = true, Pooling = ViTPooling.Mean },
+        "depth1" => ViTConfig.Tiny with { Depth = 1, DistillationToken = true },
+        _ => VisionTransformerTests.Architecture(name),
+    };
+
+    /// <summary>
+    /// A model in eval mode whose every parameter is random (seeded): PyTorch's initializers, then noise on top so that
+    /// LayerNorm scales and shifts are not 1 and 0 and a swapped weight would show.
+    /// </summary>
+    public static VisionTransformer RandomModel(ViTConfig config, int seed)
+    {
+        torch.manual_seed(seed);
+        var model = new VisionTransformer(config);
+        using (var scope = torch.NewDisposeScope())
+        using (torch.no_grad())
+        {
+            foreach (var (_, p) in model.named_parameters())
+                p.add_(torch.randn_like(p).mul_(p.dim() == 1 ? 0.2 : 0.05));
+        }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Random integer pixel values 0..255 for a batch in [N, C, H, W] order.</summary>
+    public static float[] RandomPixels(ViTConfig config, int batch, int seed)
+    {
+        var random = new Random(seed);
+        var data = new float[batch * config.Channels * config.ImageHeight * config.ImageWidth];
+        for (int i = 0; i < data.Length; i++) data[i] = random.Next(256);
+        return data;
+    }
+
+    /// <summary>TorchSharp logits of <paramref name="model"/> on ((x / 255 - mean) / std).</summary>
+    public static float[] TorchLogits(VisionTransformer model, float[] pixels, int batch)
+    {
+        var c = model.Config;
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var x = torch.tensor(pixels, new long[] { batch, c.Channels, c.ImageHeight, c.ImageWidth });
+        var mean = torch.tensor(c.Mean.ToArray()).reshape(1, c.Channels, 1, 1);
+        var std = torch.tensor(c.Std.ToArray()).reshape(1, c.Channels, 1, 1);
+        return model.forward((x / 255 - mean) / std).data<float>().ToArray();
+    }
+
+    /// <summary>TorchSharp pooled features of <paramref name="model"/> on normalized pixels.</summary>
+    public static float[] TorchFeatures(VisionTransformer model, float[] pixels, int batch)
+    {
+        var c = model.Config;
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var x = torch.tensor(pixels, new long[] { batch, c.Channels, c.ImageHeight, c.ImageWidth });
+        var mean = torch.tensor(c.Mean.ToArray()).reshape(1, c.Channels, 1, 1);
+        var std = torch.tensor(c.Std.ToArray()).reshape(1, c.Channels, 1, 1);
+        return model.ForwardFeatures((x / 255 - mean) / std).data<float>().ToArray();
+    }
+
+    /// <summary>A session with a fixed thread count, like the benchmark and ML.NET would use.</summary>
+    public static InferenceSession Session(byte[] onnx, int threads = 1)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        return new InferenceSession(onnx, options);
+    }
+
+    /// <summary>Runs every output of the model on one float input and returns each output as float or int64 values with its shape.</summary>
+    public static Dictionary<string, OnnxResult> Run(InferenceSession session, string inputName, float[] data, long[] shape)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(data, shape);
+        using var runOptions = new RunOptions();
+        var names = session.OutputNames;
+        using var outputs = session.Run(runOptions, new[] { inputName }, new[] { input }, names);
+        var result = new Dictionary<string, OnnxResult>();
+        for (int i = 0; i < names.Count; i++)
+        {
+            var info = outputs[i].GetTensorTypeAndShape();
+            result[names[i]] = info.ElementDataType switch
+            {
+                TensorElementType.Float => new OnnxResult(outputs[i].GetTensorDataAsSpan<float>().ToArray(), null, null, info.Shape),
+                TensorElementType.Int64 => new OnnxResult(null, outputs[i].GetTensorDataAsSpan<long>().ToArray(), null, info.Shape),
+                TensorElementType.UInt32 => new OnnxResult(null, outputs[i].GetTensorDataAsSpan<uint>().ToArray().Select(v => (long)v).ToArray(), null, info.Shape),
+                TensorElementType.String => new OnnxResult(null, null, outputs[i].GetStringTensorAsArray(), info.Shape),
+                var t => throw new InvalidOperationException($"unexpected output type {t}"),
+            };
+        }
+        return result;
+    }
+
+    /// <summary>Largest absolute difference of two equally long arrays.</summary>
+    public static float MaxAbsDiff(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        float max = 0;
+        for (int i = 0; i < a.Length; i++) max = Math.Max(max, Math.Abs(a[i] - b[i]));
+        return max;
+    }
+}
+
+/// <summary>One ONNX Runtime output: float, integer or string values and the shape.</summary>
+internal sealed record OnnxResult(float[]? Floats, long[]? Integers, string[]? Strings, long[] Shape);
