@@ -1,0 +1,110 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using VitMlNet.Data;
+using VitMlNet.Modeling;
+using VitMlNet.Onnx;
+using VitMlNet.Training;
+
+namespace VitMlNet;
+
+/// <summary>
+/// The <see cref="IEstimator{TTransformer}"/> that trains a Vision Transformer (Dosovitskiy et al.,
+/// arXiv 2010.11929; optional DeiT distillation token, Touvron et al., arXiv 2012.12877) with TorchSharp and
+/// returns a <see cref="VisionTransformerTransformer"/> that scores through ONNX Runtime.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Input and output columns
+/// | Column | Type | Description |
+/// | --- | --- | --- |
+/// | `Label` | key type (from `MapValueToKey`) | the class; its key values name the classes |
+/// | `Pixels` | known-size vector of `Single` | planar C×H×W pixels from `ExtractPixels` (0–255 by default) |
+/// | `Score` (output) | vector of `Single` | class probabilities, in key order |
+/// | `PredictedLabel` (output) | the label's key type | the most probable class |
+/// | `EmbeddingColumnName` (optional output) | vector of `Single` | the pooled ViT embedding |
+///
+/// ### Trainer characteristics
+/// | | |
+/// | --- | --- |
+/// | Machine learning task | Multiclass classification (images) |
+/// | Is normalization required? | No (scaling and mean/std are part of the model) |
+/// | Is caching required? | No (pixels are read once into a uint8 tensor cache) |
+/// | Required NuGet in addition to Microsoft.ML | VitMlNet, TorchSharp-cpu (or -cuda-linux) for training; scoring needs only Microsoft.ML.OnnxTransformer and ONNX Runtime |
+/// | Exportable to ONNX | Yes: the scoring model *is* an ONNX graph |
+/// ]]></format>
+/// </remarks>
+public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTransformer>
+{
+    private readonly VisionTransformerOptions options;
+
+    internal VisionTransformerTrainer(VisionTransformerOptions options)
+    {
+        options.Validate();
+        this.options = options.Clone();
+    }
+
+    /// <summary>A copy of the options this trainer was created with.</summary>
+    public VisionTransformerOptions Options => options.Clone();
+
+    /// <summary>Checks the input columns and describes the output columns.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type; the message names it, the expected and the actual type.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SchemaChecks.CheckFeature(inputSchema, options.FeatureColumnName);
+        SchemaChecks.CheckKey(inputSchema, "label", options.LabelColumnName);
+        if (options.TeacherColumnName is not null) SchemaChecks.CheckKey(inputSchema, "teacher", options.TeacherColumnName);
+        var label = SchemaChecks.Find(inputSchema, options.LabelColumnName)!.Value;
+        var columns = inputSchema.Where(c => c.Name != options.ScoreColumnName && c.Name != options.PredictedLabelColumnName
+            && c.Name != options.EmbeddingColumnName).ToList();
+        columns.Add(SchemaChecks.MakeColumn(options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
+            new SchemaShape(new[] { SchemaChecks.MakeColumn("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) })));
+        columns.Add(SchemaChecks.MakeColumn(options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, label.ItemType, true,
+            new SchemaShape(new[] { SchemaChecks.MakeColumn("KeyValues", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) })));
+        if (options.EmbeddingColumnName is not null)
+            columns.Add(SchemaChecks.MakeColumn(options.EmbeddingColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false));
+        return new SchemaShape(columns);
+    }
+
+    /// <summary>Reads the training data once, trains, and returns the ONNX-backed scoring transformer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Schema mismatch (see <see cref="GetOutputSchema"/>).</exception>
+    /// <exception cref="InvalidOperationException">Empty data or a single class.</exception>
+    public VisionTransformerTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = options;
+        using var train = DataViewImageLoader.Load(input, o.FeatureColumnName, o.LabelColumnName, o.TeacherColumnName,
+            o.Channels, o.ImageHeight, o.ImageWidth, cancellation: o.CancellationToken);
+        int classes = train.ClassNames.Length;
+        using var validation = o.ValidationData is null ? null
+            : DataViewImageLoader.Load(o.ValidationData, o.FeatureColumnName, o.LabelColumnName, null,
+                train.Channels, train.Height, train.Width, expectedClasses: classes, cancellation: o.CancellationToken);
+
+        ImageCache trainCache = train.Cache;
+        ImageCache? validCache = validation?.Cache;
+        ImageCache? splitTrain = null, splitValid = null;
+        if (validation is null && o.ValidationFraction > 0)
+        {
+            (splitTrain, splitValid) = train.Cache.Split(o.ValidationFraction, o.Seed);
+            trainCache = splitTrain;
+            validCache = splitValid;
+        }
+        try
+        {
+            var config = o.ResolveArchitecture().WithInput(train.Channels, train.Height, train.Width, classes);
+            VisionTransformer? initial = null;
+            if (o.InitialModel is not null)
+            {
+                initial = InitialWeights.Load(o.InitialModel, config, o.Seed);
+                config = initial.Config;
+            }
+            using var result = new VitTrainingEngine(o, config).Train(trainCache, validCache, initial);
+            return VisionTransformerTransformer.Create(result.Model, train.ClassNames, o, result.History, input);
+        }
+        finally
+        {
+            splitTrain?.Dispose();
+            splitValid?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
+using VitMlNet.Modeling;
+using VitMlNet.Onnx;
+using VitMlNet.Training;
+
+namespace VitMlNet;
+
+/// <summary>
+/// The trained Vision Transformer as an ML.NET <see cref="ITransformer"/>. It scores through ML.NET's own
+/// <see cref="OnnxTransformer"/> over an ONNX graph of the trained weights, followed by ML.NET's multiclass
+/// scorer (Score with class-name slots, PredictedLabel of the label's key type); saving delegates to that chain,
+/// so <c>mlContext.Model.Save</c> embeds the ONNX bytes and <c>mlContext.Model.Load</c> needs only Microsoft.ML,
+/// Microsoft.ML.OnnxTransformer and ONNX Runtime — no TorchSharp and no VitMlNet.
+/// </summary>
+public sealed class VisionTransformerTransformer : ITransformer, IDisposable
+{
+    private readonly TransformerChain<ITransformer> chain;
+    private readonly IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights;
+    private readonly float pixelScale;
+
+    private VisionTransformerTransformer(TransformerChain<ITransformer> chain, ViTConfig config, IReadOnlyList<string> classNames,
+        IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, float pixelScale, IReadOnlyList<EpochSummary> history,
+        string featureColumnName)
+    {
+        this.chain = chain;
+        this.weights = weights;
+        this.pixelScale = pixelScale;
+        Architecture = config;
+        ClassNames = classNames;
+        TrainingHistory = history;
+        FeatureColumnName = featureColumnName;
+    }
+
+    /// <summary>The trained architecture (input geometry and class count included).</summary>
+    public ViTConfig Architecture { get; }
+
+    /// <summary>Class names in key order.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Per-epoch training figures.</summary>
+    public IReadOnlyList<EpochSummary> TrainingHistory { get; }
+
+    /// <summary>The pixel column the model reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>Always true: scoring is row by row, so <c>PredictionEngine</c> works.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema);
+        return chain.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema);
+        return ((ITransformer)chain).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input.Schema);
+        return chain.Transform(input);
+    }
+
+    /// <summary>Saves the ONNX-backed scoring chain (called by <c>mlContext.Model.Save</c>).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain).Save(ctx);
+
+    /// <summary>
+    /// Writes a standalone ONNX model for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw values
+    /// (multiplied by the trained pixel scale inside the graph), outputs <c>logits</c> and <c>probabilities</c> [N, classes].
+    /// Class names and the architecture are stored in the model's metadata.
+    /// </summary>
+    public void ExportOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var options = new ViTOnnxExportOptions { PixelScale = pixelScale };
+        ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, weights, ClassNames, options), stream);
+    }
+
+    /// <summary>Writes the standalone ONNX model to a file (see <see cref="ExportOnnx(Stream)"/>).</summary>
+    public void ExportOnnx(string path)
+    {
+        using var stream = File.Create(path);
+        ExportOnnx(stream);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => chain.Dispose();
+
+    internal static VisionTransformerTransformer Create(VisionTransformer model, IReadOnlyList<string> classNames, VisionTransformerOptions o,
+        IReadOnlyList<EpochSummary> history, IDataView trainingData)
+    {
+        var weights = VisionTransformerWeights.Extract(model);
+        var config = model.Config;
+        var ml = new MLContext(o.Seed);
+        var schema = trainingData.Schema;
+        string logits = Unique(schema, "__vit_logits");
+        var export = new ViTOnnxExportOptions
+        {
+            InputName = o.FeatureColumnName,
+            InputLayout = ViTOnnxInputLayout.Flat,
+            PixelScale = o.PixelScale,
+            LogitsOutputName = logits,
+            ProbabilitiesOutputName = null,
+            FeaturesOutputName = o.EmbeddingColumnName,
+        };
+        byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
+        var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };
+        var scoring = ml.Transforms.ApplyOnnxModel(outputs, new[] { o.FeatureColumnName }, new MemoryStream(onnx)).Fit(trainingData);
+        var afterOnnx = scoring.GetOutputSchema(schema);
+        var head = MulticlassHead.Create(ml, afterOnnx, logits, o.LabelColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, classNames);
+        var drop = ml.Transforms.DropColumns(logits).Fit(head.Transform(scoring.Transform(trainingData)));
+        var chain = new TransformerChain<ITransformer>(scoring, head, drop);
+        return new VisionTransformerTransformer(chain, config, classNames, weights, o.PixelScale, history, o.FeatureColumnName);
+    }
+
+    private void CheckInput(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        SchemaChecks.CheckFeature(schema, FeatureColumnName, Architecture.Channels * Architecture.ImageHeight * Architecture.ImageWidth);
+    }
+
+    private static string Unique(DataViewSchema schema, string name)
+    {
+        string candidate = name;
+        for (int i = 1; schema.GetColumnOrNull(candidate) is not null; i++) candidate = name + i;
+        return candidate;
+    }
+}
