@@ -35,8 +35,6 @@ internal static class SchemaChecks
         var column = schema.GetColumnOrNull(name) ?? throw Missing(role, name, schema.Select(c => c.Name));
         if (column.Type is not KeyDataViewType key)
             throw Mismatch(role, name, "a key type (use MapValueToKey)", Describe(column.Type));
-        if (key.Count < 2)
-            throw Mismatch(role, name, "a key type with at least 2 values", $"a key type with {key.Count} value(s)");
         return key;
     }
 

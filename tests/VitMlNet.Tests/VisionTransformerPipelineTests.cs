@@ -125,6 +125,83 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
         }
     }
 
+    [Fact]
+    public void PredictionEnginePoolGivesSerialResultsFromEightThreads()
+    {
+        using var pool = new PredictionEnginePool<PathInput, Prediction>(f.Ml, f.Model, f.TrainData.Schema);
+        var inputs = f.Test.Rows.Select(r => new PathInput { ImagePath = r.ImagePath }).ToArray();
+        var serial = inputs.Select(i => pool.Predict(i)).ToArray();
+        var results = new Prediction[8, 200];
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            for (int i = 0; i < 200; i++) results[t, i] = pool.Predict(inputs[(i + t) % inputs.Length]);
+        })).ToArray();
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        for (int t = 0; t < 8; t++)
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                var expected = serial[(i + t) % inputs.Length];
+                Assert.Equal(expected.PredictedLabel, results[t, i].PredictedLabel);
+                Assert.Equal(expected.Score, results[t, i].Score);
+            }
+        }
+    }
+
+    [Fact]
+    public void ExportedOnnxGivesTheSameProbabilitiesInOnnxRuntime()
+    {
+        var vit = ((IEnumerable<ITransformer>)f.Model).OfType<VisionTransformerTransformer>().Single();
+        using var stream = new MemoryStream();
+        vit.ExportOnnx(stream);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(stream.ToArray());
+        var features = f.Model.Transform(f.TestData);
+        var pixels = features.GetColumn<float[]>("Pixels").Take(5).ToArray();
+        var scores = features.GetColumn<float[]>("Score").Take(5).ToArray();
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels[i], new[] { 1, 3, 16, 16 });
+            using var results = session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("pixels", input) });
+            var probabilities = results.Single(r => r.Name == "probabilities").AsEnumerable<float>().ToArray();
+            for (int k = 0; k < 3; k++) Assert.Equal(scores[i][k], probabilities[k], 5);
+        }
+        Assert.Equal(new[] { "diagonal", "left", "top" }, vit.ClassNames.OrderBy(x => x));
+    }
+
+    [Fact]
+    public void ContinuedTrainingStartsFromTheSavedWeightsAndResetsTheHeadForNewClasses()
+    {
+        string zip = Path.Combine(Path.GetTempPath(), "vit-initial-" + Guid.NewGuid().ToString("N") + ".zip");
+        try
+        {
+            f.Ml.Model.Save(f.Model, f.TrainData.Schema, zip);
+            var options = new VisionTransformerOptions
+            {
+                Architecture = ViTConfig.Tiny, Epochs = 1, BatchSize = 16, LearningRate = 1e-5, InitialModel = zip, Seed = 9,
+            };
+            var pipeline = f.Ml.Transforms.Conversion.MapValueToKey("Label")
+                .Append(f.Ml.Transforms.LoadImages("Image", null, "ImagePath"))
+                .Append(f.Ml.Transforms.ResizeImages("Image", 16, 16))
+                .Append(f.Ml.Transforms.ExtractPixels("Pixels", "Image"))
+                .Append(f.Ml.MulticlassClassification.Trainers.VisionTransformer(options));
+            // One epoch at a tiny learning rate keeps the accuracy of the weights it started from.
+            var metrics = f.Ml.MulticlassClassification.Evaluate(pipeline.Fit(f.TrainData).Transform(f.TestData));
+            Assert.True(metrics.MicroAccuracy >= 0.9, $"accuracy {metrics.MicroAccuracy}");
+
+            // Two classes only: the head is reset to two outputs and training still runs.
+            var twoClasses = f.Ml.Data.LoadFromEnumerable(f.Train.Rows.Where(r => r.Label != "diagonal"));
+            var model = pipeline.Fit(twoClasses);
+            var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
+            Assert.Equal(2, vit.Architecture.NumClasses);
+            Assert.Equal(2, vit.ClassNames.Count);
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
     private static List<(string Label, float[] Score)> ScoresOf(IDataView scored)
     {
         var rows = new List<(string, float[])>();

@@ -102,7 +102,7 @@ public static class DataViewImageLoader
             var getTeacher = teacherColumn is null ? null : KeyGetter(cursor, schema[teacherColumn]);
             var buffer = default(VBuffer<float>);
             long row = 0;
-            while (cursor.MoveNext())
+            while (MoveNext(cursor, data, row))
             {
                 if ((row & 1023) == 0) cancellation.ThrowIfCancellationRequested();
                 ulong raw = getLabel();
@@ -114,7 +114,7 @@ public static class DataViewImageLoader
                     if (t == 0) throw new InvalidDataException($"Teacher column '{teacherColumn}' has a missing value (key 0) at row {row}.");
                     teacherLabels!.Add((int)(t - 1));
                 }
-                getPixels(ref buffer);
+                GetPixels(getPixels, ref buffer, data, row);
                 if (buffer.Length != per)
                     throw SchemaChecks.Mismatch("feature", featureColumn, $"{per} values per row", $"{buffer.Length} at row {row}");
                 var dense = new float[per];
@@ -136,6 +136,69 @@ public static class DataViewImageLoader
         for (int i = 0; i < pixels.Count; i++) Array.Copy(pixels[i], 0, flat, (long)i * per, per);
         var cache = ImageCache.FromFloats(flat, labels.ToArray(), c, h, w, classes, teacherLabels?.ToArray());
         return new LoadedImages(cache, names, c, h, w);
+    }
+
+    private static bool MoveNext(DataViewRowCursor cursor, IDataView data, long row)
+    {
+        try
+        {
+            return cursor.MoveNext();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw RowFailure(data, row, e);
+        }
+    }
+
+    private static void GetPixels(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> buffer, IDataView data, long row)
+    {
+        try
+        {
+            getter(ref buffer);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw RowFailure(data, row, e);
+        }
+    }
+
+    /// <summary>
+    /// Wraps a failure while reading a row (typically an unreadable image file in LoadImages) into one message with
+    /// the row number and the row's text columns (such as the image path), which ML.NET's own message lacks.
+    /// </summary>
+    private static Exception RowFailure(IDataView data, long row, Exception e)
+    {
+        var inner = e;
+        while (inner.InnerException is not null) inner = inner.InnerException;
+        string context = DescribeRow(data, row);
+        return new InvalidDataException($"Reading row {row} of the data failed{context}: {inner.Message}", e);
+    }
+
+    private static string DescribeRow(IDataView data, long row)
+    {
+        try
+        {
+            var text = data.Schema.Where(c => c.Type is TextDataViewType && !c.IsHidden).Take(4).ToArray();
+            if (text.Length == 0) return "";
+            using var cursor = data.GetRowCursor(text);
+            var getters = text.Select(c => cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
+            for (long i = 0; i <= row; i++)
+            {
+                if (!cursor.MoveNext()) return "";
+            }
+            var parts = new List<string>();
+            for (int i = 0; i < text.Length; i++)
+            {
+                ReadOnlyMemory<char> value = default;
+                getters[i](ref value);
+                parts.Add($"{text[i].Name}='{value}'");
+            }
+            return " (" + string.Join(", ", parts) + ")";
+        }
+        catch (Exception)
+        {
+            return "";
+        }
     }
 
     /// <summary>The key values of a key column as strings, or "0".."K-1" when it has none.</summary>

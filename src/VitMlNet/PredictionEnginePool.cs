@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using Microsoft.ML;
+
+namespace VitMlNet;
+
+/// <summary>
+/// Thread-safe predictions over one model. ML.NET's <see cref="PredictionEngine{TSrc, TDst}"/> is not
+/// thread-safe; this pool hands each caller its own engine and keeps a few for reuse (the role of
+/// Microsoft.Extensions.ML's PredictionEnginePool, without the dependency injection).
+/// </summary>
+/// <remarks>
+/// Engines created from one in-memory model share its OnnxTransformer, and ML.NET 5.0.1 crashes the process
+/// (a native double free) when such engines run at once on several threads. So every engine here gets its own
+/// copy of the model, loaded from the model's saved bytes, with its own ONNX Runtime session.
+/// </remarks>
+/// <typeparam name="TInput">Input class, e.g. one with an <c>MLImage Image</c> property.</typeparam>
+/// <typeparam name="TOutput">Output class, e.g. with <c>string PredictedLabel</c> and <c>float[] Score</c>.</typeparam>
+public sealed class PredictionEnginePool<TInput, TOutput> : IDisposable
+    where TInput : class
+    where TOutput : class, new()
+{
+    private readonly MLContext ml;
+    private readonly byte[] modelBytes;
+    private readonly ConcurrentBag<PredictionEngine<TInput, TOutput>> idle = new();
+    private readonly int maxIdle;
+    private int idleCount;
+    private bool disposed;
+
+    /// <summary>Creates a pool over an in-memory model (saved once to memory; each engine loads its own copy).</summary>
+    /// <param name="ml">The context that loaded or trained the model.</param>
+    /// <param name="model">The model, e.g. a fitted pipeline.</param>
+    /// <param name="inputSchema">Schema of the data the model was fitted on, as for <c>Model.Save</c>; null for none.</param>
+    /// <param name="maxIdle">Engines kept for reuse; the default is twice the processor count.</param>
+    public PredictionEnginePool(MLContext ml, ITransformer model, DataViewSchema? inputSchema = null, int? maxIdle = null)
+    {
+        this.ml = ml ?? throw new ArgumentNullException(nameof(ml));
+        ArgumentNullException.ThrowIfNull(model);
+        using (var stream = new MemoryStream())
+        {
+            ml.Model.Save(model, inputSchema, stream);
+            modelBytes = stream.ToArray();
+        }
+        this.maxIdle = maxIdle ?? 2 * Environment.ProcessorCount;
+        if (this.maxIdle < 1) throw new ArgumentOutOfRangeException(nameof(maxIdle), maxIdle, "Keep at least one engine.");
+        // Creating the first engine checks the input/output classes against the model up front.
+        Return(Create());
+    }
+
+    /// <summary>Creates a pool over a model zip.</summary>
+    /// <param name="modelZip">Path of a zip saved with <c>mlContext.Model.Save</c>.</param>
+    /// <param name="ml">The context to load with; null creates one.</param>
+    /// <param name="maxIdle">Engines kept for reuse; the default is twice the processor count.</param>
+    public PredictionEnginePool(string modelZip, MLContext? ml = null, int? maxIdle = null)
+    {
+        this.ml = ml ?? new MLContext();
+        modelBytes = File.ReadAllBytes(modelZip);
+        this.maxIdle = maxIdle ?? 2 * Environment.ProcessorCount;
+        if (this.maxIdle < 1) throw new ArgumentOutOfRangeException(nameof(maxIdle), maxIdle, "Keep at least one engine.");
+        Return(Create());
+    }
+
+    /// <summary>Predicts one example; safe to call from many threads at once.</summary>
+    public TOutput Predict(TInput example)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var engine = Rent();
+        try
+        {
+            return engine.Predict(example);
+        }
+        finally
+        {
+            Return(engine);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        disposed = true;
+        while (idle.TryTake(out var engine)) engine.Dispose();
+    }
+
+    private PredictionEngine<TInput, TOutput> Rent()
+    {
+        if (idle.TryTake(out var engine))
+        {
+            Interlocked.Decrement(ref idleCount);
+            return engine;
+        }
+        return Create();
+    }
+
+    private void Return(PredictionEngine<TInput, TOutput> engine)
+    {
+        if (!disposed && Interlocked.Increment(ref idleCount) <= maxIdle)
+        {
+            idle.Add(engine);
+            return;
+        }
+        Interlocked.Decrement(ref idleCount);
+        engine.Dispose();
+    }
+
+    private PredictionEngine<TInput, TOutput> Create()
+    {
+        using var stream = new MemoryStream(modelBytes, writable: false);
+        var copy = ml.Model.Load(stream, out _);
+        // The engine owns its model copy: disposing the engine disposes the copy's ONNX session.
+        return ml.Model.CreatePredictionEngine<TInput, TOutput>(copy, new PredictionEngineOptions { OwnsTransformer = true });
+    }
+}
