@@ -41,6 +41,15 @@ public sealed class Attention : Module<Tensor, Tensor>
         return to_out.forward(o.transpose(1, 2).reshape(b, n, -1));
     }
 
+    /// <summary>Attention probabilities [N, heads, tokens, tokens] of this layer for input tokens (explicit formula, no dropout).</summary>
+    public Tensor AttentionWeights(Tensor x)
+    {
+        long b = x.shape[0], n = x.shape[1];
+        var qkv = to_qkv.forward(norm.forward(x)).reshape(b, n, 3, heads, -1).permute(2, 0, 3, 1, 4);
+        var scale = 1.0 / Math.Sqrt(qkv.shape[4]);
+        return torch.matmul(qkv[0], qkv[1].transpose(-1, -2)).mul(scale).softmax(-1);
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {

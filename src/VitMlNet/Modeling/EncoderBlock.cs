@@ -34,6 +34,9 @@ public sealed class EncoderBlock : Module<Tensor, Tensor>
         return x + ApplyDropPath(feedForward.forward(x));
     }
 
+    /// <summary>The block's attention probabilities [N, heads, tokens, tokens] for input tokens.</summary>
+    public Tensor AttentionWeights(Tensor x) => attention.AttentionWeights(x);
+
     private Tensor ApplyDropPath(Tensor branch)
     {
         if (!training || DropPath <= 0) return branch;

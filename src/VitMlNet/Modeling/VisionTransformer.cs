@@ -99,6 +99,42 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         return distLogits is null ? logits : (logits + distLogits) / 2;
     }
 
+    /// <summary>
+    /// Attention rollout (Abnar and Zuidema, arXiv 2005.00928): per block, head-averaged attention mixed with the
+    /// identity for the residual path (0.5·A + 0.5·I, rows renormalized), multiplied through the layers; returns
+    /// how much the class token attends to each patch, [N, H/p, W/p], each map scaled to sum to 1. Eval semantics.
+    /// </summary>
+    public Tensor AttentionRollout(Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        bool wasTraining = training;
+        eval();
+        try
+        {
+            var x = EncodePrefix(images);
+            long n = x.shape[1];
+            var eye = torch.eye(n, device: x.device).unsqueeze(0);
+            Tensor? rollout = null;
+            foreach (var block in layers)
+            {
+                var a = block.AttentionWeights(x).mean(new long[] { 1 });
+                a = a.mul(0.5).add(eye.mul(0.5));
+                a = a.div(a.sum(-1, keepdim: true));
+                rollout = rollout is null ? a : torch.matmul(a, rollout);
+                x = block.forward(x);
+            }
+            var c = Config;
+            var toPatches = rollout![.., 0, c.NumPrefixTokens..];
+            toPatches = toPatches.div(toPatches.sum(-1, keepdim: true));
+            return toPatches.reshape(-1, c.ImageHeight / c.PatchSize, c.ImageWidth / c.PatchSize).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            train(wasTraining);
+        }
+    }
+
     /// <summary>Replaces the classifier head(s) with freshly initialized ones for <paramref name="numClasses"/> classes.</summary>
     public void ResetClassifier(int numClasses)
     {
@@ -121,6 +157,14 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
 
     private Tensor Encode(Tensor images)
     {
+        var x = EncodePrefix(images);
+        foreach (var block in layers) x = block.forward(x);
+        return x;
+    }
+
+    /// <summary>Tokens entering the first block: patch embeddings with prefix tokens and position embedding, after dropout.</summary>
+    private Tensor EncodePrefix(Tensor images)
+    {
         var c = Config;
         if (images.dim() != 4 || images.shape[1] != c.Channels || images.shape[2] != c.ImageHeight || images.shape[3] != c.ImageWidth)
         {
@@ -134,9 +178,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
             ? cls.expand(b, -1, -1)
             : torch.cat(new[] { cls.expand(b, -1, -1), dist.expand(b, -1, -1) }, 1);
         x = torch.cat(new[] { prefix, x }, 1) + pos;
-        x = drop.forward(x);
-        foreach (var block in layers) x = block.forward(x);
-        return x;
+        return drop.forward(x);
     }
 
     private Tensor Pool(Tensor tokens) => Config.Pooling == ViTPooling.Mean ? tokens.mean(new long[] { 1 }) : tokens[.., 0];

@@ -147,3 +147,20 @@ public class VisionTransformerTests
         Assert.Contains("NumClasses must be at least 2 (actual 1)", e.Message);
     }
 }
+
+public class AttentionRolloutTests
+{
+    [Fact]
+    public void RolloutGivesANormalizedMapPerImageOverThePatchGrid()
+    {
+        torch.manual_seed(4);
+        using var model = new VisionTransformer(ViTConfig.Tiny.WithInput(3, 12, 20, 4) with { DistillationToken = true });
+        using var x = torch.randn(2, 3, 12, 20);
+        using var map = model.AttentionRollout(x);
+        Assert.Equal(new long[] { 2, 3, 5 }, map.shape);
+        using var sums = map.sum(new long[] { 1, 2 });
+        Assert.True(sums.allclose(torch.ones(2), 1e-5, 1e-5));
+        Assert.True(map.ge(0).all().item<bool>());
+        Assert.True(model.training);
+    }
+}
