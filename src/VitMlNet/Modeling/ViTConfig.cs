@@ -102,6 +102,16 @@ public sealed record ViTConfig
         MlpRatio = 2, Dropout = 0, EmbeddingDropout = 0,
     };
 
+    /// <summary>
+    /// A small, fast ViT for 28×28 gray images such as Fashion-MNIST: patch 4 (49 tokens), dim 64, depth 4,
+    /// heads 4 × 16, MLP ratio 2, no dropout; Fashion-MNIST mean/std. Trains an epoch of 60,000 images in about a minute on 2 cores.
+    /// </summary>
+    public static ViTConfig FmnistFast { get; } = new()
+    {
+        Name = "fmnist-fast", ImageHeight = 28, ImageWidth = 28, Channels = 1, PatchSize = 4, Dim = 64, Depth = 4, Heads = 4, DimHead = 16,
+        MlpRatio = 2, Dropout = 0, EmbeddingDropout = 0, Mean = new[] { 0.286f }, Std = new[] { 0.353f },
+    };
+
     /// <summary>Known preset names, case-insensitive.</summary>
     public static IReadOnlyList<string> PresetNames => Presets.Keys.ToArray();
 
@@ -109,6 +119,7 @@ public sealed record ViTConfig
     {
         ["seed"] = () => Seed,
         ["tiny"] = () => Tiny,
+        ["fmnist-fast"] = () => FmnistFast,
     };
 
     /// <summary>Returns the preset with the given name.</summary>
