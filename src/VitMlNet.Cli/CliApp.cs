@@ -37,7 +37,7 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             string verb = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
-            stderr.WriteLine($"vit{verb}: error: {string.Join("; ", parse.Errors.Select(e => Guard.OneLine(e.Message)))} (see 'vit{verb} --help').");
+            stderr.WriteLine($"vit{verb}: error: {string.Join("; ", parse.Errors.Select(e => Guard.OneLine(e.Message).TrimEnd('.')))} (see 'vit{verb} --help').");
             return ExitCodes.Usage;
         }
 

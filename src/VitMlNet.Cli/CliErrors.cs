@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using VitMlNet.Data;
@@ -79,6 +80,8 @@ internal static class CliJson
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Output for terminals and scripts, never embedded in HTML: keep '<', '>', '+' and non-ASCII class names readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>Serializes one value as indented, camel-case JSON.</summary>

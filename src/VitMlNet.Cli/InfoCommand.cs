@@ -50,8 +50,10 @@ internal static class InfoCommand
         var c = onnx.Config;
         var o = context.Out;
         o.WriteLine($"model    {modelPath} ({new FileInfo(modelPath).Length / 1024.0:F0} KiB)");
-        o.WriteLine("input    " + string.Join(", ", inputs.Select(x => $"{x.Name}: {x.Type}")) + " (any size: the model resizes it)");
-        o.WriteLine("output   " + string.Join(", ", outputs.Select(x => $"{x.Name}: {x.Type}")));
+        string[] results = ["PredictedLabel", "Score"];
+        o.WriteLine("input    " + string.Join(", ", inputs.Select(x => $"{x.Name}: {x.Type}")) + $" (MLImage of any size, resized to {c.ImageWidth}x{c.ImageHeight})");
+        o.WriteLine("output   " + string.Join(", ", outputs.Where(x => results.Contains(x.Name)).Select(x => $"{x.Name}: {x.Type}")));
+        o.WriteLine("         (intermediate: " + string.Join(", ", outputs.Where(x => !results.Contains(x.Name)).Select(x => $"{x.Name}: {x.Type}")) + ")");
         o.WriteLine($"classes  {c.NumClasses}: {string.Join(", ", onnx.ClassNames)}");
         o.WriteLine(string.Format(inv, "network  ViT '{0}': {1}x{2}x{3} input, patch {4}, dim {5}, depth {6}, heads {7}x{8}, MLP ratio {9}, {10} pooling{11}",
             c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,

@@ -61,7 +61,10 @@ internal static class PredictCommand
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new Entry(file, null, 0, [], $"cannot read the image: {Guard.OneLine(e.Message)}");
+            // MLImage.CreateFromFile says "Invalid path" for any file SkiaSharp cannot decode.
+            return new Entry(file, null, 0, [], e is ArgumentException
+                ? "cannot read the image: not a recognised image format, or the file is corrupt"
+                : $"cannot read the image: {Guard.OneLine(e.Message)}");
         }
 
         using (image)

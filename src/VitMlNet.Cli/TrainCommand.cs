@@ -24,7 +24,8 @@ internal sealed record TrainSettings(
     string Device = "cpu",
     string? Report = null,
     bool Json = false,
-    bool SkipBadImages = false);
+    bool SkipBadImages = false,
+    int? Limit = null);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -56,15 +57,16 @@ internal static class TrainCommand
         var report = new Option<string?>("--report") { Description = "Folder for the report (metrics.json, charts)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N images of --data and --test (quick trial runs)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
-            data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip,
+            data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip)), context)));
+            parse.GetValue(skip), parse.GetValue(limit)), context)));
         return command;
     }
 
@@ -87,6 +89,7 @@ internal static class TrainCommand
             : (config.ImageHeight, config.ImageWidth);
         var train = spec.LoadDataset(height, width, s.Channels, s.SkipBadImages);
         WarnSkipped(train, context.Error);
+        if (s.Limit is int most) train = train.Take(most);
         if (train.Height % config.PatchSize != 0 || train.Width % config.PatchSize != 0)
         {
             throw new UsageException($"the input size {train.Height}x{train.Width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
@@ -98,6 +101,7 @@ internal static class TrainCommand
         {
             testData = DataSpec.Parse(s.Test).LoadDataset(train.Height, train.Width, train.Channels, s.SkipBadImages);
             WarnSkipped(testData, context.Error);
+            if (s.Limit is int testLimit) testData = testData.Take(testLimit);
             CheckTestClasses(train.ClassNames, testData);
         }
         else if (s.TestFraction is double f)
@@ -106,7 +110,7 @@ internal static class TrainCommand
         }
 
         log.WriteLine($"train: {Describe(train)} from {s.Data}");
-        if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:P0})", s.TestFraction)}");
+        if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
         log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {train.Channels}x{train.Height}x{train.Width}, " +
                       $"{s.Epochs} epochs, batch {s.Batch}, lr {s.LearningRate.ToString("0.0##e+00", inv)}, {s.Device}");
 
@@ -115,7 +119,7 @@ internal static class TrainCommand
         var keyData = ml.Data.LoadFromEnumerable(train.ClassNames.Select(c => new LabelRow { Label = c }));
         var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(view).Transform(view);
 
-        var display = TrainingDisplay.Create(context.Interactive && !s.Json, log);
+        var display = TrainingDisplay.Create(context.Interactive && !s.Json, s.ValidationFraction > 0, log);
         var options = new VisionTransformerOptions
         {
             Preset = config.Name,
@@ -202,6 +206,7 @@ internal static class TrainCommand
         if (s.Batch <= 0) e.Add($"--batch must be positive (got {s.Batch})");
         if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate)) e.Add($"--lr must be positive (got {s.LearningRate})");
         if (s.ImageSize is <= 0) e.Add($"--image-size must be positive (got {s.ImageSize})");
+        if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
         if (s.Channels is not (null or 1 or 3)) e.Add($"--channels must be 1 or 3 (got {s.Channels})");
         if (s.Test is not null && s.TestFraction is not null) e.Add("give --test or --test-fraction, not both");
         if (s.TestFraction is double f && !(f > 0 && f < 1)) e.Add($"--test-fraction must be between 0 and 1 (got {f})");

@@ -11,8 +11,8 @@ internal abstract class TrainingDisplay : IProgress<TrainingProgress>
     public abstract int ProgressEverySteps { get; }
 
     /// <summary>The live display for a terminal, else one plain line per epoch on <paramref name="log"/>.</summary>
-    public static TrainingDisplay Create(bool interactive, TextWriter log) =>
-        interactive ? new LiveTrainingDisplay() : new PlainTrainingDisplay(log);
+    public static TrainingDisplay Create(bool interactive, bool validation, TextWriter log) =>
+        interactive ? new LiveTrainingDisplay(validation) : new PlainTrainingDisplay(log);
 
     /// <summary>Runs <paramref name="train"/> with the display shown.</summary>
     public abstract T Run<T>(Func<T> train);
@@ -50,14 +50,28 @@ internal sealed class PlainTrainingDisplay : TrainingDisplay
     }
 }
 
-/// <summary>A Spectre.Console live table: one row per epoch, the current one updated during the epoch, with an ETA.</summary>
+/// <summary>
+/// A Spectre.Console live table: one row per epoch, the current one updated during the epoch, with an ETA.
+/// Borderless and tightly padded so that it fits an 80-column terminal even with the validation columns.
+/// </summary>
 internal sealed class LiveTrainingDisplay : TrainingDisplay
 {
-    private readonly Table table = new Table().RoundedBorder()
-        .AddColumns("epoch", "step", "loss", "acc", "val loss", "val acc", "lr", "img/s", "elapsed", "ETA");
-
+    private readonly Table table = new Table().NoBorder();
+    private readonly bool validation;
     private LiveDisplayContext? context;
     private int currentEpoch;
+
+    public LiveTrainingDisplay(bool validation)
+    {
+        this.validation = validation;
+        string[] headers = validation
+            ? ["epoch", "step", "loss", "acc", "val_loss", "val_acc", "lr", "img/s", "elapsed", "ETA"]
+            : ["epoch", "step", "loss", "acc", "lr", "img/s", "elapsed", "ETA"];
+        foreach (var h in headers)
+        {
+            table.AddColumn(new TableColumn($"[bold]{h}[/]").RightAligned().Padding(0, 0, 1, 0));
+        }
+    }
 
     public override int ProgressEverySteps => 10;
 
@@ -72,19 +86,26 @@ internal sealed class LiveTrainingDisplay : TrainingDisplay
     public override void Report(TrainingProgress p)
     {
         var inv = CultureInfo.InvariantCulture;
-        string[] cells =
-        [
+        var cells = new List<string>
+        {
             string.Format(inv, "{0}/{1}", p.Epoch, p.Epochs),
             string.Format(inv, "{0}/{1}", p.Step, p.StepsPerEpoch),
             p.Loss.ToString("F4", inv),
             p.TrainAccuracy.ToString("F4", inv),
-            p.ValidationLoss?.ToString("F4", inv) ?? "",
-            p.ValidationAccuracy?.ToString("F4", inv) ?? "",
-            p.LearningRate.ToString("0.0e+00", inv),
+        };
+        if (validation)
+        {
+            cells.Add(p.ValidationLoss?.ToString("F4", inv) ?? "");
+            cells.Add(p.ValidationAccuracy?.ToString("F4", inv) ?? "");
+        }
+
+        cells.AddRange(
+        [
+            p.LearningRate.ToString("0.0e0", inv),
             p.ImagesPerSecond.ToString("F0", inv),
-            p.Elapsed.ToString(@"hh\:mm\:ss", inv),
-            p.Kind == TrainingProgressKind.EpochEnd && p.Epoch == p.Epochs ? "done" : Eta(p)?.ToString(@"hh\:mm\:ss", inv) ?? "",
-        ];
+            Clock(p.Elapsed),
+            p.Kind == TrainingProgressKind.EpochEnd && p.Epoch == p.Epochs ? "done" : Eta(p) is TimeSpan eta ? Clock(eta) : "",
+        ]);
         if (p.Epoch != currentEpoch || table.Rows.Count == 0)
         {
             table.AddRow(cells.Select(Markup.Escape).ToArray());
@@ -92,7 +113,7 @@ internal sealed class LiveTrainingDisplay : TrainingDisplay
         }
         else
         {
-            for (int c = 0; c < cells.Length; c++)
+            for (int c = 0; c < cells.Count; c++)
             {
                 table.UpdateCell(table.Rows.Count - 1, c, Markup.Escape(cells[c]));
             }
@@ -100,4 +121,6 @@ internal sealed class LiveTrainingDisplay : TrainingDisplay
 
         context?.Refresh();
     }
+
+    private static string Clock(TimeSpan t) => string.Format(CultureInfo.InvariantCulture, "{0}:{1:mm\\:ss}", (int)t.TotalHours, t);
 }

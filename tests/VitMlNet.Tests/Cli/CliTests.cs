@@ -239,8 +239,9 @@ public class CliTests : IClassFixture<CliFixture>
     public void GrayModelTrainsWithOneChannelAndScoresColorImagesOfAnySize()
     {
         string zip = f.NewPath("gray.zip");
-        var r = Vit.Run("train", "--data", f.Train.Root, "--channels", "1", "--image-size", "20", "--preset", "tiny", "--epochs", "1", "--out", zip);
+        var r = Vit.Run("train", "--data", f.Train.Root, "--channels", "1", "--image-size", "20", "--preset", "tiny", "--epochs", "1", "--limit", "30", "--out", zip);
         Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("train: 30 images of 1x20x20, 3 classes", r.Out);
         var info = Vit.Run("info", zip, "--json").Json().GetProperty("architecture");
         Assert.Equal(1, info.GetProperty("channels").GetInt32());
         Assert.Equal(20, info.GetProperty("imageHeight").GetInt32());
@@ -286,6 +287,7 @@ public class CliTests : IClassFixture<CliFixture>
     [InlineData("train", "--data", "{train}", "--preset", "tiny", "--image-size", "18", "--out", "{out}")]
     [InlineData("train", "--data", "{train}", "--preset", "tiny", "--epochs", "0", "--out", "{out}")]
     [InlineData("train", "--data", "{train}", "--epochs", "many", "--out", "{out}")]
+    [InlineData("train", "--data", "{train}", "--preset", "tiny", "--limit", "0", "--out", "{out}")]
     [InlineData("train", "--data", "{train}", "--out", "{out}", "--no-such-option")]
     [InlineData("evaluate", "/no/such/model.zip", "--data", "{test}")]
     [InlineData("evaluate", "{model}", "--data", "/no/such/folder")]
