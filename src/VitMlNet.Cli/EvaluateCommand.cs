@@ -9,9 +9,9 @@ internal static class EvaluateCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { Description = "Model zip written by 'vit train'" };
-        var data = new Option<string>("--data") { Description = "Labelled images: " + DataSpec.Syntax, Required = true };
-        var report = new Option<string?>("--report") { Description = "Folder for the report (metrics.json, charts)" };
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Labelled images: " + DataSpec.Syntax, Required = true };
+        var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
         var command = new Command("evaluate", "Accuracy, log-loss, per-class precision/recall and the confusion matrix of a model zip on labelled images.")

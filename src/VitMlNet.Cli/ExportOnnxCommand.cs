@@ -15,8 +15,8 @@ internal static class ExportOnnxCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { Description = "Model zip written by 'vit train'" };
-        var output = new Argument<string>("output") { Description = "The .onnx file to write" };
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var output = new Argument<string>("output") { HelpName = "out.onnx", Description = "The .onnx file to write" };
         var command = new Command("export-onnx", "Write a model zip's network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
         {
             model, output,

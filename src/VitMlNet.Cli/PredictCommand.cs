@@ -13,9 +13,9 @@ internal static class PredictCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { Description = "Model zip written by 'vit train'" };
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
-        var top = new Option<int>("--top") { Description = "How many of the most probable classes to list", DefaultValueFactory = _ => 3 };
+        var top = new Option<int>("--top") { HelpName = "K", Description = "How many of the most probable classes to list", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one entry per image" };
         var command = new Command("predict", "Classify images with a model zip.") { model, inputs, top, json };
         command.SetAction(parse => Guard.Run("predict", context.Error, () =>

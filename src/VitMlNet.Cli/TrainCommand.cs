@@ -41,23 +41,23 @@ internal static class TrainCommand
 {
     public static Command Build(CliContext context)
     {
-        var data = new Option<string>("--data") { Description = "Training data: " + DataSpec.Syntax, Required = true };
-        var test = new Option<string?>("--test") { Description = "Test data (same forms as --data), evaluated after training" };
-        var testFraction = new Option<double?>("--test-fraction") { Description = "Hold out this share of --data (stratified) as test data instead of --test" };
-        var preset = new Option<string>("--preset") { Description = "Architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => 10 };
-        var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => 64 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 3e-4 };
-        var imageSize = new Option<int?>("--image-size") { Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
-        var channels = new Option<int?>("--channels") { Description = "1 (gray) or 3 (RGB) (default: the data's)" };
-        var seed = new Option<int>("--seed") { Description = "Seed of initialization, shuffling and splits", DefaultValueFactory = _ => 42 };
-        var validation = new Option<double>("--validation-fraction") { Description = "Share of the training data held out for per-epoch validation", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var output = new Option<string>("--out") { Description = "Model zip to write", Required = true };
-        var report = new Option<string?>("--report") { Description = "Folder for the report (metrics.json, charts)" };
+        var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
+        var test = new Option<string?>("--test") { HelpName = "SPEC", Description = "Test data (same forms as --data), evaluated after training" };
+        var testFraction = new Option<double?>("--test-fraction") { HelpName = "F", Description = "Hold out this share of --data (stratified) as test data instead of --test" };
+        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
+        var epochs = new Option<int>("--epochs") { HelpName = "N", Description = "Passes over the training data", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch") { HelpName = "N", Description = "Images per step", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { HelpName = "X", Description = "Learning rate", DefaultValueFactory = _ => 3e-4 };
+        var imageSize = new Option<int?>("--image-size") { HelpName = "N", Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
+        var channels = new Option<int?>("--channels") { HelpName = "1|3", Description = "1 (gray) or 3 (RGB) (default: the data's)" };
+        var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of initialization, shuffling and splits", DefaultValueFactory = _ => 42 };
+        var validation = new Option<double>("--validation-fraction") { HelpName = "F", Description = "Share of the training data held out for per-epoch validation", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { HelpName = "DEVICE", Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var output = new Option<string>("--out") { HelpName = "FILE", Description = "Model zip to write", Required = true };
+        var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N images of --data and --test (quick trial runs)" };
+        var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --test (quick trial runs)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit,
