@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
@@ -25,6 +26,23 @@ internal sealed record BenchResult(
 /// </summary>
 internal static class BenchCommand
 {
+    public static Command Build(CliContext context)
+    {
+        var preset = new Option<string>("--preset") { Description = "Architecture preset", DefaultValueFactory = _ => "seed" };
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 20 };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: one per core)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var bench = new Command("bench", "Time training and inference of a preset on random data.") { preset, batch, steps, threads, json };
+        bench.SetAction(parse => Guard.Run("bench", context.Error, () =>
+        {
+            var r = Run(TrainCommand.CheckPreset(parse.GetValue(preset)!), parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(threads));
+            Print(r, parse.GetValue(json), context.Out);
+            return ExitCodes.Ok;
+        }));
+        return bench;
+    }
+
     public static BenchResult Run(string preset, int batch, int steps, int? threads)
     {
         if (threads is int t) torch.set_num_threads(t);

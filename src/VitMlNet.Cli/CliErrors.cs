@@ -1,0 +1,95 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using VitMlNet.Data;
+
+namespace VitMlNet.Cli;
+
+/// <summary>Exit codes of <c>vit</c>.</summary>
+internal static class ExitCodes
+{
+    /// <summary>The command did what it was asked.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The command ran but failed (training, scoring, an unreadable image in <c>predict</c>, Ctrl+C).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad usage or bad input: unknown option or preset, missing file, unrecognised data, not a VitMlNet model.</summary>
+    public const int Usage = 2;
+}
+
+/// <summary>A usage or input error: printed as one line on stderr, exit code <see cref="ExitCodes.Usage"/>.</summary>
+internal sealed class UsageException : Exception
+{
+    public UsageException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>Runs a verb and turns exceptions into one readable stderr line and an exit code.</summary>
+internal static class Guard
+{
+    /// <summary>Runs <paramref name="action"/>; bad input gives exit code 2, any other exception 1, with no stack trace
+    /// unless the environment variable <c>VIT_DEBUG</c> is set.</summary>
+    public static int Run(string verb, TextWriter stderr, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (IsUsage(e))
+        {
+            Report(verb, stderr, e);
+            return ExitCodes.Usage;
+        }
+        catch (OperationCanceledException e)
+        {
+            Report(verb, stderr, e);
+            return ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
+        {
+            Report(verb, stderr, e);
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static bool IsUsage(Exception e) =>
+        e is UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException;
+
+    private static void Report(string verb, TextWriter stderr, Exception e)
+    {
+        stderr.WriteLine($"vit {verb}: error: {OneLine(e.Message)}");
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG")))
+        {
+            stderr.WriteLine(e.ToString());
+        }
+    }
+
+    /// <summary>Collapses a message to one line.</summary>
+    public static string OneLine(string message) =>
+        string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}
+
+/// <summary>JSON output settings shared by the verbs.</summary>
+internal static class CliJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Output for terminals and scripts, never embedded in HTML: keep '<', '>', '+' and non-ASCII class names readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Serializes one value as indented, camel-case JSON.</summary>
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    /// <summary>A finite value rounded to <paramref name="digits"/> decimals, or null (JSON has no NaN or infinity).</summary>
+    public static double? Number(double value, int digits = 6) => double.IsFinite(value) ? Math.Round(value, digits) : null;
+
+    /// <summary>Like <see cref="Number(double, int)"/> for an optional value.</summary>
+    public static double? Number(double? value, int digits = 6) => value is double v ? Number(v, digits) : null;
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Microsoft.ML;
+using VitMlNet.Data;
+
+namespace VitMlNet.Cli;
+
+/// <summary><c>vit evaluate model.zip --data SPEC</c>: ML.NET's multiclass metrics of a model zip on labelled images.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Labelled images: " + DataSpec.Syntax, Required = true };
+        var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
+        var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object" };
+        var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
+        var command = new Command("evaluate", "Accuracy, log-loss, per-class precision/recall and the confusion matrix of a model zip on labelled images.")
+        {
+            model, data, report, json, skip,
+        };
+        command.SetAction(parse => Guard.Run("evaluate", context.Error, () =>
+            Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(report), parse.GetValue(json), parse.GetValue(skip), context)));
+        return command;
+    }
+
+    public static int Run(string modelPath, string dataSpec, string? report, bool json, bool skipBadImages, CliContext context)
+    {
+        var onnx = ModelFile.ReadOnnx(modelPath);
+        var spec = DataSpec.Parse(dataSpec);
+        var ml = new MLContext(0);
+        var model = ModelFile.Load(ml, modelPath, out _);
+        var classes = ModelFile.SlotNames(model.GetOutputSchema(ModelFile.InputSchema()), "Score");
+        var config = onnx.Config;
+        var data = spec.LoadDataset(config.ImageHeight, config.ImageWidth, config.Channels, skipBadImages);
+        TrainCommand.WarnSkipped(data, context.Error);
+
+        var result = ModelEvaluator.Evaluate(ml, model, data, classes);
+        if (report is not null)
+        {
+            ReportWriter.Write(report, ReportData.Create("evaluate", modelPath, dataSpec, classes, null, result, data));
+        }
+
+        if (json)
+        {
+            context.Out.WriteLine(CliJson.Serialize(result.ToJson()));
+        }
+        else
+        {
+            result.Print(context.Out);
+            if (report is not null) context.Out.WriteLine($"report: {report}");
+        }
+
+        return ExitCodes.Ok;
+    }
+}

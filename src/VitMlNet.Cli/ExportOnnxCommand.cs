@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using VitMlNet.Onnx;
+
+namespace VitMlNet.Cli;
+
+/// <summary>
+/// <c>vit export-onnx model.zip out.onnx</c>: rewrites the ONNX graph embedded in a model zip as a standalone model
+/// for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw 0..255 values, outputs <c>logits</c> and
+/// <c>probabilities</c> [N, classes]; class names and architecture in the metadata. The result is checked with ONNX Runtime.
+/// </summary>
+internal static class ExportOnnxCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var output = new Argument<string>("output") { HelpName = "out.onnx", Description = "The .onnx file to write" };
+        var command = new Command("export-onnx", "Write a model zip's network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
+        {
+            model, output,
+        };
+        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, context)));
+        return command;
+    }
+
+    public static int Run(string modelPath, string outputPath, CliContext context)
+    {
+        var source = ModelFile.ReadOnnx(modelPath);
+        var options = new ViTOnnxExportOptions { PixelScale = source.ExportOptions?.PixelScale ?? 1f / 255f };
+        var proto = ViTOnnxWriter.Build(source.Config, source.Weights, source.ClassNames, options);
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        ViTOnnxWriter.Write(proto, outputPath);
+
+        var c = source.Config;
+        Verify(outputPath, options, c);
+        var inv = CultureInfo.InvariantCulture;
+        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB), checked with ONNX Runtime");
+        context.Out.WriteLine(string.Format(inv, "input  {0}: float [N, {1}, {2}, {3}], raw pixel values (x {4:G6} inside the graph, then mean/std)",
+            options.InputName, c.Channels, c.ImageHeight, c.ImageWidth, options.PixelScale));
+        context.Out.WriteLine($"output {options.LogitsOutputName}, {options.ProbabilitiesOutputName}: float [N, {c.NumClasses}]");
+        context.Out.WriteLine($"classes: {string.Join(", ", source.ClassNames)}");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Loads the file in ONNX Runtime, checks the input and output names and shapes, and scores one blank image.</summary>
+    private static void Verify(string path, ViTOnnxExportOptions options, Modeling.ViTConfig c)
+    {
+        using var session = new InferenceSession(path);
+        if (!session.InputMetadata.TryGetValue(options.InputName, out var input)
+            || !input.Dimensions.Skip(1).SequenceEqual(new[] { c.Channels, c.ImageHeight, c.ImageWidth }))
+        {
+            throw new InvalidOperationException($"the exported model's input is not '{options.InputName}' [N, {c.Channels}, {c.ImageHeight}, {c.ImageWidth}].");
+        }
+
+        var pixels = new DenseTensor<float>(new[] { 1, c.Channels, c.ImageHeight, c.ImageWidth });
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(options.InputName, pixels) });
+        var probabilities = results.Single(r => r.Name == options.ProbabilitiesOutputName).AsEnumerable<float>().ToArray();
+        if (probabilities.Length != c.NumClasses || probabilities.Any(p => !float.IsFinite(p)) || Math.Abs(probabilities.Sum() - 1) > 1e-3)
+        {
+            throw new InvalidOperationException("ONNX Runtime loads the exported model but its probabilities are not a distribution over the classes.");
+        }
+    }
+}

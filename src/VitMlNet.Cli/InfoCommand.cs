@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using VitMlNet.Modeling;
+
+namespace VitMlNet.Cli;
+
+/// <summary><c>vit info model.zip</c>: the zip's input and output columns, classes, architecture and parameter count.</summary>
+internal static class InfoCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var command = new Command("info", "Show a model zip's columns, classes and architecture.") { model, json };
+        command.SetAction(parse => Guard.Run("info", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(json), context)));
+        return command;
+    }
+
+    public static int Run(string modelPath, bool json, CliContext context)
+    {
+        var onnx = ModelFile.ReadOnnx(modelPath);
+        var ml = new MLContext(0);
+        var model = ModelFile.Load(ml, modelPath, out var savedInput);
+        var input = savedInput?.GetColumnOrNull(ModelFile.ImageColumn) is null ? ModelFile.InputSchema() : savedInput;
+        var output = model.GetOutputSchema(input);
+        var inputs = input.Select(c => (c.Name, Type: c.Type.ToString())).ToList();
+        var outputs = output.Where(c => !c.IsHidden).Select(c => (c.Name, Type: c.Type.ToString())).ToList();
+        long parameters = onnx.Weights.Values.Sum(w => (long)w.Data.Length);
+        float scale = onnx.ExportOptions?.PixelScale ?? 1f / 255f;
+
+        if (json)
+        {
+            context.Out.WriteLine(CliJson.Serialize(new
+            {
+                model = Path.GetFullPath(modelPath),
+                bytes = new FileInfo(modelPath).Length,
+                input = inputs.Select(c => new { name = c.Name, type = c.Type }),
+                output = outputs.Select(c => new { name = c.Name, type = c.Type }),
+                classes = onnx.ClassNames,
+                architecture = ArchitectureJson(onnx.Config),
+                parameters,
+                pixelScale = scale,
+            }));
+            return ExitCodes.Ok;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var c = onnx.Config;
+        var o = context.Out;
+        o.WriteLine($"model    {modelPath} ({new FileInfo(modelPath).Length / 1024.0:F0} KiB)");
+        string[] results = ["PredictedLabel", "Score"];
+        o.WriteLine("input    " + string.Join(", ", inputs.Select(x => $"{x.Name}: {x.Type}")) + $" (MLImage of any size, resized to {c.ImageWidth}x{c.ImageHeight})");
+        o.WriteLine("output   " + string.Join(", ", outputs.Where(x => results.Contains(x.Name)).Select(x => $"{x.Name}: {x.Type}")));
+        o.WriteLine("         (intermediate: " + string.Join(", ", outputs.Where(x => !results.Contains(x.Name)).Select(x => $"{x.Name}: {x.Type}")) + ")");
+        o.WriteLine($"classes  {c.NumClasses}: {string.Join(", ", onnx.ClassNames)}");
+        o.WriteLine(string.Format(inv, "network  ViT '{0}': {1}x{2}x{3} input, patch {4}, dim {5}, depth {6}, heads {7}x{8}, MLP ratio {9}, {10} pooling{11}",
+            c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
+            c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : ""));
+        o.WriteLine(string.Format(inv, "params   {0:N0}", parameters));
+        o.WriteLine(string.Format(inv, "pixels   x {0:G6}, mean [{1}], std [{2}]", scale,
+            string.Join(", ", c.Mean.Select(v => v.ToString("G4", inv))), string.Join(", ", c.Std.Select(v => v.ToString("G4", inv)))));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The architecture fields a user cares about, as JSON.</summary>
+    public static object ArchitectureJson(ViTConfig c) => new
+    {
+        name = c.Name,
+        channels = c.Channels,
+        imageHeight = c.ImageHeight,
+        imageWidth = c.ImageWidth,
+        patchSize = c.PatchSize,
+        dim = c.Dim,
+        depth = c.Depth,
+        heads = c.Heads,
+        dimHead = c.DimHead,
+        mlpRatio = c.MlpRatio,
+        pooling = c.Pooling.ToString(),
+        distillationToken = c.DistillationToken,
+        numClasses = c.NumClasses,
+        mean = c.Mean,
+        std = c.Std,
+    };
+}

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using VitMlNet.Data;
+
+namespace VitMlNet.Cli;
+
+/// <summary><c>vit predict model.zip FILE|FOLDER...</c>: the predicted class and top-K probabilities per image.</summary>
+/// <remarks>Scores through <c>PredictionEngine&lt;ModelInput, ModelOutput&gt;</c>, exactly as a business app would.
+/// An unreadable file gives an entry with an error and exit code 1; the other files are still predicted.</remarks>
+internal static class PredictCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var inputs = new Argument<string[]>("images") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
+        var top = new Option<int>("--top") { HelpName = "K", Description = "How many of the most probable classes to list", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array, one entry per image" };
+        var command = new Command("predict", "Classify images with a model zip.") { model, inputs, top, json };
+        command.SetAction(parse => Guard.Run("predict", context.Error, () =>
+            Run(parse.GetValue(model)!, parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(json), context)));
+        return command;
+    }
+
+    private sealed record Entry(string File, string? Label, float Score, IReadOnlyList<(string Label, float Score)> Top, string? Error);
+
+    public static int Run(string modelPath, IReadOnlyList<string> inputs, int top, bool json, CliContext context)
+    {
+        if (top <= 0) throw new UsageException($"--top must be positive (got {top}).");
+        var ml = new MLContext(0);
+        var model = ModelFile.Load(ml, modelPath, out _);
+        var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
+        var classes = ModelFile.SlotNames(engine.OutputSchema, "Score");
+
+        var entries = new List<Entry>();
+        foreach (var (file, problem) in ListFiles(inputs))
+        {
+            var entry = problem is not null ? new Entry(file, null, 0, [], problem) : Predict(engine, classes, file, top);
+            entries.Add(entry);
+            if (!json) Print(entry, context);
+        }
+
+        if (json)
+        {
+            context.Out.WriteLine(CliJson.Serialize(entries.Select(e => e.Error is not null
+                ? (object)new { file = e.File, error = e.Error }
+                : new { file = e.File, label = e.Label, score = CliJson.Number(e.Score), top = e.Top.Select(t => new { label = t.Label, score = CliJson.Number(t.Score) }) })));
+            foreach (var e in entries.Where(e => e.Error is not null)) context.Error.WriteLine($"vit predict: error: {e.File}: {e.Error}");
+        }
+
+        return entries.Any(e => e.Error is not null) ? ExitCodes.Failure : ExitCodes.Ok;
+    }
+
+    private static Entry Predict(PredictionEngine<ModelInput, ModelOutput> engine, string[] classes, string file, int top)
+    {
+        MLImage image;
+        try
+        {
+            image = MLImage.CreateFromFile(file);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // MLImage.CreateFromFile says "Invalid path" for any file SkiaSharp cannot decode.
+            return new Entry(file, null, 0, [], e is ArgumentException
+                ? "cannot read the image: not a recognised image format, or the file is corrupt"
+                : $"cannot read the image: {Guard.OneLine(e.Message)}");
+        }
+
+        using (image)
+        {
+            var output = engine.Predict(new ModelInput { Image = image });
+            var ranked = output.Score.Select((p, i) => (Label: i < classes.Length ? classes[i] : i.ToString(CultureInfo.InvariantCulture), Score: p))
+                .OrderByDescending(x => x.Score).Take(top).ToList();
+            float score = ranked.FirstOrDefault(r => r.Label == output.PredictedLabel).Score;
+            return new Entry(file, output.PredictedLabel, score, ranked, null);
+        }
+    }
+
+    private static void Print(Entry e, CliContext context)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (e.Error is not null)
+        {
+            context.Error.WriteLine($"vit predict: error: {e.File}: {e.Error}");
+            return;
+        }
+
+        string others = string.Join(", ", e.Top.Skip(1).Select(t => string.Format(inv, "{0} {1:F4}", t.Label, t.Score)));
+        context.Out.WriteLine(string.Format(inv, "{0}\t{1}\t{2:F4}{3}", e.File, e.Label, e.Score, others.Length > 0 ? "\t(" + others + ")" : ""));
+    }
+
+    /// <summary>The files to predict, in command-line order (folders: their image files, sorted), each with a problem or null.</summary>
+    private static IEnumerable<(string File, string? Problem)> ListFiles(IReadOnlyList<string> inputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                var files = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
+                    .Where(f => DatasetReaders.ImageExtensions.Any(x => f.EndsWith(x, StringComparison.OrdinalIgnoreCase)))
+                    .Order(StringComparer.Ordinal).ToList();
+                if (files.Count == 0) yield return (input, $"the folder holds no image files ({string.Join(", ", DatasetReaders.ImageExtensions)})");
+                foreach (var f in files) yield return (f, null);
+            }
+            else if (File.Exists(input))
+            {
+                yield return (input, null);
+            }
+            else
+            {
+                yield return (input, "no such file or folder");
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using VitMlNet.Data;
+using VitMlNet.Modeling;
+
+namespace VitMlNet.Cli;
+
+/// <summary>The settings of one <c>vit train</c> run.</summary>
+internal sealed record TrainSettings(
+    string Data,
+    string Out,
+    string? Test = null,
+    double? TestFraction = null,
+    string Preset = "seed",
+    int Epochs = 10,
+    int Batch = 64,
+    double LearningRate = 3e-4,
+    int? ImageSize = null,
+    int? Channels = null,
+    int Seed = 42,
+    double ValidationFraction = 0,
+    string Device = "cpu",
+    string? Report = null,
+    bool Json = false,
+    bool SkipBadImages = false,
+    int? Limit = null);
+
+/// <summary>
+/// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
+/// the test data and writes the optional report.
+/// </summary>
+/// <remarks>
+/// Input size: <c>--image-size N</c> (square) when given; otherwise the data's own size when it has one
+/// (Fashion-MNIST and IDX 28×28, CIFAR-10 32×32), and the preset's size for image folders and CSV/TSV lists
+/// (seed 32×32, tiny 16×16). Channels follow the data (1 for Fashion-MNIST, 3 for CIFAR-10, folders and lists)
+/// unless <c>--channels</c> says otherwise. The preset gives the layers; its patch size must divide the input size.
+/// </remarks>
+internal static class TrainCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
+        var test = new Option<string?>("--test") { HelpName = "SPEC", Description = "Test data (same forms as --data), evaluated after training" };
+        var testFraction = new Option<double?>("--test-fraction") { HelpName = "F", Description = "Hold out this share of --data (stratified) as test data instead of --test" };
+        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
+        var epochs = new Option<int>("--epochs") { HelpName = "N", Description = "Passes over the training data", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch") { HelpName = "N", Description = "Images per step", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { HelpName = "X", Description = "Learning rate", DefaultValueFactory = _ => 3e-4 };
+        var imageSize = new Option<int?>("--image-size") { HelpName = "N", Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
+        var channels = new Option<int?>("--channels") { HelpName = "1|3", Description = "1 (gray) or 3 (RGB) (default: the data's)" };
+        var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of initialization, shuffling and splits", DefaultValueFactory = _ => 42 };
+        var validation = new Option<double>("--validation-fraction") { HelpName = "F", Description = "Share of the training data held out for per-epoch validation", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { HelpName = "DEVICE", Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var output = new Option<string>("--out") { HelpName = "FILE", Description = "Model zip to write", Required = true };
+        var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
+        var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
+        var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --test (quick trial runs)" };
+        var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
+        {
+            data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit,
+        };
+        command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
+            parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
+            parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
+            parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
+            parse.GetValue(skip), parse.GetValue(limit)), context)));
+        return command;
+    }
+
+    /// <summary>The preset's canonical name, or a usage error listing the known ones.</summary>
+    public static string CheckPreset(string name) =>
+        ViTConfig.PresetNames.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", ViTConfig.PresetNames)}.");
+
+    public static int Run(TrainSettings s, CliContext context)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var config = ViTConfig.FromPreset(CheckPreset(s.Preset));
+        CheckSettings(s);
+        var log = s.Json ? context.Error : context.Out;
+        var clock = Stopwatch.StartNew();
+
+        var spec = DataSpec.Parse(s.Data);
+        (int? height, int? width) = s.ImageSize is int n ? (n, n)
+            : spec.HasNativeSize ? ((int?)null, (int?)null)
+            : (config.ImageHeight, config.ImageWidth);
+        var train = spec.LoadDataset(height, width, s.Channels, s.SkipBadImages);
+        WarnSkipped(train, context.Error);
+        if (s.Limit is int most) train = train.Take(most);
+        if (train.Height % config.PatchSize != 0 || train.Width % config.PatchSize != 0)
+        {
+            throw new UsageException($"the input size {train.Height}x{train.Width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
+                "choose --image-size accordingly.");
+        }
+
+        ImageDataset? testData = null;
+        if (s.Test is not null)
+        {
+            testData = DataSpec.Parse(s.Test).LoadDataset(train.Height, train.Width, train.Channels, s.SkipBadImages);
+            WarnSkipped(testData, context.Error);
+            if (s.Limit is int testLimit) testData = testData.Take(testLimit);
+            CheckTestClasses(train.ClassNames, testData);
+        }
+        else if (s.TestFraction is double f)
+        {
+            (train, testData) = train.Split(f, s.Seed);
+        }
+
+        log.WriteLine($"train: {Describe(train)} from {s.Data}");
+        if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
+        log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {train.Channels}x{train.Height}x{train.Width}, " +
+                      $"{s.Epochs} epochs, batch {s.Batch}, lr {s.LearningRate.ToString("0.0##e+00", inv)}, {s.Device}");
+
+        var ml = new MLContext(s.Seed);
+        var view = train.ToDataView(ml);
+        var keyData = ml.Data.LoadFromEnumerable(train.ClassNames.Select(c => new LabelRow { Label = c }));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(view).Transform(view);
+
+        var display = TrainingDisplay.Create(context.Interactive && !s.Json, s.ValidationFraction > 0, log);
+        var options = new VisionTransformerOptions
+        {
+            Preset = config.Name,
+            Epochs = s.Epochs,
+            BatchSize = s.Batch,
+            LearningRate = s.LearningRate,
+            Seed = s.Seed,
+            ValidationFraction = s.ValidationFraction,
+            Device = s.Device,
+            Progress = display,
+            ProgressEverySteps = display.ProgressEverySteps,
+            CancellationToken = context.Cancellation,
+        };
+        var errors = options.GetErrors();
+        if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
+
+        var pipeline = ModelFile.ScoringPipeline(ml, train.Channels, train.Height, train.Width, options);
+        var model = display.Run(() => pipeline.Fit(keyed));
+        var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
+        bool cancelled = context.Cancellation.IsCancellationRequested;
+
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(s.Out));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        // No input schema: ML.NET's binary saver cannot store an image column ("No valid columns to save"), and a
+        // schema of the training data's other columns (Label) would wrongly suggest that scoring needs them.
+        ml.Model.Save(model, null, s.Out);
+        log.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
+        long parameters = ModelFile.ReadOnnx(s.Out).Weights.Values.Sum(w => (long)w.Data.Length);
+
+        EvaluationResult? evaluation = null;
+        if (testData is not null && !cancelled)
+        {
+            evaluation = ModelEvaluator.Evaluate(ml, model, testData, vit.ClassNames);
+            log.WriteLine(string.Format(inv, "test accuracy {0:F4}  macro accuracy {1:F4}  log-loss {2:F4}  ({3} images)",
+                evaluation.Accuracy, evaluation.MacroAccuracy, evaluation.LogLoss, evaluation.Count));
+        }
+
+        IReadOnlyList<string>? reportFiles = null;
+        if (s.Report is not null)
+        {
+            reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", s.Out, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation, testData));
+            log.WriteLine($"report: {s.Report}");
+        }
+
+        if (s.Json)
+        {
+            context.Out.WriteLine(CliJson.Serialize(new
+            {
+                model = Path.GetFullPath(s.Out),
+                report = s.Report is null ? null : Path.GetFullPath(s.Report),
+                reportFiles = reportFiles?.Select(Path.GetFullPath),
+                data = s.Data,
+                testData = s.Test,
+                testFraction = s.TestFraction,
+                classes = vit.ClassNames,
+                trainImages = train.Count,
+                testImages = testData?.Count,
+                architecture = InfoCommand.ArchitectureJson(vit.Architecture),
+                parameters,
+                epochs = s.Epochs,
+                batch = s.Batch,
+                learningRate = s.LearningRate,
+                seed = s.Seed,
+                cancelled,
+                seconds = CliJson.Number(clock.Elapsed.TotalSeconds, 2),
+                history = vit.TrainingHistory.Select(ReportWriter.HistoryJson),
+                test = evaluation?.ToJson(),
+            }));
+        }
+
+        if (cancelled)
+        {
+            context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {s.Epochs} epochs; the model so far was saved to {s.Out}.");
+            return ExitCodes.Failure;
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static void CheckSettings(TrainSettings s)
+    {
+        var e = new List<string>();
+        if (s.Epochs <= 0) e.Add($"--epochs must be positive (got {s.Epochs})");
+        if (s.Batch <= 0) e.Add($"--batch must be positive (got {s.Batch})");
+        if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate)) e.Add($"--lr must be positive (got {s.LearningRate})");
+        if (s.ImageSize is <= 0) e.Add($"--image-size must be positive (got {s.ImageSize})");
+        if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
+        if (s.Channels is not (null or 1 or 3)) e.Add($"--channels must be 1 or 3 (got {s.Channels})");
+        if (s.Test is not null && s.TestFraction is not null) e.Add("give --test or --test-fraction, not both");
+        if (s.TestFraction is double f && !(f > 0 && f < 1)) e.Add($"--test-fraction must be between 0 and 1 (got {f})");
+        if (!(s.ValidationFraction >= 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be in [0, 1) (got {s.ValidationFraction})");
+        if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
+        if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
+    }
+
+    private static void CheckTestClasses(string[] trainClasses, ImageDataset test)
+    {
+        var known = new HashSet<string>(trainClasses, StringComparer.Ordinal);
+        var counts = test.CountPerClass();
+        var unknown = test.ClassNames.Where((c, k) => counts[k] > 0 && !known.Contains(c)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new UsageException($"the test data has classes the training data lacks: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}.");
+        }
+    }
+
+    private static string Describe(ImageDataset d) =>
+        $"{d.Count} images of {d.Channels}x{d.Height}x{d.Width}, {d.ClassNames.Length} classes";
+
+    /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) on stderr.</summary>
+    public static void WarnSkipped(ImageDataset data, TextWriter stderr)
+    {
+        if (data.SkippedFiles.Count == 0) return;
+        stderr.WriteLine($"vit: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");
+        foreach (var f in data.SkippedFiles.Take(20)) stderr.WriteLine($"  {f.Path}: {f.Reason}");
+        if (data.SkippedFiles.Count > 20) stderr.WriteLine($"  ... and {data.SkippedFiles.Count - 20} more");
+    }
+
+    private sealed class LabelRow
+    {
+        public string Label { get; set; } = string.Empty;
+    }
+}
