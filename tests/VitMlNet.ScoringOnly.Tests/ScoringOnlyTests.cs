@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 using SkiaSharp;
 
 namespace VitMlNet.ScoringOnly.Tests;
@@ -144,15 +145,18 @@ public class ScoringOnlyTests : IClassFixture<TrainedZipFixture>
         var ml = new MLContext();
         var model = ml.Model.Load(f.Zip, out _);
         var rng = new Random(7);
-        var inputs = Enumerable.Range(0, 6).Select(i =>
+        var files = Enumerable.Range(0, 6).Select(i =>
         {
             string file = Path.Combine(f.Root, $"agree-{i}.png");
             TrainedZipFixture.WritePng(file, i % 3, 16, rng);
-            return new ModelInput { Image = MLImage.CreateFromFile(file) };
+            return file;
         }).ToList();
-        var scored = model.Transform(ml.Data.LoadFromEnumerable(inputs));
+        // ML.NET's image transforms dispose the MLImage values they consume, so each use gets fresh images.
+        List<ModelInput> Load() => files.Select(file => new ModelInput { Image = MLImage.CreateFromFile(file) }).ToList();
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(Load()));
         var batch = ml.Data.CreateEnumerable<ModelOutput>(scored, reuseRowObject: false).ToList();
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
+        var inputs = Load();
         for (int i = 0; i < inputs.Count; i++)
         {
             var single = engine.Predict(inputs[i]);
