@@ -7,7 +7,7 @@ namespace VitMlNet.Modeling;
 
 /// <summary>
 /// Pre-norm multi-head self-attention: LayerNorm → qkv Linear (no bias) → softmax(QKᵀ/√d)·V → Linear → Dropout.
-/// Uses libtorch's fused scaled-dot-product attention, which equals the explicit formula (tested) and is faster.
+/// Uses libtorch's fused scaled-dot-product attention where no dropout applies (it equals the explicit formula, tested).
 /// </summary>
 public sealed class Attention : Module<Tensor, Tensor>
 {
@@ -24,7 +24,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         dropout = config.Dropout;
         norm = LayerNorm(config.Dim);
         to_qkv = Linear(config.Dim, config.InnerDim * 3, hasBias: false);
-        to_out = Sequential(Linear(config.InnerDim, config.Dim), Dropout(config.Dropout));
+        to_out = Sequential(Linear(config.InnerDim, config.Dim), new FastDropout(config.Dropout));
         RegisterComponents();
     }
 
@@ -37,7 +37,18 @@ public sealed class Attention : Module<Tensor, Tensor>
         var q = qkv[0];
         var k = qkv[1];
         var v = qkv[2];
-        var o = functional.scaled_dot_product_attention(q, k, v, null, training ? dropout : 0.0, false);
+        Tensor o;
+        if (training && dropout > 0)
+        {
+            // Dropout on the attention weights, as the reference: explicit softmax(QKᵀ/√d), masked by FastDropout
+            // (libtorch's fused kernel has no CPU dropout and would fall back to this path with a slower mask).
+            var attn = torch.matmul(q, k.transpose(-1, -2)).mul_(1.0 / Math.Sqrt(q.shape[3])).softmax(-1);
+            o = torch.matmul(attn.mul(DropoutRandom.Mask(attn.shape, dropout, attn.device)), v);
+        }
+        else
+        {
+            o = functional.scaled_dot_product_attention(q, k, v, null, 0.0, false);
+        }
         return to_out.forward(o.transpose(1, 2).reshape(b, n, -1));
     }
 

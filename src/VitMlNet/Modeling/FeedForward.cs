@@ -17,9 +17,9 @@ public sealed class FeedForward : Module<Tensor, Tensor>
             LayerNorm(config.Dim),
             Linear(config.Dim, config.MlpHidden),
             GELU(),
-            Dropout(config.Dropout),
+            new FastDropout(config.Dropout),
             Linear(config.MlpHidden, config.Dim),
-            Dropout(config.Dropout));
+            new FastDropout(config.Dropout));
         RegisterComponents();
     }
 

@@ -23,7 +23,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     private readonly Parameter cls;
     private readonly Parameter pos;
     private readonly Parameter? dist;
-    private readonly Dropout drop;
+    private readonly FastDropout drop;
     private readonly ModuleList<EncoderBlock> layers;
     private readonly Linear head;
     private readonly Linear? head_dist;
@@ -38,7 +38,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         embed = new PatchEmbedding(config);
         cls = Parameter(randn(1, 1, config.Dim));
         pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim));
-        drop = Dropout(config.EmbeddingDropout);
+        drop = new FastDropout(config.EmbeddingDropout);
         var blocks = new EncoderBlock[config.Depth];
         for (int i = 0; i < config.Depth; i++)
             blocks[i] = new EncoderBlock(config, config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate);

@@ -42,6 +42,7 @@ public sealed class VitTrainingEngine
                 $"Training images are {train.Channels}x{train.Height}x{train.Width} but the architecture expects {config.Channels}x{config.ImageHeight}x{config.ImageWidth}.");
         }
         if (options.Threads is int threads) torch.set_num_threads(threads);
+        NativeAllocator.Configure();
         var device = torch.device(options.Device);
 
         torch.manual_seed(options.Seed);
@@ -169,6 +170,7 @@ public sealed class VitTrainingEngine
         // replays exactly what an uninterrupted run does.
         long epochSeed = EpochSeed(options.Seed, epoch);
         torch.manual_seed(epochSeed);
+        DropoutRandom.Seed(epochSeed);
         using var generator = new Generator((ulong)epochSeed);
         var random = new Random((int)(epochSeed & 0x7fffffff));
         long[] order;
