@@ -32,6 +32,7 @@ internal static class CliApp
         root.Subcommands.Add(ExportOnnxCommand.Build(context));
         root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(BenchCommand.Build(context));
+        root.Subcommands.Add(ExportImagesCommand.Build(context));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

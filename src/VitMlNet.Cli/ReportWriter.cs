@@ -1,4 +1,6 @@
+using TorchSharp;
 using VitMlNet.Data;
+using VitMlNet.Reporting;
 using VitMlNet.Training;
 
 namespace VitMlNet.Cli;
@@ -39,9 +41,8 @@ internal sealed record ReportData(
 /// Writes the report folder of <c>vit train --report DIR</c> and <c>vit evaluate --report DIR</c>.
 /// </summary>
 /// <remarks>
-/// For now it writes <c>metrics.json</c> only. The charts (training curves, confusion matrix, prediction grid) and
-/// <c>index.html</c> come from <c>VitMlNet.Reporting</c>: call it from <see cref="Write"/> with the same
-/// <see cref="ReportData"/>, which already holds the history, the confusion matrix and the sample images.
+/// Writes <c>metrics.json</c>, the PNG charts of <c>VitMlNet.Reporting</c> that the data allows (training curves,
+/// confusion matrix, prediction grid, attention rollout maps of the first images) and an <c>index.html</c> showing them.
 /// </remarks>
 internal static class ReportWriter
 {
@@ -58,9 +59,90 @@ internal static class ReportWriter
         Directory.CreateDirectory(directory);
         string metrics = Path.Combine(directory, MetricsFile);
         File.WriteAllText(metrics, CliJson.Serialize(ToJson(data)));
-        // TODO(lead): connect VitMlNet.Reporting here (curves.png from data.History, confusion.png from
-        // data.Evaluation.ConfusionMatrix, predictions.png from data.SampleImages + data.Samples, index.html).
-        return [metrics];
+        var files = new List<string> { metrics };
+        var images = new List<string>();
+        void Add(string file)
+        {
+            files.Add(file);
+            images.Add(Path.GetFileName(file));
+        }
+
+        if (data.History is { Count: > 0 } history)
+        {
+            string path = Path.Combine(directory, TrainingCurves.DefaultFileName);
+            TrainingCurves.Write(path, history.Select(EpochPoint.From).ToList(), "Training curves");
+            Add(path);
+        }
+        if (data.Evaluation is { } evaluation)
+        {
+            string path = Path.Combine(directory, ConfusionMatrixChart.DefaultFileName);
+            ConfusionMatrixChart.Write(path, evaluation.ConfusionMatrix.Select(r => r.Select(v => (long)v).ToArray()).ToArray(), evaluation.ClassNames);
+            Add(path);
+        }
+        if (data.SampleImages is { Count: > 0 } samples && data.Samples.Count > 0)
+        {
+            string path = Path.Combine(directory, PredictionGrid.DefaultFileName);
+            var grid = data.Samples.Select(p => new PredictionSample(samples.GetPixels(p.Index).ToArray(), samples.Width, samples.Height,
+                p.Predicted, p.Actual, p.Score)).ToList();
+            PredictionGrid.Write(path, grid, title: "First test images: predicted / actual");
+            Add(path);
+            string attention = Path.Combine(directory, AttentionMapChart.DefaultFileName);
+            if (WriteAttention(attention, data.ModelPath, samples, data.Samples)) Add(attention);
+        }
+
+        var table = new List<KeyValuePair<string, string>>
+        {
+            new("model", Path.GetFileName(data.ModelPath)),
+            new("data", data.DataSpec ?? ""),
+            new("classes", data.ClassNames.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        if (data.History is { Count: > 0 } h)
+        {
+            table.Add(new("epochs", h.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            table.Add(new("training time", TimeSpan.FromSeconds(h.Sum(e => e.Seconds)).ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture)));
+            table.Add(new("final training loss", h[^1].Loss.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        IReadOnlyList<Reporting.ClassMetrics>? perClass = null;
+        if (data.Evaluation is { } ev)
+        {
+            table.Add(new("test images", ev.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            table.Add(new("accuracy", ev.Accuracy.ToString("P2", System.Globalization.CultureInfo.InvariantCulture)));
+            table.Add(new("macro accuracy", ev.MacroAccuracy.ToString("P2", System.Globalization.CultureInfo.InvariantCulture)));
+            table.Add(new("log-loss", ev.LogLoss.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)));
+            perClass = ev.PerClass.Select(c => new Reporting.ClassMetrics(c.Class, c.Precision, c.Recall, c.Count)).ToList();
+        }
+        files.Add(ReportIndex.Write(directory, table, perClass, images, $"VitMlNet report: {data.Command} {Path.GetFileName(data.ModelPath)}"));
+        return files;
+    }
+
+    /// <summary>
+    /// Attention rollout maps of up to 8 sample images, computed with TorchSharp from the weights embedded in the
+    /// zip. Returns false (and writes nothing) when the weights cannot be read back.
+    /// </summary>
+    private static bool WriteAttention(string path, string modelPath, ImageDataset samples, IReadOnlyList<ImagePrediction> predictions)
+    {
+        var onnx = ModelFile.ReadOnnx(modelPath);
+        var config = onnx.Config;
+        if (config.Channels != samples.Channels || config.ImageHeight != samples.Height || config.ImageWidth != samples.Width) return false;
+        float scale = onnx.ExportOptions?.PixelScale ?? 1f / 255f;
+        int count = Math.Min(8, predictions.Count);
+        using var scope = torch.NewDisposeScope();
+        using var model = onnx.CreateModel();
+        var pixels = predictions.Take(count).SelectMany(p => samples.GetPixels(p.Index).ToArray()).ToArray();
+        var x = torch.tensor(pixels, new long[] { count, config.Channels, config.ImageHeight, config.ImageWidth }).to(torch.float32).mul(scale);
+        var mean = torch.tensor(config.Mean.ToArray()).reshape(1, -1, 1, 1);
+        var std = torch.tensor(config.Std.ToArray()).reshape(1, -1, 1, 1);
+        var maps = model.AttentionRollout(x.sub(mean).div(std));
+        int rows = (int)maps.shape[1], cols = (int)maps.shape[2];
+        var list = new List<AttentionSample>();
+        for (int i = 0; i < count; i++)
+        {
+            var p = predictions[i];
+            list.Add(new AttentionSample(samples.GetPixels(p.Index).ToArray(), samples.Width, samples.Height,
+                maps[i].flatten().data<float>().ToArray(), rows, cols, $"{p.Predicted} / {p.Actual}"));
+        }
+        AttentionMapChart.Write(path, list, title: "Attention rollout (class token → patches)");
+        return true;
     }
 
     private static object ToJson(ReportData d) => new

@@ -14,9 +14,9 @@ internal sealed record TrainSettings(
     string? Test = null,
     double? TestFraction = null,
     string Preset = "seed",
-    int Epochs = 10,
-    int Batch = 64,
-    double LearningRate = 3e-4,
+    int? Epochs = null,
+    int? Batch = null,
+    double? LearningRate = null,
     int? ImageSize = null,
     int? Channels = null,
     int Seed = 42,
@@ -44,10 +44,10 @@ internal static class TrainCommand
         var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
         var test = new Option<string?>("--test") { HelpName = "SPEC", Description = "Test data (same forms as --data), evaluated after training" };
         var testFraction = new Option<double?>("--test-fraction") { HelpName = "F", Description = "Hold out this share of --data (stratified) as test data instead of --test" };
-        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
-        var epochs = new Option<int>("--epochs") { HelpName = "N", Description = "Passes over the training data", DefaultValueFactory = _ => 10 };
-        var batch = new Option<int>("--batch") { HelpName = "N", Description = "Images per step", DefaultValueFactory = _ => 64 };
-        var lr = new Option<double>("--lr") { HelpName = "X", Description = "Learning rate", DefaultValueFactory = _ => 3e-4 };
+        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Recipe (architecture + training options): " + string.Join(", ", VisionTransformerRecipes.Names), DefaultValueFactory = _ => "seed" };
+        var epochs = new Option<int?>("--epochs") { HelpName = "N", Description = "Passes over the training data (default: the recipe's; seed: 10)" };
+        var batch = new Option<int?>("--batch") { HelpName = "N", Description = "Images per step (default: the recipe's; seed: 64)" };
+        var lr = new Option<double?>("--lr") { HelpName = "X", Description = "Peak learning rate (default: the recipe's; seed: 3e-4)" };
         var imageSize = new Option<int?>("--image-size") { HelpName = "N", Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
         var channels = new Option<int?>("--channels") { HelpName = "1|3", Description = "1 (gray) or 3 (RGB) (default: the data's)" };
         var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of initialization, shuffling and splits", DefaultValueFactory = _ => 42 };
@@ -75,11 +75,20 @@ internal static class TrainCommand
         ViTConfig.PresetNames.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", ViTConfig.PresetNames)}.");
 
+    /// <summary>The recipe's canonical name, or a usage error listing the known ones.</summary>
+    public static string CheckRecipe(string name) =>
+        VisionTransformerRecipes.Names.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", VisionTransformerRecipes.Names)}.");
+
     public static int Run(TrainSettings s, CliContext context)
     {
         var inv = CultureInfo.InvariantCulture;
-        var config = ViTConfig.FromPreset(CheckPreset(s.Preset));
+        var recipe = VisionTransformerRecipes.Apply(CheckRecipe(s.Preset));
+        var config = recipe.ResolveArchitecture();
         CheckSettings(s);
+        int epochCount = s.Epochs ?? recipe.Epochs;
+        int batchSize = s.Batch ?? recipe.BatchSize;
+        double learningRate = s.LearningRate ?? recipe.LearningRate;
         var log = s.Json ? context.Error : context.Out;
         var clock = Stopwatch.StartNew();
 
@@ -112,7 +121,7 @@ internal static class TrainCommand
         log.WriteLine($"train: {Describe(train)} from {s.Data}");
         if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
         log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {train.Channels}x{train.Height}x{train.Width}, " +
-                      $"{s.Epochs} epochs, batch {s.Batch}, lr {s.LearningRate.ToString("0.0##e+00", inv)}, {s.Device}");
+                      $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}");
 
         var ml = new MLContext(s.Seed);
         var view = train.ToDataView(ml);
@@ -120,19 +129,16 @@ internal static class TrainCommand
         var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(view).Transform(view);
 
         var display = TrainingDisplay.Create(context.Interactive && !s.Json, s.ValidationFraction > 0, log);
-        var options = new VisionTransformerOptions
-        {
-            Preset = config.Name,
-            Epochs = s.Epochs,
-            BatchSize = s.Batch,
-            LearningRate = s.LearningRate,
-            Seed = s.Seed,
-            ValidationFraction = s.ValidationFraction,
-            Device = s.Device,
-            Progress = display,
-            ProgressEverySteps = display.ProgressEverySteps,
-            CancellationToken = context.Cancellation,
-        };
+        var options = recipe;
+        options.Epochs = epochCount;
+        options.BatchSize = batchSize;
+        options.LearningRate = learningRate;
+        options.Seed = s.Seed;
+        options.ValidationFraction = s.ValidationFraction;
+        options.Device = s.Device;
+        options.Progress = display;
+        options.ProgressEverySteps = display.ProgressEverySteps;
+        options.CancellationToken = context.Cancellation;
         var errors = options.GetErrors();
         if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
 
@@ -179,9 +185,10 @@ internal static class TrainCommand
                 testImages = testData?.Count,
                 architecture = InfoCommand.ArchitectureJson(vit.Architecture),
                 parameters,
-                epochs = s.Epochs,
-                batch = s.Batch,
-                learningRate = s.LearningRate,
+                preset = s.Preset,
+                epochs = epochCount,
+                batch = batchSize,
+                learningRate,
                 seed = s.Seed,
                 cancelled,
                 seconds = CliJson.Number(clock.Elapsed.TotalSeconds, 2),
@@ -192,7 +199,7 @@ internal static class TrainCommand
 
         if (cancelled)
         {
-            context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {s.Epochs} epochs; the model so far was saved to {s.Out}.");
+            context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {epochCount} epochs; the model so far was saved to {s.Out}.");
             return ExitCodes.Failure;
         }
 
@@ -202,9 +209,9 @@ internal static class TrainCommand
     private static void CheckSettings(TrainSettings s)
     {
         var e = new List<string>();
-        if (s.Epochs <= 0) e.Add($"--epochs must be positive (got {s.Epochs})");
-        if (s.Batch <= 0) e.Add($"--batch must be positive (got {s.Batch})");
-        if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate)) e.Add($"--lr must be positive (got {s.LearningRate})");
+        if (s.Epochs is <= 0) e.Add($"--epochs must be positive (got {s.Epochs})");
+        if (s.Batch is <= 0) e.Add($"--batch must be positive (got {s.Batch})");
+        if (s.LearningRate is double rate && (!(rate > 0) || !double.IsFinite(rate))) e.Add($"--lr must be positive (got {rate})");
         if (s.ImageSize is <= 0) e.Add($"--image-size must be positive (got {s.ImageSize})");
         if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
         if (s.Channels is not (null or 1 or 3)) e.Add($"--channels must be 1 or 3 (got {s.Channels})");

@@ -57,6 +57,34 @@ public class CliTests : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void TrainWritesTheReportPicturesAndIndex()
+    {
+        foreach (var (name, minWidth) in new[] { ("training_curves.png", 800), ("confusion_matrix.png", 600), ("predictions.png", 100), ("attention_maps.png", 100) })
+        {
+            string path = Path.Combine(f.ReportDir, name);
+            Assert.True(File.Exists(path), $"{name} missing");
+            using var bitmap = SkiaSharp.SKBitmap.Decode(path);
+            Assert.NotNull(bitmap);
+            Assert.True(bitmap.Width >= minWidth, $"{name} is {bitmap.Width} wide");
+        }
+        string index = File.ReadAllText(Path.Combine(f.ReportDir, "index.html"));
+        Assert.Contains("training_curves.png", index);
+        Assert.Contains("attention_maps.png", index);
+        Assert.Contains("accuracy", index);
+    }
+
+    [Fact]
+    public void ExportImagesWritesPngsNamedByClass()
+    {
+        string dir = f.NewPath("exported");
+        var r = Vit.Run("export-images", "--data", f.Test.Root, "--count", "4", "--out", dir);
+        Assert.Equal(0, r.Code);
+        var files = Directory.GetFiles(dir, "*.png").OrderBy(x => x).ToArray();
+        Assert.Equal(4, files.Length);
+        Assert.All(files, file => Assert.Contains(Path.GetFileNameWithoutExtension(file).Split('-', 2)[1], Classes));
+    }
+
+    [Fact]
     public void TrainWritesMetricsJsonIntoTheReportFolder()
     {
         string metrics = Path.Combine(f.ReportDir, "metrics.json");
