@@ -44,6 +44,7 @@ internal static class ExperimentTestData
         LearningRate = 2e-3,
         Seed = 5,
         ProgressEverySteps = 0,
+        Threads = 1,
     };
 
     /// <summary>A small space of tiny architectures.</summary>
