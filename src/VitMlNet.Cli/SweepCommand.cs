@@ -69,7 +69,10 @@ internal static class SweepCommand
     /// <returns>The command, ready to add to the root command.</returns>
     public static Command Create() => Create(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, handleCtrlC: true, CancellationToken.None);
 
-    /// <summary>The <c>sweep</c> verb writing to the given writers (used in-process by tests).</summary>
+    /// <summary>
+    /// The <c>sweep</c> verb writing to the given writers; <paramref name="handleCtrlC"/> false leaves Ctrl+C to the caller,
+    /// which cancels through <paramref name="cancellation"/> (e.g. an app-wide handler).
+    /// </summary>
     internal static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, bool handleCtrlC, CancellationToken cancellation)
     {
         var data = new Option<string>("--data") { Description = "Training data: " + DataSpec.Syntax, Required = true };
@@ -107,9 +110,13 @@ internal static class SweepCommand
                 parse.GetValue(channels), parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(limit), parse.GetValue(leaderboard),
                 parse.GetValue(json), parse.GetValue(skip));
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            // Ctrl+C once: the trial in progress stops after its current step and the best model so far is saved;
+            // twice: the process ends.
             ConsoleCancelEventHandler onCtrlC = (_, e) =>
             {
+                if (cts.IsCancellationRequested) return;
                 e.Cancel = true;
+                stderr.WriteLine("vit sweep: stopping after the current step (Ctrl+C again to abort)...");
                 cts.Cancel();
             };
             if (handleCtrlC) Console.CancelKeyPress += onCtrlC;

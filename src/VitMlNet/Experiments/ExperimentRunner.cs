@@ -205,19 +205,16 @@ internal sealed class ExperimentRunner
         {
             outcome = Train(trial, epochs, halvingRung is not null, run.Token);
         }
+        catch (OperationCanceledException) when (run.IsCancellationRequested)
+        {
+            outcome = new RunOutcome.NotEvaluated();
+        }
         catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
         {
             trial.Seconds += started.Elapsed.TotalSeconds;
-            if (e is OperationCanceledException && run.IsCancellationRequested)
-            {
-                outcome = new RunOutcome.NotEvaluated();
-            }
-            else
-            {
-                string prefix = halvingRung is > 0 ? string.Format(CultureInfo.InvariantCulture, "training to {0} epochs failed: ", epochs) : "";
-                Fail(trial, prefix + e.Message);
-                return new RunOutcome.NotEvaluated();
-            }
+            string prefix = halvingRung is > 0 ? string.Format(CultureInfo.InvariantCulture, "training to {0} epochs failed: ", epochs) : "";
+            Fail(trial, prefix + e.Message);
+            return new RunOutcome.NotEvaluated();
         }
         trial.Seconds += started.Elapsed.TotalSeconds;
 

@@ -224,10 +224,13 @@ public sealed class VisionTransformerExperiment
 
     private void CheckBaseOptions()
     {
-        // The architecture is checked per trial against the data (its input size comes from the data).
+        // An explicit architecture is checked per trial against the data (its input size comes from the data).
         var check = baseOptions.Clone();
-        check.Architecture = null;
-        check.Preset = Modeling.ViTConfig.PresetNames[0];
+        if (check.Architecture is not null)
+        {
+            check.Architecture = null;
+            check.Preset = Modeling.ViTConfig.PresetNames[0];
+        }
         check.TeacherColumnName = null;
         check.ValidationData = null;
         check.ValidationFraction = 0;

@@ -156,6 +156,8 @@ public class SearchSpaceTests
         var e = Assert.Throws<ArgumentException>(() => new VisionTransformerExperiment(ml, bad).SetDataset(data).SetMaxTrials(1).Run());
         Assert.Contains("BatchSize", e.Message, StringComparison.Ordinal);
         Assert.Contains("LearningRate", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => new VisionTransformerExperiment(ml, new VisionTransformerOptions { Preset = "huge" }).SetDataset(data).SetMaxTrials(1).Run());
+        Assert.Contains("Preset", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
