@@ -1,0 +1,476 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using Spectre.Console;
+using VitMlNet.Data;
+using VitMlNet.Experiments;
+using VitMlNet.Modeling;
+
+namespace VitMlNet.Cli;
+
+/// <summary>The settings of one <c>vit sweep</c> run.</summary>
+internal sealed record SweepSettings(
+    string Data,
+    string Out,
+    double TimeBudgetSeconds,
+    int? Trials = null,
+    string Strategy = "halving",
+    string Metric = "accuracy",
+    string? Validation = null,
+    double ValidationFraction = 0.2,
+    string Preset = "seed",
+    int Epochs = 9,
+    int MinEpochs = 1,
+    int Eta = 3,
+    int Batch = 64,
+    int? ImageSize = null,
+    int? Channels = null,
+    int Seed = 42,
+    string Device = "cpu",
+    int? Threads = null,
+    int? Limit = null,
+    string? Leaderboard = null,
+    bool Json = false,
+    bool SkipBadImages = false);
+
+/// <summary>
+/// <c>vit sweep</c>: a hyperparameter search (<see cref="VisionTransformerExperiment"/>) over learning rate, weight decay,
+/// depth, width, heads, patch size, dropout, drop-path, augmentation strength and label smoothing, within a time budget;
+/// saves the best model as a zip with the same contract as <c>vit train</c>'s (image in, PredictedLabel string and Score out).
+/// </summary>
+/// <remarks>
+/// Exit codes: 0 the best model was saved; 1 no trial finished, the sweep was cancelled (Ctrl+C; the best model so far is
+/// still saved) or it failed; 2 bad usage or input (options, data spec, missing files). Errors are one line on stderr.
+/// A terminal gets a live table of trials; redirected output gets a line when a trial (or a promoted rung) starts and one
+/// when it finishes; <c>--json</c> prints one
+/// JSON object on stdout at the end (progress lines then go to stderr).
+/// </remarks>
+internal static class SweepCommand
+{
+    private const string ImageColumn = "Image";
+    private const string PixelsColumn = "Pixels";
+    private const int ExitOk = 0;
+    private const int ExitFailure = 1;
+    private const int ExitUsage = 2;
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>The <c>sweep</c> verb for the console: stdout/stderr, a live table when stdout is a terminal, Ctrl+C cancels.</summary>
+    /// <returns>The command, ready to add to the root command.</returns>
+    public static Command Create() => Create(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, handleCtrlC: true, CancellationToken.None);
+
+    /// <summary>
+    /// The <c>sweep</c> verb writing to the given writers; <paramref name="handleCtrlC"/> false leaves Ctrl+C to the caller,
+    /// which cancels through <paramref name="cancellation"/> (e.g. an app-wide handler).
+    /// </summary>
+    internal static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, bool handleCtrlC, CancellationToken cancellation)
+    {
+        var data = new Option<string>("--data") { Description = "Training data: " + DataSpec.Syntax, Required = true };
+        var budget = new Option<double>("--time-budget") { Description = "Wall-clock budget in seconds, data loading included", Required = true };
+        var trials = new Option<int?>("--trials") { Description = "Maximum number of trials (default: as many as the budget allows)" };
+        var strategy = new Option<string>("--strategy") { Description = "random | halving (ASHA-style successive halving)", DefaultValueFactory = _ => "halving" };
+        var metric = new Option<string>("--metric") { Description = "accuracy | macro-accuracy | log-loss", DefaultValueFactory = _ => "accuracy" };
+        var validation = new Option<string?>("--validation") { Description = "Validation data (same forms as --data) instead of a held-out fraction" };
+        var fraction = new Option<double>("--validation-fraction") { Description = "Share of --data held out (stratified) for validation", DefaultValueFactory = _ => 0.2 };
+        var preset = new Option<string>("--preset") { Description = "Base architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs of a full trial (halving's last rung)", DefaultValueFactory = _ => 9 };
+        var minEpochs = new Option<int>("--min-epochs") { Description = "Halving: fewest epochs of the first rung", DefaultValueFactory = _ => 1 };
+        var eta = new Option<int>("--eta") { Description = "Halving: promote the top 1/eta to eta times the epochs", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => 64 };
+        var imageSize = new Option<int?>("--image-size") { Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
+        var channels = new Option<int?>("--channels") { Description = "1 (gray) or 3 (RGB) (default: the data's)" };
+        var seed = new Option<int>("--seed") { Description = "Seed of sampling, the validation split and training", DefaultValueFactory = _ => 42 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: one per core)" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N images of --data and --validation" };
+        var output = new Option<string>("--out") { Description = "Zip to write the best model to", Required = true };
+        var leaderboard = new Option<string?>("--leaderboard") { Description = "CSV file for the leaderboard" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
+        var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out instead of failing" };
+        var command = new Command("sweep", "Search hyperparameters within a time budget and save the best model.")
+        {
+            data, budget, trials, strategy, metric, validation, fraction, preset, epochs, minEpochs, eta, batch, imageSize, channels, seed,
+            device, threads, limit, output, leaderboard, json, skip,
+        };
+        command.SetAction(parse =>
+        {
+            var settings = new SweepSettings(parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(budget), parse.GetValue(trials),
+                parse.GetValue(strategy)!, parse.GetValue(metric)!, parse.GetValue(validation), parse.GetValue(fraction), parse.GetValue(preset)!,
+                parse.GetValue(epochs), parse.GetValue(minEpochs), parse.GetValue(eta), parse.GetValue(batch), parse.GetValue(imageSize),
+                parse.GetValue(channels), parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(limit), parse.GetValue(leaderboard),
+                parse.GetValue(json), parse.GetValue(skip));
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            // Ctrl+C once: the trial in progress stops after its current step and the best model so far is saved;
+            // twice: the process ends.
+            ConsoleCancelEventHandler onCtrlC = (_, e) =>
+            {
+                if (cts.IsCancellationRequested) return;
+                e.Cancel = true;
+                stderr.WriteLine("vit sweep: stopping after the current step (Ctrl+C again to abort)...");
+                cts.Cancel();
+            };
+            if (handleCtrlC) Console.CancelKeyPress += onCtrlC;
+            try
+            {
+                return Guarded(stderr, () => Run(settings, stdout, stderr, interactive, cts.Token));
+            }
+            finally
+            {
+                if (handleCtrlC) Console.CancelKeyPress -= onCtrlC;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Runs a sweep; see the class remarks for the exit codes.</summary>
+    internal static int Run(SweepSettings s, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var config = ViTConfig.FromPreset(CheckSettings(s));
+        var log = s.Json ? stderr : stdout;
+        var clock = Stopwatch.StartNew();
+
+        var spec = DataSpec.Parse(s.Data);
+        (int? height, int? width) = s.ImageSize is int n ? (n, n)
+            : spec.HasNativeSize ? ((int?)null, (int?)null)
+            : (config.ImageHeight, config.ImageWidth);
+        var train = spec.LoadDataset(height, width, s.Channels, s.SkipBadImages);
+        WarnSkipped(train, stderr);
+        if (s.Limit is int most) train = train.Take(most);
+        ImageDataset? valid = null;
+        if (s.Validation is not null)
+        {
+            valid = DataSpec.Parse(s.Validation).LoadDataset(train.Height, train.Width, train.Channels, s.SkipBadImages);
+            WarnSkipped(valid, stderr);
+            if (s.Limit is int validLimit) valid = valid.Take(validLimit);
+            CheckValidationClasses(train.ClassNames, valid);
+        }
+
+        var experimentMetric = ParseMetric(s.Metric);
+        var strategy = s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase)
+            ? SearchStrategy.Random
+            : SearchStrategy.SuccessiveHalving(s.MinEpochs, s.Eta);
+        log.WriteLine($"data: {train.Count} images of {train.Channels}x{train.Height}x{train.Width}, {train.ClassNames.Length} classes from {s.Data}" +
+            (valid is null ? string.Format(inv, " ({0:0.#}% held out for validation)", s.ValidationFraction * 100) : $"; validation: {valid.Count} images from {s.Validation}"));
+        log.WriteLine(string.Format(inv, "sweep: {0}, metric {1}, budget {2:0.#} s{3}, up to {4} epochs per trial, base preset {5}, batch {6}, {7}",
+            strategy is SuccessiveHalvingStrategy h ? $"successive halving (rungs {string.Join("/", h.Rungs(s.Epochs))} epochs, eta {h.ReductionFactor})" : "random search",
+            s.Metric, s.TimeBudgetSeconds, s.Trials is int t ? $", at most {t} trials" : "", s.Epochs, config.Name, s.Batch, s.Device));
+
+        var ml = new MLContext(s.Seed);
+        var trainView = train.ToDataView(ml);
+        // The label map is fitted apart and left out of the zip (as vit train does), so scoring needs only the Image column.
+        var keyData = ml.Data.LoadFromEnumerable(train.ClassNames.Select(c => new LabelRow { Label = c }));
+        var labels = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(trainView);
+        var keyedTrain = labels.Transform(trainView);
+        var keyedValid = valid is null ? null : labels.Transform(valid.ToDataView(ml));
+
+        var options = new VisionTransformerOptions
+        {
+            Preset = config.Name,
+            Epochs = s.Epochs,
+            BatchSize = s.Batch,
+            Seed = s.Seed,
+            Device = s.Device,
+            Threads = s.Threads,
+            ProgressEverySteps = 0,
+        };
+        var experiment = new VisionTransformerExperiment(ml, options)
+            .SetPreprocessing(Preprocessing(ml, train.Channels, train.Height, train.Width))
+            .SetMetric(experimentMetric)
+            .SetStrategy(strategy)
+            .SetTimeBudget(TimeSpan.FromSeconds(s.TimeBudgetSeconds))
+            .SetSeed(s.Seed);
+        experiment = keyedValid is null ? experiment.SetDataset(keyedTrain, s.ValidationFraction) : experiment.SetDataset(keyedTrain, keyedValid);
+        if (s.Trials is int maxTrials) experiment.SetMaxTrials(maxTrials);
+
+        var display = SweepDisplay.Create(interactive && !s.Json, log);
+        experiment.SetProgress(display);
+        using var result = display.Run(() => experiment.Run(cancellation));
+
+        if (s.Leaderboard is not null)
+        {
+            CreateFolderFor(s.Leaderboard);
+            using (var writer = new StreamWriter(s.Leaderboard)) result.WriteLeaderboardCsv(writer);
+            log.WriteLine($"leaderboard: {s.Leaderboard}");
+        }
+
+        var board = result.Leaderboard;
+        string counts = string.Format(inv, "{0} trials: {1} completed, {2} stopped, {3} failed", board.Count,
+            board.Count(t => t.Status == TrialStatus.Completed), board.Count(t => t.Status == TrialStatus.Stopped), board.Count(t => t.Status == TrialStatus.Failed));
+        log.WriteLine(string.Format(inv, "stopped by {0} after {1:0.#} s; {2}", StopText(result.StopReason), clock.Elapsed.TotalSeconds, counts));
+
+        var best = result.BestTrial;
+        if (best is not null)
+        {
+            var zip = WithLabelNames(ml, result.Model!, keyedTrain);
+            CreateFolderFor(s.Out);
+            // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
+            ml.Model.Save(zip, null, s.Out);
+            log.WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric, best.Epochs,
+                best.Seconds, best.Summary));
+            log.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
+        }
+        else
+        {
+            string why = board.FirstOrDefault(t => t.Status == TrialStatus.Failed)?.Reason is string reason ? " (e.g. " + reason + ")" : "";
+            stderr.WriteLine($"vit sweep: error: no trial finished an epoch within the budget{why}; nothing saved.");
+        }
+
+        if (s.Json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = best is null ? null : Path.GetFullPath(s.Out),
+                leaderboard = s.Leaderboard is null ? null : Path.GetFullPath(s.Leaderboard),
+                data = s.Data,
+                validation = s.Validation,
+                validationFraction = s.Validation is null ? s.ValidationFraction : (double?)null,
+                classes = train.ClassNames,
+                strategy = strategy is SuccessiveHalvingStrategy ? "halving" : "random",
+                metric = s.Metric,
+                higherIsBetter = experimentMetric.IsHigherBetter(),
+                stopReason = StopText(result.StopReason),
+                seconds = Math.Round(clock.Elapsed.TotalSeconds, 2),
+                best = best is null ? null : TrialJson(best),
+                trials = board.Select(TrialJson),
+            }, JsonOptions));
+        }
+
+        if (best is null) return ExitFailure;
+        if (result.StopReason == ExperimentStopReason.Cancelled)
+        {
+            stderr.WriteLine($"vit sweep: cancelled; the best model so far was saved to {s.Out}.");
+            return ExitFailure;
+        }
+        return ExitOk;
+    }
+
+    /// <summary>ResizeImages (fill, any input size) → gray: ConvertToGrayscale + ExtractPixels(Red), RGB: ExtractPixels — vit train's preprocessing.</summary>
+    internal static IEstimator<ITransformer> Preprocessing(MLContext ml, int channels, int height, int width)
+    {
+        IEstimator<ITransformer> pipeline = ml.Transforms.ResizeImages(ImageColumn, width, height, ImageColumn, ImageResizingEstimator.ResizingKind.Fill);
+        return channels == 1
+            ? pipeline.Append(ml.Transforms.ConvertToGrayscale(ImageColumn, ImageColumn))
+                .Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn, ImagePixelExtractingEstimator.ColorBits.Red))
+            : pipeline.Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn));
+    }
+
+    private static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain)
+    {
+        var names = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(model.Transform(keyedTrain));
+        var parts = model is IEnumerable<ITransformer> chain ? chain.ToList() : new List<ITransformer> { model };
+        parts.Add(names);
+        return new TransformerChain<ITransformer>(parts.ToArray());
+    }
+
+    private static object TrialJson(TrialResult t) => new
+    {
+        trial = t.TrialId,
+        status = t.Status.ToString(),
+        reason = t.Reason,
+        metric = Number(t.Metric),
+        microAccuracy = Number(t.MicroAccuracy),
+        macroAccuracy = Number(t.MacroAccuracy),
+        logLoss = Number(t.LogLoss),
+        epochs = t.Epochs,
+        seconds = Math.Round(t.Seconds, 2),
+        parameters = t.Parameters.Values.ToDictionary(v => v.Key, v => v.Value),
+    };
+
+    private static double? Number(double v) => double.IsFinite(v) ? Math.Round(v, 6) : null;
+
+    private static string StopText(ExperimentStopReason reason) => reason switch
+    {
+        ExperimentStopReason.TrialLimit => "trial limit",
+        ExperimentStopReason.TimeBudget => "time budget",
+        ExperimentStopReason.Cancelled => "cancellation",
+        _ => "repeated failures",
+    };
+
+    private static ExperimentMetric ParseMetric(string metric) => metric.ToLowerInvariant() switch
+    {
+        "accuracy" or "micro-accuracy" => ExperimentMetric.MicroAccuracy,
+        "macro-accuracy" => ExperimentMetric.MacroAccuracy,
+        "log-loss" or "logloss" => ExperimentMetric.LogLoss,
+        _ => throw new SweepUsageException($"--metric must be accuracy, macro-accuracy or log-loss (got '{metric}')."),
+    };
+
+    /// <summary>Checks the settings; returns the preset's canonical name.</summary>
+    private static string CheckSettings(SweepSettings s)
+    {
+        var e = new List<string>();
+        string? preset = ViTConfig.PresetNames.FirstOrDefault(p => string.Equals(p, s.Preset, StringComparison.OrdinalIgnoreCase));
+        if (preset is null) e.Add($"unknown preset '{s.Preset}'; known presets: {string.Join(", ", ViTConfig.PresetNames)}");
+        if (!(s.TimeBudgetSeconds > 0) || !double.IsFinite(s.TimeBudgetSeconds)) e.Add($"--time-budget must be a positive number of seconds (got {s.TimeBudgetSeconds})");
+        if (s.Trials is < 1) e.Add($"--trials must be at least 1 (got {s.Trials})");
+        if (!s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase) && !s.Strategy.Equals("halving", StringComparison.OrdinalIgnoreCase))
+            e.Add($"--strategy must be random or halving (got '{s.Strategy}')");
+        if (s.Metric.ToLowerInvariant() is not ("accuracy" or "micro-accuracy" or "macro-accuracy" or "log-loss" or "logloss"))
+            e.Add($"--metric must be accuracy, macro-accuracy or log-loss (got '{s.Metric}')");
+        if (!(s.ValidationFraction > 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be between 0 and 1 (got {s.ValidationFraction})");
+        if (s.Epochs < 1) e.Add($"--epochs must be positive (got {s.Epochs})");
+        if (s.MinEpochs < 1) e.Add($"--min-epochs must be positive (got {s.MinEpochs})");
+        if (s.Eta < 2) e.Add($"--eta must be at least 2 (got {s.Eta})");
+        if (s.Batch < 1) e.Add($"--batch must be positive (got {s.Batch})");
+        if (s.ImageSize is <= 0) e.Add($"--image-size must be positive (got {s.ImageSize})");
+        if (s.Channels is not (null or 1 or 3)) e.Add($"--channels must be 1 or 3 (got {s.Channels})");
+        if (s.Threads is <= 0) e.Add($"--threads must be positive (got {s.Threads})");
+        if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
+        if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
+        if (e.Count > 0) throw new SweepUsageException(string.Join("; ", e) + ".");
+        return preset!;
+    }
+
+    private static void CheckValidationClasses(string[] trainClasses, ImageDataset validation)
+    {
+        var known = new HashSet<string>(trainClasses, StringComparer.Ordinal);
+        var counts = validation.CountPerClass();
+        var unknown = validation.ClassNames.Where((c, k) => counts[k] > 0 && !known.Contains(c)).ToList();
+        if (unknown.Count > 0)
+            throw new SweepUsageException($"the validation data has classes the training data lacks: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}.");
+    }
+
+    private static void WarnSkipped(ImageDataset data, TextWriter stderr)
+    {
+        if (data.SkippedFiles.Count == 0) return;
+        stderr.WriteLine($"vit sweep: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");
+        foreach (var f in data.SkippedFiles.Take(20)) stderr.WriteLine($"  {f.Path}: {f.Reason}");
+    }
+
+    private static void CreateFolderFor(string path)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+    }
+
+    /// <summary>Runs the verb: bad input gives exit code 2, anything else that throws 1, as one stderr line (stack trace with VIT_DEBUG set).</summary>
+    private static int Guarded(TextWriter stderr, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is SweepUsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            Report(stderr, e);
+            return ExitUsage;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
+        {
+            Report(stderr, e);
+            return ExitFailure;
+        }
+    }
+
+    private static void Report(TextWriter stderr, Exception e)
+    {
+        string message = string.Join(' ', e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        stderr.WriteLine($"vit sweep: error: {message}");
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG"))) stderr.WriteLine(e.ToString());
+    }
+
+    private sealed class LabelRow
+    {
+        public string Label { get; set; } = string.Empty;
+    }
+
+    /// <summary>A usage error of <c>vit sweep</c> (exit code 2).</summary>
+    private sealed class SweepUsageException : Exception
+    {
+        public SweepUsageException(string message)
+            : base(message)
+        {
+        }
+    }
+
+    /// <summary>Shows the trials while the sweep runs: a live table on a terminal, one line per finished run otherwise.</summary>
+    private abstract class SweepDisplay : IProgress<TrialResult>
+    {
+        public static SweepDisplay Create(bool interactive, TextWriter log) => interactive ? new LiveSweepDisplay() : new PlainSweepDisplay(log);
+
+        public abstract T Run<T>(Func<T> sweep);
+
+        public abstract void Report(TrialResult value);
+    }
+
+    private sealed class PlainSweepDisplay : SweepDisplay
+    {
+        private readonly TextWriter log;
+
+        public PlainSweepDisplay(TextWriter log) => this.log = log;
+
+        public override T Run<T>(Func<T> sweep) => sweep();
+
+        public override void Report(TrialResult value)
+        {
+            log.WriteLine(value.Status == TrialStatus.Running
+                ? string.Format(CultureInfo.InvariantCulture, "trial {0} running to {1} epochs: {2}", value.TrialId, value.Options?.Epochs, value.Summary)
+                : value.ToString());
+            log.Flush();
+        }
+    }
+
+    /// <summary>A Spectre.Console live table: one row per trial, updated as it runs, is promoted, stops or fails.</summary>
+    private sealed class LiveSweepDisplay : SweepDisplay
+    {
+        private readonly Table table = new Table().NoBorder();
+        private readonly Dictionary<int, int> rows = new();
+        private LiveDisplayContext? context;
+
+        public LiveSweepDisplay()
+        {
+            foreach (var h in new[] { "trial", "status", "metric", "epochs", "sec" })
+                table.AddColumn(new TableColumn($"[bold]{h}[/]").RightAligned().Padding(0, 0, 1, 0));
+            table.AddColumn(new TableColumn("[bold]parameters / reason[/]").Padding(0, 0, 1, 0));
+        }
+
+        public override T Run<T>(Func<T> sweep) =>
+            AnsiConsole.Live(table).AutoClear(false).Overflow(VerticalOverflow.Ellipsis).Cropping(VerticalOverflowCropping.Top)
+                .Start(ctx =>
+                {
+                    context = ctx;
+                    return sweep();
+                });
+
+        public override void Report(TrialResult t)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            string status = t.Status switch
+            {
+                TrialStatus.Running => "[yellow]running[/]",
+                TrialStatus.Completed => "[green]completed[/]",
+                TrialStatus.Stopped => "[grey]stopped[/]",
+                _ => "[red]failed[/]",
+            };
+            var cells = new[]
+            {
+                t.TrialId.ToString(inv),
+                status,
+                double.IsFinite(t.Metric) ? t.Metric.ToString("F4", inv) : "",
+                t.Status == TrialStatus.Running && t.Options is not null ? $"{t.Epochs}→{t.Options.Epochs}" : t.Epochs.ToString(inv),
+                t.Seconds.ToString("F0", inv),
+                Markup.Escape(t.Reason is null ? t.Summary : t.Summary + " — " + t.Reason),
+            };
+            if (rows.TryGetValue(t.TrialId, out int row))
+            {
+                for (int c = 0; c < cells.Length; c++) table.UpdateCell(row, c, cells[c]);
+            }
+            else
+            {
+                rows[t.TrialId] = table.Rows.Count;
+                table.AddRow(cells);
+            }
+            context?.Refresh();
+        }
+    }
+}
