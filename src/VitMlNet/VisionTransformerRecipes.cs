@@ -30,7 +30,7 @@ public static class VisionTransformerRecipes
             o.LearningRate = 2e-3;
             o.WeightDecay = 0.05;
             o.BatchSize = 128;
-            o.Epochs = 6;
+            o.Epochs = 8;
             o.Schedule = VitLearningRateSchedule.WarmupCosine;
             o.WarmupEpochs = 1;
             o.LabelSmoothing = 0.1;
