@@ -46,6 +46,7 @@ internal static class BenchCommand
     public static BenchResult Run(string preset, int batch, int steps, int? threads)
     {
         if (threads is int t) torch.set_num_threads(t);
+        VitMlNet.Training.NativeAllocator.Configure(); // as the training engine does
         var config = ViTConfig.FromPreset(preset);
         torch.manual_seed(0);
         using var model = new VisionTransformer(config);

@@ -33,6 +33,7 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(BenchCommand.Build(context));
         root.Subcommands.Add(ExportImagesCommand.Build(context));
+        root.Subcommands.Add(ScoringBenchCommand.Build(context));
         root.Subcommands.Add(SweepCommand.Create(stdout, stderr, interactive, handleCtrlC: false, cancellation));
 
         var parse = root.Parse(args);

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using VitMlNet.Data;
+using VitMlNet.Modeling;
+using static TorchSharp.torch;
+
+namespace VitMlNet.Cli;
+
+/// <summary>
+/// <c>vit bench-scoring</c>: scoring through a model zip, the way a business app runs it (MLImage → ResizeImages →
+/// ExtractPixels → ONNX Runtime → label), next to TorchSharp eager scoring of the same weights, in one run.
+/// Without <c>--zip</c> it first fits the seed preset for one step on random 32×32 RGB images (the weights do not
+/// matter for speed) and saves that zip.
+/// </summary>
+internal static class ScoringBenchCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var zip = new Option<string?>("--zip") { HelpName = "model.zip", Description = "Model zip to time (default: a fresh seed-preset zip on random 32x32 images)" };
+        var images = new Option<int>("--images") { HelpName = "N", Description = "Images per timed pass", DefaultValueFactory = _ => 512 };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command("bench-scoring", "Time PredictionEngine latency and batch Transform throughput of a model zip against TorchSharp eager scoring.")
+        {
+            zip, images, json,
+        };
+        command.SetAction(parse => Guard.Run("bench-scoring", context.Error, () => Run(parse.GetValue(zip), parse.GetValue(images), parse.GetValue(json), context)));
+        return command;
+    }
+
+    public static int Run(string? zipPath, int count, bool json, CliContext context)
+    {
+        if (count < 64) throw new UsageException($"--images must be at least 64 (got {count}).");
+        var ml = new MLContext(1);
+        string? temp = null;
+        if (zipPath is null)
+        {
+            temp = Path.Combine(Path.GetTempPath(), "vit-bench-" + Guid.NewGuid().ToString("N") + ".zip");
+            zipPath = temp;
+            FitSeedZip(ml, zipPath);
+        }
+        try
+        {
+            var onnx = ModelFile.ReadOnnx(zipPath);
+            var config = onnx.Config;
+            var model = ModelFile.Load(ml, zipPath, out _);
+            var rng = new Random(3);
+            var files = RandomImages(config, count, rng);
+
+            // PredictionEngine: one MLImage in, label out (fresh MLImage per call: ML.NET disposes what it consumes).
+            var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
+            var bitmaps = files.Select(p => p.ToArray()).ToArray();
+            MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, bitmaps[i % bitmaps.Length]);
+            for (int i = 0; i < 20; i++) engine.Predict(new ModelInput { Image = Image(i) });
+            var clock = Stopwatch.StartNew();
+            int reps = Math.Min(count, 500);
+            for (int i = 0; i < reps; i++) engine.Predict(new ModelInput { Image = Image(i) });
+            double engineMs = clock.Elapsed.TotalMilliseconds / reps;
+
+            // Batch Transform over an IDataView of images.
+            var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(i) }).ToList();
+            var view = ml.Data.LoadFromEnumerable(rows);
+            clock.Restart();
+            long scored = 0;
+            var transformed = model.Transform(view);
+            using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name is "Score" or "PredictedLabel")))
+            {
+                var score = cursor.GetGetter<VBuffer<float>>(transformed.Schema["Score"]);
+                VBuffer<float> buffer = default;
+                while (cursor.MoveNext())
+                {
+                    score(ref buffer);
+                    scored++;
+                }
+            }
+            double transformPerSecond = scored / clock.Elapsed.TotalSeconds;
+
+            // TorchSharp eager on the same weights: batch 64 and batch 1, normalized tensors in.
+            using var vit = onnx.CreateModel();
+            vit.eval();
+            double eagerBatch, eagerOne;
+            using (torch.no_grad())
+            using (var x = torch.rand(64, config.Channels, config.ImageHeight, config.ImageWidth))
+            using (var x1 = torch.rand(1, config.Channels, config.ImageHeight, config.ImageWidth))
+            {
+                void Forward(Tensor t) { using var s = torch.NewDisposeScope(); vit.forward(t); }
+                for (int i = 0; i < 3; i++) Forward(x);
+                clock.Restart();
+                int batches = Math.Max(1, count / 64);
+                for (int i = 0; i < batches; i++) Forward(x);
+                eagerBatch = 64.0 * batches / clock.Elapsed.TotalSeconds;
+                for (int i = 0; i < 10; i++) Forward(x1);
+                clock.Restart();
+                for (int i = 0; i < 200; i++) Forward(x1);
+                eagerOne = clock.Elapsed.TotalMilliseconds / 200;
+            }
+
+            var inv = CultureInfo.InvariantCulture;
+            if (json)
+            {
+                context.Out.WriteLine(JsonSerializer.Serialize(new
+                {
+                    preset = config.Name,
+                    image = $"{config.Channels}x{config.ImageHeight}x{config.ImageWidth}",
+                    predictionEngineMilliseconds = Math.Round(engineMs, 3),
+                    transformImagesPerSecond = Math.Round(transformPerSecond, 1),
+                    torchSharpBatch64ImagesPerSecond = Math.Round(eagerBatch, 1),
+                    torchSharpBatch1Milliseconds = Math.Round(eagerOne, 3),
+                }));
+            }
+            else
+            {
+                context.Out.WriteLine(string.Format(inv, "model {0} ({1}x{2}x{3}), {4} images", config.Name, config.Channels, config.ImageHeight, config.ImageWidth, count));
+                context.Out.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", engineMs));
+                context.Out.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", transformPerSecond));
+                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s ({1:F2}x the zip's Transform)", eagerBatch, transformPerSecond / eagerBatch));
+                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine)", eagerOne, eagerOne / engineMs));
+            }
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            if (temp is not null) File.Delete(temp);
+        }
+    }
+
+    private static List<byte[]> RandomImages(ViTConfig config, int count, Random rng)
+    {
+        var list = new List<byte[]>(count);
+        for (int i = 0; i < Math.Min(count, 256); i++)
+        {
+            var rgba = new byte[config.ImageHeight * config.ImageWidth * 4];
+            rng.NextBytes(rgba);
+            for (int p = 3; p < rgba.Length; p += 4) rgba[p] = 255;
+            list.Add(rgba);
+        }
+        return list;
+    }
+
+    private static void FitSeedZip(MLContext ml, string path)
+    {
+        var rng = new Random(1);
+        var pixels = new byte[64 * 3 * 32 * 32];
+        rng.NextBytes(pixels);
+        var labels = Enumerable.Range(0, 64).Select(i => i % 10).ToArray();
+        var names = Enumerable.Range(0, 10).Select(i => "class" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var dataset = new ImageDataset(pixels, labels, names, 3, 32, 32);
+        var view = dataset.ToDataView(ml);
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(view).Transform(view);
+        var options = VisionTransformerRecipes.Apply("seed");
+        options.Epochs = 1;
+        var model = ModelFile.ScoringPipeline(ml, 3, 32, 32, options).Fit(keyed);
+        ml.Model.Save(model, null, path);
+    }
+}
