@@ -112,6 +112,15 @@ public sealed record ViTConfig
         MlpRatio = 2, Dropout = 0, EmbeddingDropout = 0, Mean = new[] { 0.286f }, Std = new[] { 0.353f },
     };
 
+    /// <summary>
+    /// A deeper ViT for 28×28 gray images, for accuracy: patch 4 (49 tokens), dim 96, depth 6, heads 4 × 24,
+    /// MLP ratio 2, drop-path 0.1; Fashion-MNIST mean/std.
+    /// </summary>
+    public static ViTConfig FmnistAccurate { get; } = FmnistFast with
+    {
+        Name = "fmnist-accurate", Dim = 96, Depth = 6, Heads = 4, DimHead = 24, DropPathRate = 0.1,
+    };
+
     /// <summary>Known preset names, case-insensitive.</summary>
     public static IReadOnlyList<string> PresetNames => Presets.Keys.ToArray();
 
@@ -120,6 +129,7 @@ public sealed record ViTConfig
         ["seed"] = () => Seed,
         ["tiny"] = () => Tiny,
         ["fmnist-fast"] = () => FmnistFast,
+        ["fmnist-accurate"] = () => FmnistAccurate,
     };
 
     /// <summary>Returns the preset with the given name.</summary>
