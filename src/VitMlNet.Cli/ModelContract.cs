@@ -67,17 +67,23 @@ internal static class ModelFile
     /// (a <c>PredictionEngine</c> included) would have to supply a Label column. Evaluation maps labels to the
     /// model's key with the class names the zip carries (the Score slot names).
     /// </remarks>
-    public static IEstimator<ITransformer> ScoringPipeline(MLContext ml, int channels, int height, int width, VisionTransformerOptions options)
+    public static IEstimator<ITransformer> ScoringPipeline(MLContext ml, int channels, int height, int width, VisionTransformerOptions options) =>
+        Preprocessing(ml, channels, height, width)
+            .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    /// <summary>
+    /// The image preprocessing of every zip the CLI writes (train and sweep): <c>ResizeImages</c> (fill, any input
+    /// size) → gray: <c>ConvertToGrayscale</c> + <c>ExtractPixels(Red)</c>, RGB: <c>ExtractPixels</c>.
+    /// </summary>
+    public static IEstimator<ITransformer> Preprocessing(MLContext ml, int channels, int height, int width)
     {
         IEstimator<ITransformer> pipeline = ml.Transforms.ResizeImages(ImageColumn, width, height, ImageColumn,
             ImageResizingEstimator.ResizingKind.Fill);
-        pipeline = channels == 1
+        return channels == 1
             ? pipeline.Append(ml.Transforms.ConvertToGrayscale(ImageColumn, ImageColumn))
                 .Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn, ImagePixelExtractingEstimator.ColorBits.Red))
             : pipeline.Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn));
-        return pipeline
-            .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
-            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
     }
 
     /// <summary>The zip's input: the <c>Image</c> column only, of any size. (The zip stores no input schema: ML.NET's

@@ -145,13 +145,13 @@ internal static class SweepCommand
             : spec.HasNativeSize ? ((int?)null, (int?)null)
             : (config.ImageHeight, config.ImageWidth);
         var train = spec.LoadDataset(height, width, s.Channels, s.SkipBadImages);
-        WarnSkipped(train, stderr);
+        TrainCommand.WarnSkipped(train, stderr);
         if (s.Limit is int most) train = train.Take(most);
         ImageDataset? valid = null;
         if (s.Validation is not null)
         {
             valid = DataSpec.Parse(s.Validation).LoadDataset(train.Height, train.Width, train.Channels, s.SkipBadImages);
-            WarnSkipped(valid, stderr);
+            TrainCommand.WarnSkipped(valid, stderr);
             if (s.Limit is int validLimit) valid = valid.Take(validLimit);
             CheckValidationClasses(train.ClassNames, valid);
         }
@@ -185,7 +185,7 @@ internal static class SweepCommand
             ProgressEverySteps = 0,
         };
         var experiment = new VisionTransformerExperiment(ml, options)
-            .SetPreprocessing(Preprocessing(ml, train.Channels, train.Height, train.Width))
+            .SetPreprocessing(ModelFile.Preprocessing(ml, train.Channels, train.Height, train.Width))
             .SetMetric(experimentMetric)
             .SetStrategy(strategy)
             .SetTimeBudget(TimeSpan.FromSeconds(s.TimeBudgetSeconds))
@@ -253,16 +253,6 @@ internal static class SweepCommand
             return ExitFailure;
         }
         return ExitOk;
-    }
-
-    /// <summary>ResizeImages (fill, any input size) → gray: ConvertToGrayscale + ExtractPixels(Red), RGB: ExtractPixels — vit train's preprocessing.</summary>
-    internal static IEstimator<ITransformer> Preprocessing(MLContext ml, int channels, int height, int width)
-    {
-        IEstimator<ITransformer> pipeline = ml.Transforms.ResizeImages(ImageColumn, width, height, ImageColumn, ImageResizingEstimator.ResizingKind.Fill);
-        return channels == 1
-            ? pipeline.Append(ml.Transforms.ConvertToGrayscale(ImageColumn, ImageColumn))
-                .Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn, ImagePixelExtractingEstimator.ColorBits.Red))
-            : pipeline.Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn));
     }
 
     private static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain)
@@ -338,13 +328,6 @@ internal static class SweepCommand
         var unknown = validation.ClassNames.Where((c, k) => counts[k] > 0 && !known.Contains(c)).ToList();
         if (unknown.Count > 0)
             throw new SweepUsageException($"the validation data has classes the training data lacks: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}.");
-    }
-
-    private static void WarnSkipped(ImageDataset data, TextWriter stderr)
-    {
-        if (data.SkippedFiles.Count == 0) return;
-        stderr.WriteLine($"vit sweep: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");
-        foreach (var f in data.SkippedFiles.Take(20)) stderr.WriteLine($"  {f.Path}: {f.Reason}");
     }
 
     private static void CreateFolderFor(string path)
