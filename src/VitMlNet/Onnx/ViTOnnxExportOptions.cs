@@ -63,6 +63,12 @@ public sealed class ViTOnnxExportOptions
     /// <summary>Element type of the predicted-index output. The default is <see cref="ViTOnnxIndexType.Int64"/>.</summary>
     public ViTOnnxIndexType PredictedIndexType { get; set; } = ViTOnnxIndexType.Int64;
 
+    /// <summary>
+    /// With class-token pooling, compute the last block only for the prefix tokens (exact; for benchmarks that
+    /// compare against the plain graph).
+    /// </summary>
+    internal bool PrefixOnlyLastBlock { get; set; } = true;
+
     /// <summary>Returns a copy of these options.</summary>
     public ViTOnnxExportOptions Clone() => (ViTOnnxExportOptions)MemberwiseClone();
 

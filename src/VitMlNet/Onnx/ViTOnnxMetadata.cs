@@ -22,12 +22,16 @@ public static class ViTOnnxMetadata
 
     /// <summary>
     /// The current weight layout: initializers are named like the state dict; Linear weights are stored transposed
-    /// ([in, out]) under the state-dict name plus <see cref="TransposedSuffix"/>.
+    /// ([in, out]) under the state-dict name plus <see cref="TransposedSuffix"/>; each <c>to_qkv.weight</c> is stored as
+    /// three per-head tensors [heads, dim, dim_head] under its name plus <see cref="QkvSuffixes"/>.
     /// </summary>
     public const string FormatVersion = "1";
 
     /// <summary>Suffix of initializers that hold a transposed Linear weight.</summary>
     public const string TransposedSuffix = ".T";
+
+    /// <summary>Suffixes of the q, k and v parts of an attention's <c>to_qkv.weight</c>, each stored [heads, dim, dim_head].</summary>
+    public static IReadOnlyList<string> QkvSuffixes { get; } = [".q_heads", ".k_heads", ".v_heads"];
 
     /// <summary>The producer name written into the model.</summary>
     public const string ProducerName = "VitMlNet";

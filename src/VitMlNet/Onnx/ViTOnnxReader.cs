@@ -87,6 +87,15 @@ public static class ViTOnnxReader
             {
                 weights[name] = (ReadFloats(plain, shape), shape);
             }
+            else if (name.EndsWith(".to_qkv.weight", StringComparison.Ordinal)
+                     && ViTOnnxMetadata.QkvSuffixes.All(suffix => initializers.ContainsKey(name + suffix)))
+            {
+                var data = new float[ViTParameterLayout.Numel(shape)];
+                long[] headShape = [config.Heads, config.Dim, config.DimHead];
+                for (int part = 0; part < 3; part++)
+                    ViTOnnxWriter.FromHeads(ReadFloats(initializers[name + ViTOnnxMetadata.QkvSuffixes[part]], headShape), config, part, data);
+                weights[name] = (data, shape);
+            }
             else if (shape.Length == 2 && initializers.TryGetValue(name + ViTOnnxMetadata.TransposedSuffix, out var transposed))
             {
                 var data = ReadFloats(transposed, [shape[1], shape[0]]);
@@ -160,12 +169,16 @@ public static class ViTOnnxReader
         return ReadFromZip(file);
     }
 
-    /// <summary>Offsets to try: 0, and after a 4- or 8-byte little-endian length prefix that matches the rest.</summary>
+    /// <summary>
+    /// Offsets to try: after a 4- or 8-byte little-endian length prefix that matches the rest (ML.NET's
+    /// <c>WriteByteArray</c> writes an int32), then 0. The prefixed candidates go first because protobuf parsing is
+    /// lenient: the whole entry, prefix included, may parse too, with the prefix as an unknown field.
+    /// </summary>
     private static IEnumerable<int> LengthPrefixes(byte[] bytes)
     {
-        yield return 0;
         if (bytes.Length > 4 && BinaryPrimitives.ReadInt32LittleEndian(bytes) == bytes.Length - 4) yield return 4;
         if (bytes.Length > 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) == bytes.Length - 8) yield return 8;
+        yield return 0;
     }
 
     private static bool TryParse(ReadOnlySpan<byte> bytes, out ModelProto? model)

@@ -144,12 +144,15 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
         Assert.Contains("\"DistillationToken\":true", meta["vitmlnet.config"]);
         Assert.DoesNotContain("NumPatches", meta["vitmlnet.config"]);
         Assert.StartsWith("[\"class 0\",\"class 1\"", meta["vitmlnet.classes"]);
-        var qkv = proto.Graph.Initializer.Single(t => t.Name == "layers.0.0.to_qkv.weight.T");
-        Assert.Equal(new long[] { config.Dim, 3L * config.InnerDim }, qkv.Dims);
+        var q = proto.Graph.Initializer.Single(t => t.Name == "layers.0.0.to_qkv.weight.q_heads");
+        Assert.Equal(new long[] { config.Heads, config.Dim, config.DimHead }, q.Dims);
+        var head = proto.Graph.Initializer.Single(t => t.Name == "head.weight.T");
+        Assert.Equal(new long[] { config.Dim, config.NumClasses }, head.Dims);
         Assert.Contains(proto.Graph.Node, n => n.OpType == "LayerNormalization");
         Assert.Contains(proto.Graph.Node, n => n.OpType == "Erf");
-        // One MatMul for q, k and v together per block; no Transpose of any weight.
-        Assert.Equal(config.Depth, proto.Graph.Node.Count(n => n.OpType == "MatMul" && n.Input[1].EndsWith("to_qkv.weight.T", StringComparison.Ordinal)));
+        // One broadcast MatMul each for q, k and v per block, no Split; no Transpose of any weight.
+        Assert.Equal(3 * config.Depth, proto.Graph.Node.Count(n => n.OpType == "MatMul" && n.Input[1].EndsWith("_heads", StringComparison.Ordinal)));
+        Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Split");
         var initializerNames = proto.Graph.Initializer.Select(t => t.Name).ToHashSet();
         Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Transpose" && initializerNames.Contains(n.Input[0]));
     }
