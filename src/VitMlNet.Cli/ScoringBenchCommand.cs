@@ -99,6 +99,30 @@ internal static class ScoringBenchCommand
                 eagerOne = clock.Elapsed.TotalMilliseconds / 200;
             }
 
+            // ONNX Runtime directly on the same graph (standalone export layout), batch 64 and batch 1: the floor
+            // under ML.NET's OnnxTransformer, which adds image preprocessing and per-row bookkeeping.
+            var export = new VitMlNet.Onnx.ViTOnnxExportOptions();
+            var graph = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
+            double ortBatch, ortOne;
+            using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph))
+            {
+                int per = config.Channels * config.ImageHeight * config.ImageWidth;
+                var data64 = new float[64 * per];
+                for (int i = 0; i < data64.Length; i++) data64[i] = rng.Next(256);
+                double Run(int n)
+                {
+                    var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(data64.AsMemory(0, n * per), new[] { n, config.Channels, config.ImageHeight, config.ImageWidth });
+                    var inputs = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(export.InputName, tensor) };
+                    var sw = Stopwatch.StartNew();
+                    using (session.Run(inputs)) { }
+                    return sw.Elapsed.TotalMilliseconds;
+                }
+                for (int i = 0; i < 3; i++) Run(64);
+                ortBatch = 64.0 * 1000 / Enumerable.Range(0, Math.Max(3, count / 64)).Select(_ => Run(64)).Average();
+                for (int i = 0; i < 10; i++) Run(1);
+                ortOne = Enumerable.Range(0, 200).Select(_ => Run(1)).Average();
+            }
+
             var inv = CultureInfo.InvariantCulture;
             if (json)
             {
@@ -110,6 +134,8 @@ internal static class ScoringBenchCommand
                     transformImagesPerSecond = Math.Round(transformPerSecond, 1),
                     torchSharpBatch64ImagesPerSecond = Math.Round(eagerBatch, 1),
                     torchSharpBatch1Milliseconds = Math.Round(eagerOne, 3),
+                    onnxRuntimeBatch64ImagesPerSecond = Math.Round(ortBatch, 1),
+                    onnxRuntimeBatch1Milliseconds = Math.Round(ortOne, 3),
                 }));
             }
             else
@@ -119,6 +145,8 @@ internal static class ScoringBenchCommand
                 context.Out.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", transformPerSecond));
                 context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s ({1:F2}x the zip's Transform)", eagerBatch, transformPerSecond / eagerBatch));
                 context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine)", eagerOne, eagerOne / engineMs));
+                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 64:            {0:F1} img/s", ortBatch));
+                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 1:             {0:F3} ms", ortOne));
             }
             return ExitCodes.Ok;
         }
