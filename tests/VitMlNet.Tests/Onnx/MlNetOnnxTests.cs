@@ -35,6 +35,12 @@ public class MlNetOnnxTests(ITestOutputHelper output)
         public string[] PredictedLabel { get; set; } = [];
     }
 
+    private sealed class ProbabilitiesOnly
+    {
+        [ColumnName("probabilities")]
+        public float[] Probabilities { get; set; } = [];
+    }
+
     private static readonly string[] ClassNames = Enumerable.Range(0, 10).Select(i => $"c{i}").ToArray();
 
     private static ViTOnnxExportOptions AllOutputs(ViTOnnxInputLayout layout = ViTOnnxInputLayout.Flat) => new()
@@ -192,6 +198,22 @@ public class MlNetOnnxTests(ITestOutputHelper output)
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void DisposingAPredictionEngineDisposesTheOnnxTransformersSession()
+    {
+        // ML.NET 5.0.1: a PredictionEngine shares the OnnxTransformer's InferenceSession and its Dispose disposes it,
+        // after which the transformer fails (NullReferenceException inside InferenceSession.Run). Callers must not
+        // dispose an engine over a transformer they keep using (or must build a fresh transformer).
+        var (ml, data, rows) = Data(rows: 64);
+        var scorer = ml.Transforms.ApplyOnnxModel(["probabilities"], ["Pixels"], new MemoryStream(Onnx(AllOutputs()))).Fit(data);
+        var engine = ml.Model.CreatePredictionEngine<PixelRow, ProbabilitiesOnly>(scorer);
+        engine.Predict(new PixelRow { Pixels = rows[0] });
+        Assert.Equal(64, scorer.Transform(data).GetColumn<float[]>("probabilities").Count());
+        engine.Dispose();
+        var e = Assert.ThrowsAny<Exception>(() => scorer.Transform(data).GetColumn<float[]>("probabilities").Count());
+        Assert.IsType<NullReferenceException>(e.GetBaseException());
     }
 
     private static void AssertVector(DataViewType type, PrimitiveDataViewType item, params int[] dims)
