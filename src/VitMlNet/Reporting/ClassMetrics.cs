@@ -17,36 +17,8 @@ public sealed record ClassMetrics(string ClassName, double Precision, double Rec
     /// <exception cref="ArgumentException">The matrix is empty or not square, its size differs from the class count, or a count is negative.</exception>
     public static IReadOnlyList<ClassMetrics> FromConfusionMatrix(long[][] counts, IReadOnlyList<string> classNames)
     {
-        ArgumentNullException.ThrowIfNull(counts);
-        ArgumentNullException.ThrowIfNull(classNames);
+        ConfusionMatrixChart.Validate(counts, classNames);
         int n = counts.Length;
-        if (n == 0)
-        {
-            throw new ArgumentException("counts: the matrix is empty; it needs one row and column per class.", nameof(counts));
-        }
-
-        if (classNames.Count != n)
-        {
-            throw new ArgumentException(
-                $"classNames: {classNames.Count} class names for a {n}x{n} matrix; there must be one name per row/column.", nameof(classNames));
-        }
-
-        for (int r = 0; r < n; r++)
-        {
-            if (counts[r] is null || counts[r].Length != n)
-            {
-                throw new ArgumentException(
-                    $"counts: row {r} has {counts[r]?.Length ?? 0} columns but the matrix has {n} rows; it must be square (actual x predicted).",
-                    nameof(counts));
-            }
-
-            int negative = Array.FindIndex(counts[r], v => v < 0);
-            if (negative >= 0)
-            {
-                throw new ArgumentException($"counts[{r}][{negative}] is {counts[r][negative]}; counts cannot be negative.", nameof(counts));
-            }
-        }
-
         var result = new ClassMetrics[n];
         for (int k = 0; k < n; k++)
         {

@@ -92,7 +92,8 @@ public static class ConfusionMatrixChart
         return Write(path, rows, classNames, title);
     }
 
-    private static void Validate(long[][] counts, IReadOnlyList<string> classNames)
+    /// <summary>Checks a square, non-negative confusion matrix with one class name per row (shared with <see cref="ClassMetrics"/>).</summary>
+    internal static void Validate(long[][] counts, IReadOnlyList<string> classNames)
     {
         ArgumentNullException.ThrowIfNull(counts);
         ArgumentNullException.ThrowIfNull(classNames);
