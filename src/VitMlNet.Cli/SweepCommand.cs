@@ -140,13 +140,7 @@ internal static class SweepCommand
         var log = s.Json ? stderr : stdout;
         var clock = Stopwatch.StartNew();
 
-        var spec = DataSpec.Parse(s.Data);
-        (int? height, int? width) = s.ImageSize is int n ? (n, n)
-            : spec.HasNativeSize ? ((int?)null, (int?)null)
-            : (config.ImageHeight, config.ImageWidth);
-        var train = spec.LoadDataset(height, width, s.Channels, s.SkipBadImages);
-        TrainCommand.WarnSkipped(train, stderr);
-        if (s.Limit is int most) train = train.Take(most);
+        var train = TrainCommand.LoadTraining(s.Data, s.ImageSize, config, s.Channels, s.SkipBadImages, s.Limit, stderr);
         ImageDataset? valid = null;
         if (s.Validation is not null)
         {

@@ -92,13 +92,7 @@ internal static class TrainCommand
         var log = s.Json ? context.Error : context.Out;
         var clock = Stopwatch.StartNew();
 
-        var spec = DataSpec.Parse(s.Data);
-        (int? height, int? width) = s.ImageSize is int n ? (n, n)
-            : spec.HasNativeSize ? ((int?)null, (int?)null)
-            : (config.ImageHeight, config.ImageWidth);
-        var train = spec.LoadDataset(height, width, s.Channels, s.SkipBadImages);
-        WarnSkipped(train, context.Error);
-        if (s.Limit is int most) train = train.Take(most);
+        var train = LoadTraining(s.Data, s.ImageSize, config, s.Channels, s.SkipBadImages, s.Limit, context.Error);
         if (train.Height % config.PatchSize != 0 || train.Width % config.PatchSize != 0)
         {
             throw new UsageException($"the input size {train.Height}x{train.Width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
@@ -235,6 +229,21 @@ internal static class TrainCommand
 
     private static string Describe(ImageDataset d) =>
         $"{d.Count} images of {d.Channels}x{d.Height}x{d.Width}, {d.ClassNames.Length} classes";
+
+    /// <summary>
+    /// Loads the training data of <c>train</c> and <c>sweep</c>: <paramref name="imageSize"/> when given, else the
+    /// data's native size (IDX, CIFAR-10), else the architecture's; skipped files are listed; <paramref name="limit"/> keeps the first N.
+    /// </summary>
+    public static ImageDataset LoadTraining(string data, int? imageSize, ViTConfig config, int? channels, bool skipBadImages, int? limit, TextWriter stderr)
+    {
+        var spec = DataSpec.Parse(data);
+        (int? height, int? width) = imageSize is int n ? (n, n)
+            : spec.HasNativeSize ? ((int?)null, (int?)null)
+            : (config.ImageHeight, config.ImageWidth);
+        var train = spec.LoadDataset(height, width, channels, skipBadImages);
+        WarnSkipped(train, stderr);
+        return limit is int most ? train.Take(most) : train;
+    }
 
     /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) on stderr.</summary>
     public static void WarnSkipped(ImageDataset data, TextWriter stderr)
