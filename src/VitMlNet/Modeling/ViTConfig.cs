@@ -14,7 +14,8 @@ public enum ViTPooling
 /// Named presets (<see cref="Seed"/>, <see cref="Tiny"/>, ...) mirror timm's configuration table.
 /// </summary>
 /// <remarks>
-/// Records compare by value, so two configurations with the same fields are the same architecture.
+/// Configurations compare by value (the per-channel mean/std lists element by element), so two configurations with
+/// the same fields are the same architecture.
 /// Use <see cref="Validate"/> (the trainer options validate it too) to check a configuration
 /// before building a model from it.
 /// </remarks>
@@ -148,6 +149,38 @@ public sealed record ViTConfig
         if (Mean.Count != channels) c = c with { Mean = Enumerable.Repeat(Mean.Count > 0 ? Mean.Average() : 0.5f, channels).ToArray() };
         if (Std.Count != channels) c = c with { Std = Enumerable.Repeat(Std.Count > 0 ? Std.Average() : 0.5f, channels).ToArray() };
         return c;
+    }
+
+    /// <summary>Value equality over every field, comparing <see cref="Mean"/> and <see cref="Std"/> element by element.</summary>
+    public bool Equals(ViTConfig? other) =>
+        other is not null
+        && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
+        && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
+        && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
+        && DropPathRate.Equals(other.DropPathRate) && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Name);
+        hash.Add(ImageHeight);
+        hash.Add(ImageWidth);
+        hash.Add(Channels);
+        hash.Add(PatchSize);
+        hash.Add(Dim);
+        hash.Add(Depth);
+        hash.Add(Heads);
+        hash.Add(DimHead);
+        hash.Add(MlpRatio);
+        hash.Add(Dropout);
+        hash.Add(Pooling);
+        hash.Add(DistillationToken);
+        hash.Add(NumClasses);
+        foreach (float m in Mean) hash.Add(m);
+        foreach (float d in Std) hash.Add(d);
+        return hash.ToHashCode();
     }
 
     /// <summary>Lists every problem of this configuration; empty when it is valid.</summary>

@@ -164,3 +164,28 @@ public class AttentionRolloutTests
         Assert.True(model.training);
     }
 }
+
+public class ViTConfigTests
+{
+    [Fact]
+    public void ConfigsCompareByValueIncludingMeanAndStd()
+    {
+        var a = ViTConfig.Tiny with { Mean = new[] { 0.1f, 0.2f, 0.3f } };
+        var b = ViTConfig.Tiny with { Mean = new List<float> { 0.1f, 0.2f, 0.3f } };
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { Mean = new[] { 0.1f, 0.2f, 0.4f } });
+        Assert.NotEqual(a, b with { Depth = 3 });
+        Assert.Equal(ViTConfig.Seed, ViTConfig.FromPreset("SEED"));
+    }
+
+    [Fact]
+    public void WithInputAdaptsGeometryClassesAndChannelStatistics()
+    {
+        var gray = ViTConfig.Seed.WithInput(1, 28, 28, 7);
+        Assert.Equal((1, 28, 28, 7), (gray.Channels, gray.ImageHeight, gray.ImageWidth, gray.NumClasses));
+        Assert.Single(gray.Mean);
+        Assert.Single(gray.Std);
+        Assert.Empty(gray.GetErrors());
+    }
+}
