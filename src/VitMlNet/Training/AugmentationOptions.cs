@@ -6,6 +6,13 @@ namespace VitMlNet.Training;
 /// </summary>
 public sealed record AugmentationOptions
 {
+    /// <summary>
+    /// TrivialAugment (Müller and Hutter, arXiv 2103.10242): each image gets one operation drawn uniformly from
+    /// identity, brightness, contrast, solarize, posterize, autocontrast, rotate (±30°), shear x/y (±0.3) and
+    /// translate x/y (±30%), at a uniformly drawn strength; batched on tensors. The default is false.
+    /// </summary>
+    public bool TrivialAugment { get; init; }
+
     /// <summary>Zero-pad each side by this many pixels, then crop back to the input size at a random offset. The default is 0 (off).</summary>
     public int RandomCropPadding { get; init; }
 
@@ -28,7 +35,7 @@ public sealed record AugmentationOptions
     public double CutMixSwitchProbability { get; init; } = 0.5;
 
     /// <summary>Whether any augmentation is enabled.</summary>
-    public bool Any => RandomCropPadding > 0 || HorizontalFlip || RandomErasingProbability > 0 || MixupAlpha > 0 || CutMixAlpha > 0;
+    public bool Any => TrivialAugment || RandomCropPadding > 0 || HorizontalFlip || RandomErasingProbability > 0 || MixupAlpha > 0 || CutMixAlpha > 0;
 
     /// <summary>Lists every invalid field; empty when valid.</summary>
     public IReadOnlyList<string> GetErrors()

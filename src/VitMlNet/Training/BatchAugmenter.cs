@@ -22,6 +22,7 @@ public sealed class BatchAugmenter
     public (Tensor Images, Tensor Targets) Apply(Tensor images, Tensor targets, Generator generator, Random random)
     {
         var x = images;
+        if (options.TrivialAugment) x = TrivialAugment(x, random);
         if (options.RandomCropPadding > 0) x = RandomCrop(x, options.RandomCropPadding, random);
         if (options.HorizontalFlip)
         {
@@ -59,6 +60,85 @@ public sealed class BatchAugmenter
             targets = targets * lam + otherTargets * (1 - lam);
         }
         return (x, targets);
+    }
+
+    private enum TrivialOp { Identity, Brightness, Contrast, Solarize, Posterize, AutoContrast, Rotate, ShearX, ShearY, TranslateX, TranslateY }
+
+    /// <summary>One TrivialAugment operation per image: geometric ones in a single affine resampling, photometric ones as per-image parameters.</summary>
+    internal static Tensor TrivialAugment(Tensor x, Random random)
+    {
+        long b = x.shape[0];
+        var theta = new float[b * 6];
+        var brightness = new float[b];
+        var contrast = new float[b];
+        var solarize = new float[b];
+        var posterize = new float[b];
+        var autocontrast = new bool[b];
+        bool geometric = false;
+        for (int i = 0; i < b; i++)
+        {
+            var op = (TrivialOp)random.Next(Enum.GetValues<TrivialOp>().Length);
+            double m = random.NextDouble();
+            double sign = random.Next(2) == 0 ? -1 : 1;
+            theta[i * 6] = 1;
+            theta[i * 6 + 4] = 1;
+            brightness[i] = 1;
+            contrast[i] = 1;
+            solarize[i] = 2;   // above every pixel: no-op
+            posterize[i] = 1;  // quantization step of 1/255: no-op
+            switch (op)
+            {
+                case TrivialOp.Brightness: brightness[i] = (float)(1 + sign * 0.9 * m); break;
+                case TrivialOp.Contrast: contrast[i] = (float)(1 + sign * 0.9 * m); break;
+                case TrivialOp.Solarize: solarize[i] = (float)(1 - m); break;
+                case TrivialOp.Posterize: posterize[i] = MathF.Pow(2, (int)Math.Round(m * 6)); break;   // keep 8 - k bits
+                case TrivialOp.AutoContrast: autocontrast[i] = true; break;
+                case TrivialOp.Rotate:
+                {
+                    double a = sign * m * Math.PI / 6;
+                    theta[i * 6] = (float)Math.Cos(a);
+                    theta[i * 6 + 1] = (float)-Math.Sin(a);
+                    theta[i * 6 + 3] = (float)Math.Sin(a);
+                    theta[i * 6 + 4] = (float)Math.Cos(a);
+                    geometric = true;
+                    break;
+                }
+                case TrivialOp.ShearX: theta[i * 6 + 1] = (float)(sign * 0.3 * m); geometric = true; break;
+                case TrivialOp.ShearY: theta[i * 6 + 3] = (float)(sign * 0.3 * m); geometric = true; break;
+                case TrivialOp.TranslateX: theta[i * 6 + 2] = (float)(sign * 0.6 * m); geometric = true; break;   // ±30% of the width
+                case TrivialOp.TranslateY: theta[i * 6 + 5] = (float)(sign * 0.6 * m); geometric = true; break;
+            }
+        }
+        if (geometric)
+        {
+            var grid = torch.nn.functional.affine_grid(torch.tensor(theta, new long[] { b, 2, 3 }, device: x.device), x.shape, false);
+            x = torch.nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, false);
+        }
+        Tensor PerImage(float[] values) => torch.tensor(values, new long[] { b, 1, 1, 1 }, device: x.device);
+        Tensor Selected(Func<int, bool> pick) => torch.tensor(Enumerable.Range(0, (int)b).Select(pick).ToArray(), new long[] { b, 1, 1, 1 }, device: x.device);
+        // Each photometric op touches only the images that drew it, so the others stay bit-identical.
+        if (brightness.Any(v => v != 1)) x = torch.where(Selected(i => brightness[i] != 1), x.mul(PerImage(brightness)).clamp_(0, 1), x);
+        if (contrast.Any(v => v != 1))
+        {
+            var mean = x.mean(new long[] { 1, 2, 3 }, keepdim: true);
+            x = torch.where(Selected(i => contrast[i] != 1), x.sub(mean).mul_(PerImage(contrast)).add_(mean).clamp_(0, 1), x);
+        }
+        if (solarize.Any(v => v <= 1)) x = torch.where(x.ge(PerImage(solarize)), x.neg().add_(1), x);
+        if (posterize.Any(v => v != 1))
+        {
+            // Quantize to multiples of 2^k/255 (keeping 8 - k bits); the small offset keeps exact k/255 values on their level.
+            var step = PerImage(posterize);
+            var quantized = x.mul(255).div_(step).add_(1e-3).floor_().mul_(step).div_(255);
+            x = torch.where(Selected(i => posterize[i] != 1), quantized, x);
+        }
+        if (autocontrast.Any(a => a))
+        {
+            var low = x.amin(new long[] { 2, 3 }, keepdim: true);
+            var high = x.amax(new long[] { 2, 3 }, keepdim: true);
+            var stretched = x.sub(low).div_(high.sub(low).clamp_min_(1e-3f)).clamp_(0, 1);
+            x = torch.where(Selected(i => autocontrast[i]), stretched, x);
+        }
+        return x;
     }
 
     private static Tensor RandomCrop(Tensor x, int pad, Random random)

@@ -66,6 +66,23 @@ public class BatchAugmenterTests
     }
 
     [Fact]
+    public void TrivialAugmentKeepsShapeAndRangeChangesImagesAndIsSeeded()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(6);
+        var x = torch.rand(64, 3, 16, 16);
+        var augmenter = new BatchAugmenter(new AugmentationOptions { TrivialAugment = true });
+        using var g = new Generator(6);
+        var (a, _) = augmenter.Apply(x, torch.eye(64), g, new Random(6));
+        var (b, _) = augmenter.Apply(x, torch.eye(64), g, new Random(6));
+        Assert.Equal(x.shape, a.shape);
+        Assert.True(a.ge(0).all().item<bool>() && a.le(1).all().item<bool>());
+        Assert.True(a.equal(b).all().item<bool>());
+        var changed = a.sub(x).abs().amax(new long[] { 1, 2, 3 }).gt(1e-6).sum().item<long>();
+        Assert.InRange(changed, 40, 63);   // about 1 in 11 images draws the identity
+    }
+
+    [Fact]
     public void BetaSamplesStayInTheUnitIntervalWithMeanOneHalf()
     {
         var rng = new Random(5);
