@@ -49,19 +49,15 @@ internal static class OnnxTestSupport
     }
 
     /// <summary>TorchSharp logits of <paramref name="model"/> on ((x / 255 - mean) / std).</summary>
-    public static float[] TorchLogits(VisionTransformer model, float[] pixels, int batch)
-    {
-        var c = model.Config;
-        using var scope = torch.NewDisposeScope();
-        using var _ = torch.no_grad();
-        var x = torch.tensor(pixels, new long[] { batch, c.Channels, c.ImageHeight, c.ImageWidth });
-        var mean = torch.tensor(c.Mean.ToArray()).reshape(1, c.Channels, 1, 1);
-        var std = torch.tensor(c.Std.ToArray()).reshape(1, c.Channels, 1, 1);
-        return model.forward((x / 255 - mean) / std).data<float>().ToArray();
-    }
+    public static float[] TorchLogits(VisionTransformer model, float[] pixels, int batch) =>
+        RunNormalized(model, pixels, batch, model.forward);
 
     /// <summary>TorchSharp pooled features of <paramref name="model"/> on normalized pixels.</summary>
-    public static float[] TorchFeatures(VisionTransformer model, float[] pixels, int batch)
+    public static float[] TorchFeatures(VisionTransformer model, float[] pixels, int batch) =>
+        RunNormalized(model, pixels, batch, model.ForwardFeatures);
+
+    /// <summary>Runs <paramref name="forward"/> (eval semantics, no grad) on ((x / 255 - mean) / std) and returns its values.</summary>
+    private static float[] RunNormalized(VisionTransformer model, float[] pixels, int batch, Func<torch.Tensor, torch.Tensor> forward)
     {
         var c = model.Config;
         using var scope = torch.NewDisposeScope();
@@ -69,7 +65,7 @@ internal static class OnnxTestSupport
         var x = torch.tensor(pixels, new long[] { batch, c.Channels, c.ImageHeight, c.ImageWidth });
         var mean = torch.tensor(c.Mean.ToArray()).reshape(1, c.Channels, 1, 1);
         var std = torch.tensor(c.Std.ToArray()).reshape(1, c.Channels, 1, 1);
-        return model.ForwardFeatures((x / 255 - mean) / std).data<float>().ToArray();
+        return forward((x / 255 - mean) / std).data<float>().ToArray();
     }
 
     /// <summary>A session with a fixed thread count, like the benchmark and ML.NET would use.</summary>
