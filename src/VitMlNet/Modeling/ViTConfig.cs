@@ -9,6 +9,15 @@ public enum ViTPooling
     Mean,
 }
 
+/// <summary>How images become the token sequence.</summary>
+public enum ViTStem
+{
+    /// <summary>Non-overlapping patches, LayerNorm → Linear → LayerNorm (the reference, lucidrains' vit-pytorch).</summary>
+    Patch,
+    /// <summary>A small convolutional stem (<see cref="ConvStem"/>): 3×3 convolutions down to the patch grid, then 1×1 to the token width.</summary>
+    Conv,
+}
+
 /// <summary>
 /// A Vision Transformer architecture as data: input geometry, normalization statistics and layer sizes.
 /// Named presets (<see cref="Seed"/>, <see cref="Tiny"/>, ...) mirror timm's configuration table.
@@ -59,6 +68,15 @@ public sealed record ViTConfig
 
     /// <summary>Stochastic depth: the drop-path rate of the last block, rising linearly from 0 at the first. The default is 0.</summary>
     public double DropPathRate { get; init; }
+
+    /// <summary>How images become tokens. The default is <see cref="ViTStem.Patch"/> (the reference).</summary>
+    public ViTStem Stem { get; init; } = ViTStem.Patch;
+
+    /// <summary>
+    /// Channels of the first convolution of a <see cref="ViTStem.Conv"/> stem (doubling at each stride-2 convolution);
+    /// ignored by the patch stem. The default is 32.
+    /// </summary>
+    public int StemChannels { get; init; } = 32;
 
     /// <summary>Pooling of the encoder output. The default is <see cref="ViTPooling.Cls"/>.</summary>
     public ViTPooling Pooling { get; init; } = ViTPooling.Cls;
@@ -157,7 +175,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && Pooling == other.Pooling && DistillationToken == other.DistillationToken
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -175,6 +193,8 @@ public sealed record ViTConfig
         hash.Add(DimHead);
         hash.Add(MlpRatio);
         hash.Add(Dropout);
+        hash.Add(Stem);
+        hash.Add(StemChannels);
         hash.Add(Pooling);
         hash.Add(DistillationToken);
         hash.Add(NumClasses);
@@ -192,6 +212,12 @@ public sealed record ViTConfig
         if (PatchSize <= 0) e.Add($"PatchSize must be positive (actual {PatchSize})");
         else if (ImageHeight % PatchSize != 0 || ImageWidth % PatchSize != 0)
             e.Add($"PatchSize ({PatchSize}) must divide the image size ({ImageHeight}x{ImageWidth})");
+        if (Stem == ViTStem.Conv)
+        {
+            if (PatchSize > 0 && (PatchSize & (PatchSize - 1)) != 0)
+                e.Add($"a convolutional stem needs a power-of-two PatchSize (actual {PatchSize})");
+            if (StemChannels <= 0) e.Add($"StemChannels must be positive (actual {StemChannels})");
+        }
         if (Dim <= 0) e.Add($"Dim must be positive (actual {Dim})");
         if (Depth <= 0) e.Add($"Depth must be positive (actual {Depth})");
         if (Heads <= 0) e.Add($"Heads must be positive (actual {Heads})");

@@ -11,7 +11,7 @@ namespace VitMlNet.Modeling;
 /// [N, C, H, W]; output: class logits [N, classes].
 /// </summary>
 /// <remarks>
-/// Parameter names follow the reference PyTorch model (<c>embed.*</c>, <c>cls</c>, <c>pos</c>,
+/// Parameter names follow the reference PyTorch model (<c>embed.*</c>, or <c>stem.*</c> with a <see cref="ConvStem"/>, <c>cls</c>, <c>pos</c>,
 /// <c>layers.{i}.0.*</c>, <c>layers.{i}.1.*</c>, <c>head.*</c>; plus <c>dist</c> and <c>head_dist</c>
 /// with a distillation token), so its state dict maps one to one. Fine-tuning hooks:
 /// <see cref="ForwardFeatures"/>, <see cref="ForwardHead"/>, <see cref="ResetClassifier"/> and
@@ -19,7 +19,8 @@ namespace VitMlNet.Modeling;
 /// </remarks>
 public sealed class VisionTransformer : Module<Tensor, Tensor>
 {
-    private readonly PatchEmbedding embed;
+    private readonly PatchEmbedding? embed;
+    private readonly ConvStem? stem;
     private readonly Parameter cls;
     private readonly Parameter pos;
     private readonly Parameter? dist;
@@ -35,7 +36,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        embed = new PatchEmbedding(config);
+        if (config.Stem == ViTStem.Conv) stem = new ConvStem(config);
+        else embed = new PatchEmbedding(config);
         cls = Parameter(randn(1, 1, config.Dim));
         pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim));
         drop = new FastDropout(config.EmbeddingDropout);
@@ -50,8 +52,9 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
             head_dist = Linear(config.Dim, config.NumClasses);
         }
         // Registered by hand, in the reference's order and names; the patch embedding contributes its
-        // LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2.
-        register_module("embed", embed.Sequential);
+        // LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2. A convolutional stem registers as "stem".
+        if (embed is not null) register_module("embed", embed.Sequential);
+        if (stem is not null) register_module("stem", stem);
         register_parameter("cls", cls);
         if (dist is not null) register_parameter("dist", dist);
         register_parameter("pos", pos);
@@ -173,7 +176,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
                 nameof(images));
         }
         long b = images.shape[0];
-        var x = embed.forward(images);
+        var x = stem is not null ? stem.forward(images) : embed!.forward(images);
         var prefix = dist is null
             ? cls.expand(b, -1, -1)
             : torch.cat(new[] { cls.expand(b, -1, -1), dist.expand(b, -1, -1) }, 1);
@@ -188,7 +191,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     {
         if (disposing)
         {
-            embed.Dispose();
+            embed?.Dispose();
+            stem?.Dispose();
             cls.Dispose();
             pos.Dispose();
             dist?.Dispose();

@@ -164,27 +164,64 @@ public static class ViTOnnxWriter
             ? Value(input, DataType.Float, (long)c.Channels * c.ImageHeight * c.ImageWidth)
             : Value(input, DataType.Float, c.Channels, c.ImageHeight, c.ImageWidth));
 
-        // Patchify in (p1 p2 c) order; a Reshape copying dim 0 serves both layouts.
-        var x = g.Node("Reshape", [input, g.Int64s("const.grid_shape", 0, c.Channels, gh, p, gw, p)]);
-        x = g.Node("Transpose", [x], null, Ints("perm", 0, 2, 4, 3, 5, 1));
-        x = g.Node("Reshape", [x, g.Int64s("const.patches_shape", 0, n, c.PatchDim)]);
+        var sqrt2 = g.Scalar("const.sqrt2", (float)Math.Sqrt(2.0));
+        var one = g.Scalar("const.one", 1f);
+        var half = g.Scalar("const.half", 0.5f);
+        // Exact GELU: x · 0.5 · (1 + erf(x / √2)), in the form ONNX Runtime's GeluFusion recognizes.
+        string Gelu(string h) => g.Node("Mul", [g.Node("Mul", [h, g.Node("Add", [g.Node("Erf", [g.Node("Div", [h, sqrt2])]), one])]), half]);
 
-        // Pixel scale and per-channel mean/std folded into one Mul + Add over the patch vector (channel is its fastest axis).
-        var mul = new float[c.PatchDim];
-        var add = new float[c.PatchDim];
-        for (int i = 0; i < c.PatchDim; i++)
+        string x;
+        if (c.Stem == ViTStem.Conv)
         {
-            int ch = i % c.Channels;
-            mul[i] = o.PixelScale / c.Std[ch];
-            add[i] = -c.Mean[ch] / c.Std[ch];
+            // Convolutional stem on [N, C, H, W]: per-channel pixel scale and mean/std as one Mul + Add, then the
+            // convolutions (GELU after each but the 1×1 projection), then tokens [N, (H/p)(W/p), dim] and LayerNorm.
+            x = g.Node("Reshape", [input, g.Int64s("const.image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
+            var mul = new float[c.Channels];
+            var add = new float[c.Channels];
+            for (int ch = 0; ch < c.Channels; ch++)
+            {
+                mul[ch] = o.PixelScale / c.Std[ch];
+                add[ch] = -c.Mean[ch] / c.Std[ch];
+            }
+            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", mul, c.Channels, 1, 1)]);
+            x = g.Node("Add", [x, g.Floats("const.pixel_add", add, c.Channels, 1, 1)]);
+            var convs = ConvStem.Layout(c);
+            for (int i = 0; i < convs.Count; i++)
+            {
+                var (_, _, kernel, stride) = convs[i];
+                int pad = kernel / 2;
+                x = g.Node("Conv", [x, P($"stem.convs.{2 * i}.weight"), P($"stem.convs.{2 * i}.bias")], null,
+                    Ints("kernel_shape", kernel, kernel), Ints("pads", pad, pad, pad, pad), Ints("strides", stride, stride));
+                if (kernel != 1) x = Gelu(x);
+            }
+            x = g.Node("Reshape", [x, g.Int64s("const.tokens_shape", 0, c.Dim, n)]);
+            x = g.Node("Transpose", [x], null, Ints("perm", 0, 2, 1));
+            x = LayerNorm(g, x, P("stem.norm.weight"), P("stem.norm.bias"));
         }
-        x = g.Node("Mul", [x, g.Floats("const.pixel_mul", mul, c.PatchDim)]);
-        x = g.Node("Add", [x, g.Floats("const.pixel_add", add, c.PatchDim)]);
+        else
+        {
+            // Patchify in (p1 p2 c) order; a Reshape copying dim 0 serves both layouts.
+            x = g.Node("Reshape", [input, g.Int64s("const.grid_shape", 0, c.Channels, gh, p, gw, p)]);
+            x = g.Node("Transpose", [x], null, Ints("perm", 0, 2, 4, 3, 5, 1));
+            x = g.Node("Reshape", [x, g.Int64s("const.patches_shape", 0, n, c.PatchDim)]);
 
-        // Patch embedding: LayerNorm → Linear → LayerNorm.
-        x = LayerNorm(g, x, P("embed.0.weight"), P("embed.0.bias"));
-        x = Linear(g, x, PT("embed.1.weight"), P("embed.1.bias"));
-        x = LayerNorm(g, x, P("embed.2.weight"), P("embed.2.bias"));
+            // Pixel scale and per-channel mean/std folded into one Mul + Add over the patch vector (channel is its fastest axis).
+            var mul = new float[c.PatchDim];
+            var add = new float[c.PatchDim];
+            for (int i = 0; i < c.PatchDim; i++)
+            {
+                int ch = i % c.Channels;
+                mul[i] = o.PixelScale / c.Std[ch];
+                add[i] = -c.Mean[ch] / c.Std[ch];
+            }
+            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", mul, c.PatchDim)]);
+            x = g.Node("Add", [x, g.Floats("const.pixel_add", add, c.PatchDim)]);
+
+            // Patch embedding: LayerNorm → Linear → LayerNorm.
+            x = LayerNorm(g, x, P("embed.0.weight"), P("embed.0.bias"));
+            x = Linear(g, x, PT("embed.1.weight"), P("embed.1.bias"));
+            x = LayerNorm(g, x, P("embed.2.weight"), P("embed.2.bias"));
+        }
 
         // Prefix tokens expanded to the batch, then position embeddings.
         var prefixTokens = c.DistillationToken ? g.Node("Concat", [P("cls"), P("dist")], null, Int("axis", 1)) : P("cls");
@@ -197,9 +234,6 @@ public static class ViTOnnxWriter
         var headAxis = g.Int64s("const.head_axis", 1);
         var mergeShape = g.Int64s("const.merge_shape", 0, 0, c.InnerDim);
         var scale = g.Scalar("const.attention_scale", (float)(1.0 / Math.Sqrt(c.DimHead)));
-        var sqrt2 = g.Scalar("const.sqrt2", (float)Math.Sqrt(2.0));
-        var one = g.Scalar("const.one", 1f);
-        var half = g.Scalar("const.half", 0.5f);
         var prefixStart = g.Int64s("const.prefix_start", 0);
         var prefixEnd = g.Int64s("const.prefix_end", prefix);
         var tokenAxis = g.Int64s("const.token_axis", 1);
@@ -230,9 +264,7 @@ public static class ViTOnnxWriter
 
             h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"));
             h = Linear(g, h, PT(f + "net.1.weight"), P(f + "net.1.bias"));
-            // Exact GELU: x · 0.5 · (1 + erf(x / √2)), in the form ONNX Runtime's GeluFusion recognizes.
-            var erf = g.Node("Erf", [g.Node("Div", [h, sqrt2])]);
-            h = g.Node("Mul", [g.Node("Mul", [h, g.Node("Add", [erf, one])]), half]);
+            h = Gelu(h);
             h = Linear(g, h, PT(f + "net.4.weight"), P(f + "net.4.bias"));
             x = g.Node("Add", [x, h]);
         }

@@ -11,16 +11,29 @@ internal static class ViTParameterLayout
     /// <summary>Every parameter of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
     {
-        var list = new List<(string, long[])>
+        var list = new List<(string, long[])>();
+        if (c.Stem == ViTStem.Conv)
         {
-            ("embed.0.weight", [c.PatchDim]),
-            ("embed.0.bias", [c.PatchDim]),
-            ("embed.1.weight", [c.Dim, c.PatchDim]),
-            ("embed.1.bias", [c.Dim]),
-            ("embed.2.weight", [c.Dim]),
-            ("embed.2.bias", [c.Dim]),
-            ("cls", [1, 1, c.Dim]),
-        };
+            var convs = ConvStem.Layout(c);
+            for (int i = 0; i < convs.Count; i++)
+            {
+                var (inChannels, outChannels, kernel, _) = convs[i];
+                list.Add(($"stem.convs.{2 * i}.weight", [outChannels, inChannels, kernel, kernel]));
+                list.Add(($"stem.convs.{2 * i}.bias", [outChannels]));
+            }
+            list.Add(("stem.norm.weight", [c.Dim]));
+            list.Add(("stem.norm.bias", [c.Dim]));
+        }
+        else
+        {
+            list.Add(("embed.0.weight", [c.PatchDim]));
+            list.Add(("embed.0.bias", [c.PatchDim]));
+            list.Add(("embed.1.weight", [c.Dim, c.PatchDim]));
+            list.Add(("embed.1.bias", [c.Dim]));
+            list.Add(("embed.2.weight", [c.Dim]));
+            list.Add(("embed.2.bias", [c.Dim]));
+        }
+        list.Add(("cls", [1, 1, c.Dim]));
         if (c.DistillationToken) list.Add(("dist", [1, 1, c.Dim]));
         list.Add(("pos", [1, c.NumPatches + c.NumPrefixTokens, c.Dim]));
         for (int i = 0; i < c.Depth; i++)

@@ -35,7 +35,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -45,6 +45,8 @@ public class VisionTransformerTests
         "gray" => ViTConfig.Tiny.WithInput(1, 16, 16, 10),
         "nonsquare" => ViTConfig.Tiny.WithInput(3, 12, 20, 5),
         "droppath" => ViTConfig.Tiny with { DropPathRate = 0.2, Dropout = 0.1, EmbeddingDropout = 0.1 },
+        "convstem" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8 },
+        "convstem-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
         _ => throw new ArgumentException(name),
     };
 

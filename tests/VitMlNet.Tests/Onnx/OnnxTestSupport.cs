@@ -11,13 +11,14 @@ namespace VitMlNet.Tests.Onnx;
 internal static class OnnxTestSupport
 {
     /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and two combinations.</summary>
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill" };
 
     public static ViTConfig Architecture(string name) => name switch
     {
         "seed" => ViTConfig.Seed,
         "distill-mean" => ViTConfig.Tiny with { DistillationToken = true, Pooling = ViTPooling.Mean },
         "depth1" => ViTConfig.Tiny with { Depth = 1, DistillationToken = true },
+        "convstem-distill" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, PatchSize = 8, DistillationToken = true },
         _ => VisionTransformerTests.Architecture(name),
     };
 

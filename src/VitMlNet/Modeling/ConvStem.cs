@@ -1,0 +1,75 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace VitMlNet.Modeling;
+
+/// <summary>
+/// A small convolutional stem in place of the patch embedding ("Early Convolutions Help Transformers See Better",
+/// Xiao et al., arXiv 2106.14881): a 3×3 convolution at full resolution, then one 3×3 stride-2 convolution per
+/// halving of the patch size (channels doubling each time), each followed by GELU, then a 1×1 convolution to the
+/// token width and a LayerNorm over each token. A patch size of 2^k gives the same (H/p)·(W/p) token grid, in the same
+/// row-major order, as <see cref="PatchEmbedding"/>. Output: [N, tokens, dim].
+/// </summary>
+/// <remarks>
+/// Parameter names: <c>stem.convs.{2i}.weight/bias</c> for the i-th convolution (GELUs sit at the odd indices) and
+/// <c>stem.norm.weight/bias</c>. No batch normalization, so the model's state is its parameters alone.
+/// </remarks>
+public sealed class ConvStem : Module<Tensor, Tensor>
+{
+    private readonly Sequential convs;
+    private readonly LayerNorm norm;
+
+    /// <summary>Creates the stem for <paramref name="config"/> (which must use <see cref="ViTStem.Conv"/>).</summary>
+    public ConvStem(ViTConfig config) : base(nameof(ConvStem))
+    {
+        var layers = new List<Module<Tensor, Tensor>>();
+        foreach (var (inChannels, outChannels, kernel, stride) in Layout(config))
+        {
+            layers.Add(Conv2d(inChannels, outChannels, kernel, stride: stride, padding: kernel / 2));
+            if (kernel != 1) layers.Add(GELU());
+        }
+        convs = Sequential(layers);
+        norm = LayerNorm(config.Dim);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// The convolutions of the stem for <paramref name="config"/>, in order: input and output channels, kernel side and
+    /// stride (padding is kernel / 2). All but the last (the 1×1 projection) are followed by GELU.
+    /// </summary>
+    public static IReadOnlyList<(int InChannels, int OutChannels, int Kernel, int Stride)> Layout(ViTConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var list = new List<(int, int, int, int)>();
+        int width = config.StemChannels;
+        list.Add((config.Channels, width, 3, 1));
+        for (int p = config.PatchSize; p > 1; p /= 2)
+        {
+            list.Add((width, width * 2, 3, 2));
+            width *= 2;
+        }
+        list.Add((width, config.Dim, 1, 1));
+        return list;
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor images)
+    {
+        var x = convs.forward(images);               // [N, dim, H/p, W/p]
+        x = x.flatten(2).transpose(1, 2);           // [N, tokens, dim], row-major over the grid
+        return norm.forward(x);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            convs.Dispose();
+            norm.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
