@@ -190,4 +190,34 @@ public class ViTConfigTests
         Assert.Single(gray.Std);
         Assert.Empty(gray.GetErrors());
     }
+
+    [Fact]
+    public void ConvStemNeedsAPowerOfTwoPatchAndPositiveChannels()
+    {
+        var bad = ViTConfig.Tiny.WithInput(3, 18, 18, 4) with { Stem = ViTStem.Conv, PatchSize = 6, StemChannels = 0 };
+        var errors = bad.GetErrors();
+        Assert.Contains(errors, e => e.Contains("power-of-two PatchSize (actual 6)", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("StemChannels must be positive (actual 0)", StringComparison.Ordinal));
+        Assert.Empty((bad with { Stem = ViTStem.Patch, StemChannels = 0 }).GetErrors());
+        Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { Stem = ViTStem.Conv });
+    }
+
+    [Fact]
+    public void ConvStemKeepsThePatchGridAndCountsItsParameters()
+    {
+        var config = ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8 };
+        var layout = ConvStem.Layout(config);
+        // 3x3 s1 (3->8), 3x3 s2 (8->16), 3x3 s2 (16->32), 1x1 (32->dim): patch 4 = two halvings.
+        Assert.Equal(new[] { (3, 8, 3, 1), (8, 16, 3, 2), (16, 32, 3, 2), (32, config.Dim, 1, 1) }, layout);
+        using var scope = torch.NewDisposeScope();
+        using var model = new VisionTransformer(config);
+        using var patchModel = new VisionTransformer(ViTConfig.Tiny);
+        long stem = model.named_parameters().Where(p => p.name.StartsWith("stem.", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
+        long expected = layout.Sum(l => (long)l.OutChannels * l.InChannels * l.Kernel * l.Kernel + l.OutChannels) + 2L * config.Dim;
+        Assert.Equal(expected, stem);
+        Assert.DoesNotContain(model.named_parameters(), p => p.name.StartsWith("embed.", StringComparison.Ordinal));
+        var tokensConv = model.ForwardFeatures(torch.randn(2, 3, 16, 16));
+        Assert.Equal(new long[] { 2, config.Dim }, tokensConv.shape);
+        Assert.Equal(new long[] { 2, 4, 4 }, model.AttentionRollout(torch.randn(2, 3, 16, 16)).shape);
+    }
 }
