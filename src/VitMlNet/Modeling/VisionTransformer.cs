@@ -29,7 +29,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     private readonly Linear head;
     private readonly Linear? head_dist;
 
-    /// <summary>Builds a freshly initialized model (PyTorch's default initializers; tokens from a standard normal).</summary>
+    /// <summary>Builds a freshly initialized model (PyTorch's default initializers; tokens from a normal with <see cref="ViTConfig.TokenInitStd"/>).</summary>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
     public VisionTransformer(ViTConfig config) : base(nameof(VisionTransformer))
     {
@@ -38,8 +38,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         Config = config;
         if (config.Stem == ViTStem.Conv) stem = new ConvStem(config);
         else embed = new PatchEmbedding(config);
-        cls = Parameter(randn(1, 1, config.Dim));
-        pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim));
+        cls = Parameter(randn(1, 1, config.Dim).mul_(config.TokenInitStd));
+        pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim).mul_(config.TokenInitStd));
         drop = new FastDropout(config.EmbeddingDropout);
         var blocks = new EncoderBlock[config.Depth];
         for (int i = 0; i < config.Depth; i++)
@@ -48,7 +48,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         head = Linear(config.Dim, config.NumClasses);
         if (config.DistillationToken)
         {
-            dist = Parameter(randn(1, 1, config.Dim));
+            dist = Parameter(randn(1, 1, config.Dim).mul_(config.TokenInitStd));
             head_dist = Linear(config.Dim, config.NumClasses);
         }
         // Registered by hand, in the reference's order and names; the patch embedding contributes its

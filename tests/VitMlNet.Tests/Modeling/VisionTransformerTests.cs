@@ -220,4 +220,19 @@ public class ViTConfigTests
         Assert.Equal(new long[] { 2, config.Dim }, tokensConv.shape);
         Assert.Equal(new long[] { 2, 4, 4 }, model.AttentionRollout(torch.randn(2, 3, 16, 16)).shape);
     }
+
+    [Fact]
+    public void TokenInitStdScalesTheTokensAndPositionEmbedding()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(3);
+        using var model = new VisionTransformer(ViTConfig.Seed with { TokenInitStd = 0.02, DistillationToken = true });
+        var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        Assert.InRange(p["pos"].std().item<float>(), 0.018, 0.022);
+        Assert.InRange(p["cls"].abs().max().item<float>(), 1e-4, 0.1);
+        Assert.InRange(p["dist"].abs().max().item<float>(), 1e-4, 0.1);
+        using var reference = new VisionTransformer(ViTConfig.Seed);
+        Assert.InRange(reference.named_parameters().First(x => x.name == "pos").parameter.std().item<float>(), 0.95, 1.05);
+        Assert.Contains((ViTConfig.Tiny with { TokenInitStd = 0 }).GetErrors(), e => e.Contains("TokenInitStd", StringComparison.Ordinal));
+    }
 }
