@@ -51,38 +51,28 @@ internal static class ScoringBenchCommand
             var rng = new Random(3);
             var files = RandomImages(config, count, rng);
 
-            // PredictionEngine: one MLImage in, label out (fresh MLImage per call: ML.NET disposes what it consumes).
-            var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
-            var bitmaps = files.Select(p => p.ToArray()).ToArray();
-            MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, bitmaps[i % bitmaps.Length]);
-            for (int i = 0; i < 20; i++) engine.Predict(new ModelInput { Image = Image(i) });
-            var clock = Stopwatch.StartNew();
-            int reps = Math.Min(count, 500);
-            for (int i = 0; i < reps; i++) engine.Predict(new ModelInput { Image = Image(i) });
-            double engineMs = clock.Elapsed.TotalMilliseconds / reps;
-
-            // Batch Transform over an IDataView of images.
-            var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(i) }).ToList();
-            var view = ml.Data.LoadFromEnumerable(rows);
-            clock.Restart();
-            long scored = 0;
-            var transformed = model.Transform(view);
-            using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name is "Score" or "PredictedLabel")))
+            var (engineMs, transformPerSecond) = MeasureZip(ml, model, config, files, count);
+            double? int8EngineMs = null, int8TransformPerSecond = null;
+            if (temp is not null)
             {
-                var score = cursor.GetGetter<VBuffer<float>>(transformed.Schema["Score"]);
-                VBuffer<float> buffer = default;
-                while (cursor.MoveNext())
+                // The same fit with int8 scoring weights (same seed, so the same float weights before quantization).
+                string int8Zip = Path.ChangeExtension(temp, ".int8.zip");
+                try
                 {
-                    score(ref buffer);
-                    scored++;
+                    FitSeedZip(ml, int8Zip, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8);
+                    (int8EngineMs, int8TransformPerSecond) = MeasureZip(ml, ModelFile.Load(ml, int8Zip, out _), config, files, count);
+                }
+                finally
+                {
+                    File.Delete(int8Zip);
                 }
             }
-            double transformPerSecond = scored / clock.Elapsed.TotalSeconds;
 
             // TorchSharp eager on the same weights: batch 64 and batch 1, normalized tensors in.
             using var vit = onnx.CreateModel();
             vit.eval();
             double eagerBatch, eagerOne;
+            var clock = Stopwatch.StartNew();
             using (torch.no_grad())
             using (var x = torch.rand(64, config.Channels, config.ImageHeight, config.ImageWidth))
             using (var x1 = torch.rand(1, config.Channels, config.ImageHeight, config.ImageWidth))
@@ -101,27 +91,8 @@ internal static class ScoringBenchCommand
 
             // ONNX Runtime directly on the same graph (standalone export layout), batch 64 and batch 1: the floor
             // under ML.NET's OnnxTransformer, which adds image preprocessing and per-row bookkeeping.
-            var export = new VitMlNet.Onnx.ViTOnnxExportOptions();
-            var graph = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
-            double ortBatch, ortOne;
-            using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph))
-            {
-                int per = config.Channels * config.ImageHeight * config.ImageWidth;
-                var data64 = new float[64 * per];
-                for (int i = 0; i < data64.Length; i++) data64[i] = rng.Next(256);
-                double Run(int n)
-                {
-                    var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(data64.AsMemory(0, n * per), new[] { n, config.Channels, config.ImageHeight, config.ImageWidth });
-                    var inputs = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(export.InputName, tensor) };
-                    var sw = Stopwatch.StartNew();
-                    using (session.Run(inputs)) { }
-                    return sw.Elapsed.TotalMilliseconds;
-                }
-                for (int i = 0; i < 3; i++) Run(64);
-                ortBatch = 64.0 * 1000 / Enumerable.Range(0, Math.Max(3, count / 64)).Select(_ => Run(64)).Average();
-                for (int i = 0; i < 10; i++) Run(1);
-                ortOne = Enumerable.Range(0, 200).Select(_ => Run(1)).Average();
-            }
+            var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, count, rng);
+            var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, count, rng);
 
             var inv = CultureInfo.InvariantCulture;
             if (json)
@@ -136,6 +107,10 @@ internal static class ScoringBenchCommand
                     torchSharpBatch1Milliseconds = Math.Round(eagerOne, 3),
                     onnxRuntimeBatch64ImagesPerSecond = Math.Round(ortBatch, 1),
                     onnxRuntimeBatch1Milliseconds = Math.Round(ortOne, 3),
+                    int8PredictionEngineMilliseconds = int8EngineMs is { } m ? Math.Round(m, 3) : (double?)null,
+                    int8TransformImagesPerSecond = int8TransformPerSecond is { } t ? Math.Round(t, 1) : (double?)null,
+                    onnxRuntimeInt8Batch64ImagesPerSecond = Math.Round(ortInt8Batch, 1),
+                    onnxRuntimeInt8Batch1Milliseconds = Math.Round(ortInt8One, 3),
                 }));
             }
             else
@@ -147,6 +122,13 @@ internal static class ScoringBenchCommand
                 context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine)", eagerOne, eagerOne / engineMs));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 64:            {0:F1} img/s", ortBatch));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 1:             {0:F3} ms", ortOne));
+                if (int8EngineMs is { } im && int8TransformPerSecond is { } it)
+                {
+                    context.Out.WriteLine(string.Format(inv, "int8 zip PredictionEngine:               {0:F3} ms/image ({1:F2}x faster than float)", im, engineMs / im));
+                    context.Out.WriteLine(string.Format(inv, "int8 zip Transform:                      {0:F1} img/s ({1:F2}x float)", it, it / transformPerSecond));
+                }
+                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 64:       {0:F1} img/s", ortInt8Batch));
+                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 1:        {0:F3} ms", ortInt8One));
             }
             return ExitCodes.Ok;
         }
@@ -154,6 +136,63 @@ internal static class ScoringBenchCommand
         {
             if (temp is not null) File.Delete(temp);
         }
+    }
+
+    private static (double EngineMilliseconds, double TransformPerSecond) MeasureZip(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
+    {
+        // PredictionEngine: one MLImage in, label out (fresh MLImage per call: ML.NET disposes what it consumes).
+        var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
+        var bitmaps = files.Select(p => p.ToArray()).ToArray();
+        MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, bitmaps[i % bitmaps.Length]);
+        for (int i = 0; i < 20; i++) engine.Predict(new ModelInput { Image = Image(i) });
+        var clock = Stopwatch.StartNew();
+        int reps = Math.Min(count, 500);
+        for (int i = 0; i < reps; i++) engine.Predict(new ModelInput { Image = Image(i) });
+        double engineMs = clock.Elapsed.TotalMilliseconds / reps;
+
+        // Batch Transform over an IDataView of images.
+        var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(i) }).ToList();
+        var view = ml.Data.LoadFromEnumerable(rows);
+        clock.Restart();
+        long scored = 0;
+        var transformed = model.Transform(view);
+        using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name is "Score" or "PredictedLabel")))
+        {
+            var score = cursor.GetGetter<VBuffer<float>>(transformed.Schema["Score"]);
+            VBuffer<float> buffer = default;
+            while (cursor.MoveNext())
+            {
+                score(ref buffer);
+                scored++;
+            }
+        }
+        double transformPerSecond = scored / clock.Elapsed.TotalSeconds;
+
+        return (engineMs, transformPerSecond);
+    }
+
+    private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureOrt(
+        ViTConfig config, VitMlNet.Onnx.ViTOnnxModel onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision precision, int count, Random rng)
+    {
+        var export = new VitMlNet.Onnx.ViTOnnxExportOptions { WeightPrecision = precision };
+        var graph = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph);
+        int per = config.Channels * config.ImageHeight * config.ImageWidth;
+        var data64 = new float[64 * per];
+        for (int i = 0; i < data64.Length; i++) data64[i] = rng.Next(256);
+        double Run(int n)
+        {
+            var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(data64.AsMemory(0, n * per), new[] { n, config.Channels, config.ImageHeight, config.ImageWidth });
+            var inputs = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(export.InputName, tensor) };
+            var sw = Stopwatch.StartNew();
+            using (session.Run(inputs)) { }
+            return sw.Elapsed.TotalMilliseconds;
+        }
+        for (int i = 0; i < 3; i++) Run(64);
+        double batch = 64.0 * 1000 / Enumerable.Range(0, Math.Max(3, count / 64)).Select(_ => Run(64)).Average();
+        for (int i = 0; i < 10; i++) Run(1);
+        double one = Enumerable.Range(0, 200).Select(_ => Run(1)).Average();
+        return (batch, one);
     }
 
     private static List<byte[]> RandomImages(ViTConfig config, int count, Random rng)
@@ -169,7 +208,7 @@ internal static class ScoringBenchCommand
         return list;
     }
 
-    private static void FitSeedZip(MLContext ml, string path)
+    private static void FitSeedZip(MLContext ml, string path, VitMlNet.Onnx.ViTOnnxWeightPrecision precision = VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32)
     {
         var rng = new Random(1);
         var pixels = new byte[64 * 3 * 32 * 32];
@@ -181,6 +220,7 @@ internal static class ScoringBenchCommand
         var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(view).Transform(view);
         var options = VisionTransformerRecipes.Apply("seed");
         options.Epochs = 1;
+        options.ScoringPrecision = precision;
         var model = ModelFile.ScoringPipeline(ml, 3, 32, 32, options).Fit(keyed);
         ml.Model.Save(model, null, path);
     }

@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.ML;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
+using VitMlNet.Onnx;
 
 namespace VitMlNet.Cli;
 
@@ -25,7 +26,8 @@ internal sealed record TrainSettings(
     string? Report = null,
     bool Json = false,
     bool SkipBadImages = false,
-    int? Limit = null);
+    int? Limit = null,
+    bool Int8 = false);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -58,15 +60,16 @@ internal static class TrainCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
         var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --test (quick trial runs)" };
+        var int8 = new Option<bool>("--int8") { Description = "Save a zip that scores with int8-quantized encoder weights (faster on CPU, slightly less accurate)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
-            data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit,
+            data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip), parse.GetValue(limit)), context)));
+            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8)), context)));
         return command;
     }
 
@@ -128,6 +131,7 @@ internal static class TrainCommand
         options.BatchSize = batchSize;
         options.LearningRate = learningRate;
         options.Seed = s.Seed;
+        if (s.Int8) options.ScoringPrecision = ViTOnnxWeightPrecision.DynamicInt8;
         options.ValidationFraction = s.ValidationFraction;
         options.Device = s.Device;
         options.Progress = display;

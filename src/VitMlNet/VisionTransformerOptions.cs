@@ -146,6 +146,14 @@ public sealed class VisionTransformerOptions
     /// </summary>
     public string? InitialModel { get; set; }
 
+    /// <summary>
+    /// Precision of the scoring graph in the fitted transformer and the saved zip. The default is
+    /// <see cref="Onnx.ViTOnnxWeightPrecision.Float32"/>; <see cref="Onnx.ViTOnnxWeightPrecision.DynamicInt8"/> scores faster on CPUs with
+    /// integer dot-product instructions (AVX-512 VNNI, AVX-VNNI, ARM dot product) at a small accuracy cost: measure
+    /// it with <c>MulticlassClassification.Evaluate</c> on your data (docs/benchmarks.md has ours).
+    /// </summary>
+    public Onnx.ViTOnnxWeightPrecision ScoringPrecision { get; set; } = Onnx.ViTOnnxWeightPrecision.Float32;
+
     /// <summary>The architecture to train: <see cref="Architecture"/> or the named <see cref="Preset"/>.</summary>
     public ViTConfig ResolveArchitecture() => Architecture ?? ViTConfig.FromPreset(Preset);
 
@@ -156,6 +164,7 @@ public sealed class VisionTransformerOptions
         void Need(bool ok, string message) { if (!ok) e.Add(message); }
         Need(!string.IsNullOrWhiteSpace(LabelColumnName), "LabelColumnName must be set");
         Need(!string.IsNullOrWhiteSpace(FeatureColumnName), "FeatureColumnName must be set");
+        Need(Enum.IsDefined(ScoringPrecision), $"ScoringPrecision is not a known precision (actual {(int)ScoringPrecision})");
         Need(!string.IsNullOrWhiteSpace(ScoreColumnName), "ScoreColumnName must be set");
         Need(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), "PredictedLabelColumnName must be set");
         if (Architecture is null)

@@ -73,15 +73,18 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     /// <summary>Saves the ONNX-backed scoring chain (called by <c>mlContext.Model.Save</c>).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain).Save(ctx);
 
+    /// <summary>Precision of the scoring graph (<see cref="VisionTransformerOptions.ScoringPrecision"/>); <see cref="ExportOnnx(Stream)"/> writes the same.</summary>
+    public ViTOnnxWeightPrecision ScoringPrecision { get; private init; }
+
     /// <summary>
     /// Writes a standalone ONNX model for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw values
     /// (multiplied by the trained pixel scale inside the graph), outputs <c>logits</c> and <c>probabilities</c> [N, classes].
-    /// Class names and the architecture are stored in the model's metadata.
+    /// Class names and the architecture are stored in the model's metadata; the precision is <see cref="ScoringPrecision"/>.
     /// </summary>
     public void ExportOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var options = new ViTOnnxExportOptions { PixelScale = pixelScale };
+        var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision };
         ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, weights, ClassNames, options), stream);
     }
 
@@ -111,6 +114,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
             LogitsOutputName = logits,
             ProbabilitiesOutputName = null,
             FeaturesOutputName = o.EmbeddingColumnName,
+            WeightPrecision = o.ScoringPrecision,
         };
         byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
         var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };
@@ -119,7 +123,10 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
         var head = MulticlassHead.Create(ml, afterOnnx, logits, o.LabelColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, classNames);
         var drop = ml.Transforms.DropColumns(logits).Fit(head.Transform(scoring.Transform(trainingData)));
         var chain = new TransformerChain<ITransformer>(scoring, head, drop);
-        return new VisionTransformerTransformer(chain, config, classNames, weights, o.PixelScale, history, o.FeatureColumnName);
+        return new VisionTransformerTransformer(chain, config, classNames, weights, o.PixelScale, history, o.FeatureColumnName)
+        {
+            ScoringPrecision = o.ScoringPrecision,
+        };
     }
 
     private void CheckInput(DataViewSchema schema)

@@ -44,6 +44,16 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Adds an int8 initializer and returns its name.</summary>
+    public string Int8s(string name, ReadOnlySpan<sbyte> data, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int8 };
+        t.Dims.AddRange(dims);
+        t.RawData = ToRaw(data);
+        Graph.Initializer.Add(t);
+        return name;
+    }
+
     /// <summary>Adds a scalar float initializer.</summary>
     public string Scalar(string name, float value) => Floats(name, [value]);
 

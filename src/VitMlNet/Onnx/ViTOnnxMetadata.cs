@@ -33,6 +33,12 @@ public static class ViTOnnxMetadata
     /// <summary>Suffixes of the q, k and v parts of an attention's <c>to_qkv.weight</c>, each stored [heads, dim, dim_head].</summary>
     public static IReadOnlyList<string> QkvSuffixes { get; } = [".q_heads", ".k_heads", ".v_heads"];
 
+    /// <summary>Suffix of the int8 values of a quantized weight (see <see cref="ViTOnnxWeightPrecision.DynamicInt8"/>).</summary>
+    public const string Int8Suffix = ".int8";
+
+    /// <summary>Suffix of the per-output-column float scales of a quantized weight.</summary>
+    public const string ScaleSuffix = ".scale";
+
     /// <summary>The producer name written into the model.</summary>
     public const string ProducerName = "VitMlNet";
 

@@ -81,24 +81,34 @@ public static class ViTOnnxReader
             ?? throw new InvalidDataException("The ONNX model has no graph.");
         var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
         var missing = new List<string>();
+        // A stored weight is a float initializer, or (int8 export) an int8 initializer with per-column scales.
+        bool Has(string stored) => initializers.ContainsKey(stored)
+            || (initializers.ContainsKey(stored + ViTOnnxMetadata.Int8Suffix) && initializers.ContainsKey(stored + ViTOnnxMetadata.ScaleSuffix));
+        float[] Get(string stored, long[] shape)
+        {
+            if (initializers.TryGetValue(stored, out var plain)) return ReadFloats(plain, shape);
+            var values = ReadInt8s(initializers[stored + ViTOnnxMetadata.Int8Suffix], shape);
+            var scaleShape = shape.ToArray();
+            scaleShape[^2] = 1;
+            return ViTOnnxWriter.DequantizeColumns(values, ReadFloats(initializers[stored + ViTOnnxMetadata.ScaleSuffix], scaleShape), shape);
+        }
         foreach (var (name, shape) in ViTParameterLayout.For(config))
         {
             if (initializers.TryGetValue(name, out var plain))
             {
                 weights[name] = (ReadFloats(plain, shape), shape);
             }
-            else if (name.EndsWith(".to_qkv.weight", StringComparison.Ordinal)
-                     && ViTOnnxMetadata.QkvSuffixes.All(suffix => initializers.ContainsKey(name + suffix)))
+            else if (name.EndsWith(".to_qkv.weight", StringComparison.Ordinal) && ViTOnnxMetadata.QkvSuffixes.All(suffix => Has(name + suffix)))
             {
                 var data = new float[ViTParameterLayout.Numel(shape)];
                 long[] headShape = [config.Heads, config.Dim, config.DimHead];
                 for (int part = 0; part < 3; part++)
-                    ViTOnnxWriter.FromHeads(ReadFloats(initializers[name + ViTOnnxMetadata.QkvSuffixes[part]], headShape), config, part, data);
+                    ViTOnnxWriter.FromHeads(Get(name + ViTOnnxMetadata.QkvSuffixes[part], headShape), config, part, data);
                 weights[name] = (data, shape);
             }
-            else if (shape.Length == 2 && initializers.TryGetValue(name + ViTOnnxMetadata.TransposedSuffix, out var transposed))
+            else if (shape.Length == 2 && Has(name + ViTOnnxMetadata.TransposedSuffix))
             {
-                var data = ReadFloats(transposed, [shape[1], shape[0]]);
+                var data = Get(name + ViTOnnxMetadata.TransposedSuffix, [shape[1], shape[0]]);
                 weights[name] = (ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
             }
             else
@@ -205,6 +215,24 @@ public static class ViTOnnxReader
         {
             throw new InvalidDataException($"The data is not an ONNX model: {e.Message}", e);
         }
+    }
+
+    private static sbyte[] ReadInt8s(TensorProto t, long[] expectedShape)
+    {
+        if (t.DataType != (int)TensorProto.Types.DataType.Int8)
+            throw new InvalidDataException($"Initializer '{t.Name}' has ONNX data type {t.DataType}, expected INT8 ({(int)TensorProto.Types.DataType.Int8}).");
+        if (!t.Dims.SequenceEqual(expectedShape))
+            throw new InvalidDataException($"Initializer '{t.Name}' has shape [{ViTParameterLayout.Format(t.Dims)}], expected [{ViTParameterLayout.Format(expectedShape)}].");
+        long count = ViTParameterLayout.Numel(expectedShape);
+        if (!t.RawData.IsEmpty)
+        {
+            if (t.RawData.Length != count)
+                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count}.");
+            return MemoryMarshal.Cast<byte, sbyte>(t.RawData.Span).ToArray();
+        }
+        if (t.Int32Data.Count != count)
+            throw new InvalidDataException($"Initializer '{t.Name}' has {t.Int32Data.Count} values, expected {count}.");
+        return t.Int32Data.Select(v => (sbyte)v).ToArray();
     }
 
     private static float[] ReadFloats(TensorProto t, long[] expectedShape)

@@ -155,8 +155,35 @@ public static class ViTOnnxWriter
             var (data, shape) = weights[name];
             return g.Floats(name + ViTOnnxMetadata.TransposedSuffix, Transpose(data, (int)shape[0], (int)shape[1]), shape[1], shape[0]);
         }
-        string QkvHeads(string name, int part) =>
-            g.Floats(name + ViTOnnxMetadata.QkvSuffixes[part], ToHeads(weights[name].Data, c, part), c.Heads, c.Dim, c.DimHead);
+        // Matrix products of the encoder blocks: float, or dynamic int8 (one quantization of each input, shared by
+        // the products that read it, e.g. q, k and v).
+        bool int8 = o.WeightPrecision == ViTOnnxWeightPrecision.DynamicInt8;
+        var quantizedInputs = new Dictionary<string, (string Values, string Scale, string ZeroPoint)>(StringComparer.Ordinal);
+        string EncoderMatMul(string input, string name, float[] data, params long[] dims)
+        {
+            if (!int8) return g.Node("MatMul", [input, g.Floats(name, data, dims)]);
+            var (values, scales) = QuantizeColumns(data, dims);
+            var scaleDims = dims.ToArray();
+            scaleDims[^2] = 1;
+            var weight = g.Int8s(name + ViTOnnxMetadata.Int8Suffix, values, dims);
+            var weightScale = g.Floats(name + ViTOnnxMetadata.ScaleSuffix, scales, scaleDims);
+            if (!quantizedInputs.TryGetValue(input, out var q))
+            {
+                var outputs = g.Nodes("DynamicQuantizeLinear", [input], [g.Unique("xq"), g.Unique("xq_scale"), g.Unique("xq_zero")]);
+                q = (outputs[0], outputs[1], outputs[2]);
+                quantizedInputs[input] = q;
+            }
+            var product = g.Node("Cast", [g.Node("MatMulInteger", [q.Values, weight, q.ZeroPoint])], null, Int("to", (long)DataType.Float));
+            return g.Node("Mul", [product, g.Node("Mul", [q.Scale, weightScale])]);
+        }
+        string QkvMatMul(string input, string name, int part) =>
+            EncoderMatMul(input, name + ViTOnnxMetadata.QkvSuffixes[part], ToHeads(weights[name].Data, c, part), c.Heads, c.Dim, c.DimHead);
+        string EncoderLinear(string input, string name, string bias)
+        {
+            var (data, shape) = weights[name];
+            var product = EncoderMatMul(input, name + ViTOnnxMetadata.TransposedSuffix, Transpose(data, (int)shape[0], (int)shape[1]), shape[1], shape[0]);
+            return g.Node("Add", [product, P(bias)]);
+        }
 
         int p = c.PatchSize, gh = c.ImageHeight / p, gw = c.ImageWidth / p, n = c.NumPatches, prefix = c.NumPrefixTokens;
         string input = o.InputName;
@@ -249,23 +276,23 @@ public static class ViTOnnxWriter
             var h = LayerNorm(g, x, P(a + "norm.weight"), P(a + "norm.bias"));
             var h4 = g.Node("Unsqueeze", [h, headAxis]);
             var hq = prefixOnly ? g.Node("Unsqueeze", [g.Node("Slice", [h, prefixStart, prefixEnd, tokenAxis]), headAxis]) : h4;
-            var q = g.Node("MatMul", [hq, QkvHeads(a + "to_qkv.weight", 0)]);
-            var k = g.Node("MatMul", [h4, QkvHeads(a + "to_qkv.weight", 1)]);
-            var v = g.Node("MatMul", [h4, QkvHeads(a + "to_qkv.weight", 2)]);
+            var q = QkvMatMul(hq, a + "to_qkv.weight", 0);
+            var k = QkvMatMul(h4, a + "to_qkv.weight", 1);
+            var v = QkvMatMul(h4, a + "to_qkv.weight", 2);
             // ONNX Runtime fuses the Transpose of k's last two axes and the scale into one FusedMatMul.
             var kT = g.Node("Transpose", [k], null, Ints("perm", 0, 1, 3, 2));
             var scores = g.Node("Mul", [g.Node("MatMul", [q, kT]), scale]);
             var attention = g.Node("Softmax", [scores], null, Int("axis", -1));
             var heads = g.Node("MatMul", [attention, v]);
             var merged = g.Node("Reshape", [g.Node("Transpose", [heads], null, Ints("perm", 0, 2, 1, 3)), mergeShape]);
-            var projected = Linear(g, merged, PT(a + "to_out.0.weight"), P(a + "to_out.0.bias"));
+            var projected = EncoderLinear(merged, a + "to_out.0.weight", a + "to_out.0.bias");
             if (prefixOnly) x = g.Node("Slice", [x, prefixStart, prefixEnd, tokenAxis]);
             x = g.Node("Add", [x, projected]);
 
             h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"));
-            h = Linear(g, h, PT(f + "net.1.weight"), P(f + "net.1.bias"));
+            h = EncoderLinear(h, f + "net.1.weight", f + "net.1.bias");
             h = Gelu(h);
-            h = Linear(g, h, PT(f + "net.4.weight"), P(f + "net.4.bias"));
+            h = EncoderLinear(h, f + "net.4.weight", f + "net.4.bias");
             x = g.Node("Add", [x, h]);
         }
 
@@ -320,6 +347,46 @@ public static class ViTOnnxWriter
 
     private static string Linear(OnnxGraphBuilder g, string x, string weightT, string bias) =>
         g.Node("Add", [g.Node("MatMul", [x, weightT]), bias]);
+
+    /// <summary>
+    /// Symmetric int8 quantization of a weight [..., rows, columns] with one scale per column (per leading index):
+    /// scale = max |w| / 127 over the column, value = round(w / scale) in [-127, 127].
+    /// </summary>
+    internal static (sbyte[] Values, float[] Scales) QuantizeColumns(float[] data, long[] dims)
+    {
+        int cols = (int)dims[^1], rows = (int)dims[^2], blocks = data.Length / (rows * cols);
+        var scales = new float[blocks * cols];
+        for (int b = 0; b < blocks; b++)
+        for (int r = 0; r < rows; r++)
+        for (int col = 0; col < cols; col++)
+        {
+            ref float sc = ref scales[b * cols + col];
+            sc = Math.Max(sc, Math.Abs(data[(b * rows + r) * cols + col]));
+        }
+        for (int i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / 127f : 1f;
+        var values = new sbyte[data.Length];
+        for (int b = 0; b < blocks; b++)
+        for (int r = 0; r < rows; r++)
+        for (int col = 0; col < cols; col++)
+        {
+            int i = (b * rows + r) * cols + col;
+            values[i] = (sbyte)Math.Clamp(MathF.Round(data[i] / scales[b * cols + col]), -127f, 127f);
+        }
+        return (values, scales);
+    }
+
+    /// <summary>The inverse of <see cref="QuantizeColumns"/>: value × its column's scale.</summary>
+    internal static float[] DequantizeColumns(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, long[] dims)
+    {
+        int cols = (int)dims[^1], rows = (int)dims[^2];
+        var data = new float[values.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            int col = i % cols, block = i / (rows * cols);
+            data[i] = values[i] * scales[block * cols + col];
+        }
+        return data;
+    }
 
     /// <summary>
     /// Part <paramref name="part"/> (0 = q, 1 = k, 2 = v) of a to_qkv weight [3·heads·dim_head, dim] as per-head

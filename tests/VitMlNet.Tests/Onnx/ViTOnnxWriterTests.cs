@@ -215,4 +215,79 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
         var c = Assert.Throws<ArgumentException>(() => ViTOnnxWriter.Build(model, new[] { "a", "b" }));
         Assert.Contains("Expected 10 class names", c.Message);
     }
+
+    [Theory]
+    [InlineData("cls")]
+    [InlineData("seed")]
+    [InlineData("convstem-distill")]
+    public void Int8GraphTracksTheFloatModelAndReadsBackDequantizedWeights(string arch)
+    {
+        var config = Architecture(arch);
+        using var model = RandomModel(config, seed: 5);
+        const int batch = 16;
+        var pixels = RandomPixels(config, batch, seed: 13);
+        var expected = TorchLogits(model, pixels, batch);
+
+        var proto = ViTOnnxWriter.Build(model, null, new ViTOnnxExportOptions { WeightPrecision = ViTOnnxWeightPrecision.DynamicInt8 });
+        // Per block: q, k, v, output projection, two MLP layers; k and v share one quantized input (q too, except in a
+        // class-token model's last block, whose queries are the prefix tokens only).
+        Assert.Equal(6 * config.Depth, proto.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        Assert.Equal(4 * config.Depth + (config.Pooling == ViTPooling.Cls ? 1 : 0), proto.Graph.Node.Count(n => n.OpType == "DynamicQuantizeLinear"));
+        Assert.DoesNotContain(proto.Graph.Initializer, t => t.Name.EndsWith(".q_heads", StringComparison.Ordinal));
+        var onnx = ViTOnnxWriter.ToByteArray(proto);
+        var floatBytes = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(model));
+        Assert.True(onnx.Length < floatBytes.Length, $"int8 graph {onnx.Length} bytes, float graph {floatBytes.Length}");
+
+        using var session = Session(onnx);
+        var logits = Run(session, "pixels", pixels, [batch, config.Channels, config.ImageHeight, config.ImageWidth])["logits"].Floats!;
+        double err = Math.Sqrt(expected.Zip(logits, (a, b) => (double)(a - b) * (a - b)).Sum());
+        double norm = Math.Sqrt(expected.Sum(a => (double)a * a));
+        int agree = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            var e = expected.AsSpan(b * config.NumClasses, config.NumClasses).ToArray();
+            var q = logits.AsSpan(b * config.NumClasses, config.NumClasses).ToArray();
+            if (Array.IndexOf(e, e.Max()) == Array.IndexOf(q, q.Max())) agree++;
+        }
+        output.WriteLine($"{arch}: relative logit error {err / norm:P2}, top-1 agreement {agree}/{batch}");
+        Assert.True(err / norm < 0.10, $"{arch}: relative logit error {err / norm:P2}");
+        Assert.True(agree >= batch - 2, $"{arch}: top-1 agreement {agree}/{batch}");
+
+        // Reading back gives the dequantized weights: each within half a quantization step of the original.
+        var read = ViTOnnxReader.Read(proto);
+        Assert.Equal(config, read.Config);
+        var original = VisionTransformerWeights.Extract(model);
+        foreach (var (name, (data, shape)) in original)
+        {
+            var back = read.Weights[name].Data;
+            if (!name.Contains(".to_", StringComparison.Ordinal) && !name.Contains(".net.", StringComparison.Ordinal) || shape.Length != 2)
+            {
+                Assert.Equal(data, back);
+                continue;
+            }
+            // Linear [out, in]: one scale per output row here (per column of the stored [in, out] transpose); q/k/v likewise.
+            int rows = (int)shape[0], cols = (int)shape[1];
+            for (int r = 0; r < rows; r++)
+            {
+                float step = 0;
+                for (int c = 0; c < cols; c++) step = Math.Max(step, Math.Abs(data[r * cols + c]));
+                step /= 127f;
+                for (int c = 0; c < cols; c++)
+                    Assert.True(Math.Abs(data[r * cols + c] - back[r * cols + c]) <= step / 2 + 1e-7f, $"{name}[{r},{c}]");
+            }
+        }
+    }
+
+    [Fact]
+    public void QuantizeColumnsUsesOneSymmetricScalePerColumnAndRoundTrips()
+    {
+        float[] w = [1f, -0.5f, 0f, 0.25f, -2f, 0f];   // [3 rows, 2 columns]: column 0 = 1, 0, -2; column 1 = -0.5, 0.25, 0
+        var (values, scales) = ViTOnnxWriter.QuantizeColumns(w, [3, 2]);
+        Assert.Equal(new[] { 2f / 127f, 0.5f / 127f }, scales);
+        Assert.Equal(new sbyte[] { 64, -127, 0, 64, -127, 0 }, values);
+        var back = ViTOnnxWriter.DequantizeColumns(values, scales, [3, 2]);
+        for (int i = 0; i < w.Length; i++) Assert.InRange(back[i] - w[i], -scales[i % 2] / 2, scales[i % 2] / 2);
+        var (_, zeroScales) = ViTOnnxWriter.QuantizeColumns(new float[4], [2, 2]);
+        Assert.Equal(new[] { 1f, 1f }, zeroScales);
+    }
 }
