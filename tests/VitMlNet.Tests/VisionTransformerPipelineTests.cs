@@ -93,6 +93,46 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
     }
 
     [Fact]
+    public void Int8ScoringPrecisionKeepsThePredictionsAndSavesAQuantizedGraph()
+    {
+        var options = new VisionTransformerOptions
+        {
+            Architecture = ViTConfig.Tiny, Epochs = 10, BatchSize = 16, LearningRate = 2e-3, Optimizer = VitOptimizer.AdamW,
+            Schedule = VitLearningRateSchedule.WarmupCosine, WarmupEpochs = 1, EmbeddingColumnName = "Embedding", Seed = 3,
+            ScoringPrecision = VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8,
+        };
+        var model = f.Ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(f.Ml.Transforms.LoadImages("Image", null, "ImagePath"))
+            .Append(f.Ml.Transforms.ResizeImages("Image", 16, 16))
+            .Append(f.Ml.Transforms.ExtractPixels("Pixels", "Image"))
+            .Append(f.Ml.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(f.Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
+            .Fit(f.TrainData);
+        var metrics = f.Ml.MulticlassClassification.Evaluate(model.Transform(f.TestData));
+        Assert.True(metrics.MicroAccuracy >= 0.9, $"int8 accuracy {metrics.MicroAccuracy:F3}");
+        var int8 = ScoresOf(model.Transform(f.TestData));
+        var float32 = ScoresOf(f.Model.Transform(f.TestData));
+        int agree = int8.Zip(float32, (a, b) => a.Label == b.Label ? 1 : 0).Sum();
+        Assert.True(agree >= float32.Count - 2, $"int8 and float labels agree on {agree} of {float32.Count} images");
+
+        string zip = Path.Combine(Path.GetTempPath(), "vit-int8-" + Guid.NewGuid().ToString("N") + ".zip");
+        try
+        {
+            f.Ml.Model.Save(model, f.TrainData.Schema, zip);
+            byte[] bytes;
+            using (var stream = File.OpenRead(zip)) bytes = VitMlNet.Onnx.ViTOnnxReader.FindModelBytesInZip(stream)!;
+            var proto = global::Onnx.ModelProto.Parser.ParseFrom(bytes);
+            Assert.Contains(proto.Graph.Node, n => n.OpType == "MatMulInteger");
+            var loaded = new MLContext(seed: 5).Model.Load(zip, out _);
+            Assert.Equal(int8.Select(r => r.Label), ScoresOf(loaded.Transform(f.TestData)).Select(r => r.Label));
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
+    [Fact]
     public void SavedZipLoadsInAFreshContextAndScoresIdentically()
     {
         string zip = Path.Combine(Path.GetTempPath(), "vit-pipeline-" + Guid.NewGuid().ToString("N") + ".zip");

@@ -218,6 +218,29 @@ public class CliTests : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void ExportOnnxInt8WritesASmallerQuantizedModelThatAgreesWithTheFloatOne()
+    {
+        string plain = f.NewPath("plain.onnx"), quantized = f.NewPath("int8.onnx");
+        Assert.Equal(0, Vit.Run("export-onnx", f.Model, plain).Code);
+        var r = Vit.Run("export-onnx", f.Model, quantized, "--int8");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("int8 encoder weights", r.Out, StringComparison.Ordinal);
+        Assert.True(new FileInfo(quantized).Length < new FileInfo(plain).Length);
+        var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(8);
+        var input = new DenseTensor<float>(data.Pixels.Select(b => (float)b).ToArray(), new[] { data.Count, 3, 16, 16 });
+        int[] Labels(string path)
+        {
+            using var session = new InferenceSession(path);
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("pixels", input) });
+            var p = results.Single(x => x.Name == "probabilities").AsEnumerable<float>().ToArray();
+            return Enumerable.Range(0, data.Count).Select(i => Array.IndexOf(p, p.Skip(i * 3).Take(3).Max(), i * 3) - i * 3).ToArray();
+        }
+        var expected = Labels(plain);
+        var actual = Labels(quantized);
+        Assert.True(expected.Zip(actual, (a, b) => a == b).Count(x => x) >= data.Count - 1, $"{string.Join(",", expected)} vs {string.Join(",", actual)}");
+    }
+
+    [Fact]
     public void ExportOnnxWritesAStandaloneModelThatOnnxRuntimeScoresLikeTheZip()
     {
         string onnx = f.NewPath("model.onnx");
