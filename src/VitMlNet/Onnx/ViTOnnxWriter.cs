@@ -35,6 +35,12 @@ namespace VitMlNet.Onnx;
 /// the head reads.
 /// </para>
 /// <para>
+/// A convolutional stem (<see cref="ViTStem.Conv"/>) is written as Conv nodes with the same erf-form GELU, then a
+/// Reshape/Transpose to tokens and LayerNormalization. With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
+/// encoder blocks' matrix products become DynamicQuantizeLinear → MatMulInteger → Cast → Mul (int8 weights with one
+/// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>).
+/// </para>
+/// <para>
 /// The model's <c>metadata_props</c> hold the configuration (<see cref="ViTOnnxMetadata.ConfigKey"/>), the class
 /// names (<see cref="ViTOnnxMetadata.ClassesKey"/>) and the export options, so <see cref="ViTOnnxReader"/> can
 /// recover the exact weights for further training.
