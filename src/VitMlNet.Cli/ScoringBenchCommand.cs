@@ -142,8 +142,7 @@ internal static class ScoringBenchCommand
     {
         // PredictionEngine: one MLImage in, label out (fresh MLImage per call: ML.NET disposes what it consumes).
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
-        var bitmaps = files.Select(p => p.ToArray()).ToArray();
-        MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, bitmaps[i % bitmaps.Length]);
+        MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]);
         for (int i = 0; i < 20; i++) engine.Predict(new ModelInput { Image = Image(i) });
         var clock = Stopwatch.StartNew();
         int reps = Math.Min(count, 500);

@@ -35,43 +35,29 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a float initializer (raw little-endian data) and returns its name.</summary>
-    public string Floats(string name, ReadOnlySpan<float> data, params long[] dims)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        t.Dims.AddRange(dims);
-        t.RawData = ToRaw(data);
-        Graph.Initializer.Add(t);
-        return name;
-    }
+    public string Floats(string name, ReadOnlySpan<float> data, params long[] dims) =>
+        Initializer(name, TensorProto.Types.DataType.Float, ToRaw(data), dims);
 
     /// <summary>Adds an int8 initializer and returns its name.</summary>
-    public string Int8s(string name, ReadOnlySpan<sbyte> data, params long[] dims)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int8 };
-        t.Dims.AddRange(dims);
-        t.RawData = ToRaw(data);
-        Graph.Initializer.Add(t);
-        return name;
-    }
+    public string Int8s(string name, ReadOnlySpan<sbyte> data, params long[] dims) =>
+        Initializer(name, TensorProto.Types.DataType.Int8, ToRaw(data), dims);
 
     /// <summary>Adds a scalar float initializer.</summary>
     public string Scalar(string name, float value) => Floats(name, [value]);
 
     /// <summary>Adds a 1-D int64 initializer (shapes, axes, split sizes).</summary>
-    public string Int64s(string name, params long[] values)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-        t.Dims.Add(values.Length);
-        t.RawData = ToRaw<long>(values);
-        Graph.Initializer.Add(t);
-        return name;
-    }
+    public string Int64s(string name, params long[] values) =>
+        Initializer(name, TensorProto.Types.DataType.Int64, ToRaw<long>(values), values.Length);
 
     /// <summary>Adds a scalar (rank 0) int64 initializer, for Gather indices that drop the axis.</summary>
-    public string Int64Scalar(string name, long value)
+    public string Int64Scalar(string name, long value) =>
+        Initializer(name, TensorProto.Types.DataType.Int64, ToRaw<long>([value]));
+
+    /// <summary>Adds an initializer of raw little-endian data with the given shape (none: a scalar) and returns its name.</summary>
+    private string Initializer(string name, TensorProto.Types.DataType type, ByteString raw, params long[] dims)
     {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-        t.RawData = ToRaw<long>([value]);
+        var t = new TensorProto { Name = name, DataType = (int)type, RawData = raw };
+        t.Dims.AddRange(dims);
         Graph.Initializer.Add(t);
         return name;
     }

@@ -217,13 +217,19 @@ public static class ViTOnnxReader
         }
     }
 
-    private static sbyte[] ReadInt8s(TensorProto t, long[] expectedShape)
+    /// <summary>Checks an initializer's element type and shape; returns its element count.</summary>
+    private static long CheckTensor(TensorProto t, TensorProto.Types.DataType type, long[] expectedShape)
     {
-        if (t.DataType != (int)TensorProto.Types.DataType.Int8)
-            throw new InvalidDataException($"Initializer '{t.Name}' has ONNX data type {t.DataType}, expected INT8 ({(int)TensorProto.Types.DataType.Int8}).");
+        if (t.DataType != (int)type)
+            throw new InvalidDataException($"Initializer '{t.Name}' has ONNX data type {t.DataType}, expected {type.ToString().ToUpperInvariant()} ({(int)type}).");
         if (!t.Dims.SequenceEqual(expectedShape))
             throw new InvalidDataException($"Initializer '{t.Name}' has shape [{ViTParameterLayout.Format(t.Dims)}], expected [{ViTParameterLayout.Format(expectedShape)}].");
-        long count = ViTParameterLayout.Numel(expectedShape);
+        return ViTParameterLayout.Numel(expectedShape);
+    }
+
+    private static sbyte[] ReadInt8s(TensorProto t, long[] expectedShape)
+    {
+        long count = CheckTensor(t, TensorProto.Types.DataType.Int8, expectedShape);
         if (!t.RawData.IsEmpty)
         {
             if (t.RawData.Length != count)
@@ -237,11 +243,7 @@ public static class ViTOnnxReader
 
     private static float[] ReadFloats(TensorProto t, long[] expectedShape)
     {
-        if (t.DataType != (int)TensorProto.Types.DataType.Float)
-            throw new InvalidDataException($"Initializer '{t.Name}' has ONNX data type {t.DataType}, expected FLOAT ({(int)TensorProto.Types.DataType.Float}).");
-        if (!t.Dims.SequenceEqual(expectedShape))
-            throw new InvalidDataException($"Initializer '{t.Name}' has shape [{ViTParameterLayout.Format(t.Dims)}], expected [{ViTParameterLayout.Format(expectedShape)}].");
-        long count = ViTParameterLayout.Numel(expectedShape);
+        long count = CheckTensor(t, TensorProto.Types.DataType.Float, expectedShape);
         float[] data;
         if (!t.RawData.IsEmpty)
         {

@@ -156,10 +156,16 @@ public static class ViTOnnxWriter
             var (data, shape) = weights[name];
             return g.Floats(name, data, shape);
         }
-        string PT(string name)
+        // A Linear weight [out, in] as the [in, out] matrix MatMul reads, stored under its name + TransposedSuffix.
+        (string Name, float[] Data, long[] Dims) Transposed(string name)
         {
             var (data, shape) = weights[name];
-            return g.Floats(name + ViTOnnxMetadata.TransposedSuffix, Transpose(data, (int)shape[0], (int)shape[1]), shape[1], shape[0]);
+            return (name + ViTOnnxMetadata.TransposedSuffix, Transpose(data, (int)shape[0], (int)shape[1]), [shape[1], shape[0]]);
+        }
+        string PT(string name)
+        {
+            var (stored, data, dims) = Transposed(name);
+            return g.Floats(stored, data, dims);
         }
         // Matrix products of the encoder blocks: float, or dynamic int8 (one quantization of each input, shared by
         // the products that read it, e.g. q, k and v).
@@ -186,9 +192,8 @@ public static class ViTOnnxWriter
             EncoderMatMul(input, name + ViTOnnxMetadata.QkvSuffixes[part], ToHeads(weights[name].Data, c, part), c.Heads, c.Dim, c.DimHead);
         string EncoderLinear(string input, string name, string bias)
         {
-            var (data, shape) = weights[name];
-            var product = EncoderMatMul(input, name + ViTOnnxMetadata.TransposedSuffix, Transpose(data, (int)shape[0], (int)shape[1]), shape[1], shape[0]);
-            return g.Node("Add", [product, P(bias)]);
+            var (stored, data, dims) = Transposed(name);
+            return g.Node("Add", [EncoderMatMul(input, stored, data, dims), P(bias)]);
         }
 
         int p = c.PatchSize, gh = c.ImageHeight / p, gw = c.ImageWidth / p, n = c.NumPatches, prefix = c.NumPrefixTokens;
@@ -203,21 +208,18 @@ public static class ViTOnnxWriter
         // Exact GELU: x · 0.5 · (1 + erf(x / √2)), in the form ONNX Runtime's GeluFusion recognizes.
         string Gelu(string h) => g.Node("Mul", [g.Node("Mul", [h, g.Node("Add", [g.Node("Erf", [g.Node("Div", [h, sqrt2])]), one])]), half]);
 
+        // Pixel scale and per-channel mean/std folded into one multiply and one add per channel.
+        var pixelMul = Enumerable.Range(0, c.Channels).Select(ch => o.PixelScale / c.Std[ch]).ToArray();
+        var pixelAdd = Enumerable.Range(0, c.Channels).Select(ch => -c.Mean[ch] / c.Std[ch]).ToArray();
+
         string x;
         if (c.Stem == ViTStem.Conv)
         {
             // Convolutional stem on [N, C, H, W]: per-channel pixel scale and mean/std as one Mul + Add, then the
             // convolutions (GELU after each but the 1×1 projection), then tokens [N, (H/p)(W/p), dim] and LayerNorm.
             x = g.Node("Reshape", [input, g.Int64s("const.image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
-            var mul = new float[c.Channels];
-            var add = new float[c.Channels];
-            for (int ch = 0; ch < c.Channels; ch++)
-            {
-                mul[ch] = o.PixelScale / c.Std[ch];
-                add[ch] = -c.Mean[ch] / c.Std[ch];
-            }
-            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", mul, c.Channels, 1, 1)]);
-            x = g.Node("Add", [x, g.Floats("const.pixel_add", add, c.Channels, 1, 1)]);
+            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", pixelMul, c.Channels, 1, 1)]);
+            x = g.Node("Add", [x, g.Floats("const.pixel_add", pixelAdd, c.Channels, 1, 1)]);
             var convs = ConvStem.Layout(c);
             for (int i = 0; i < convs.Count; i++)
             {
@@ -239,16 +241,9 @@ public static class ViTOnnxWriter
             x = g.Node("Reshape", [x, g.Int64s("const.patches_shape", 0, n, c.PatchDim)]);
 
             // Pixel scale and per-channel mean/std folded into one Mul + Add over the patch vector (channel is its fastest axis).
-            var mul = new float[c.PatchDim];
-            var add = new float[c.PatchDim];
-            for (int i = 0; i < c.PatchDim; i++)
-            {
-                int ch = i % c.Channels;
-                mul[i] = o.PixelScale / c.Std[ch];
-                add[i] = -c.Mean[ch] / c.Std[ch];
-            }
-            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", mul, c.PatchDim)]);
-            x = g.Node("Add", [x, g.Floats("const.pixel_add", add, c.PatchDim)]);
+            float[] PerPatchValue(float[] perChannel) => Enumerable.Range(0, c.PatchDim).Select(i => perChannel[i % c.Channels]).ToArray();
+            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", PerPatchValue(pixelMul), c.PatchDim)]);
+            x = g.Node("Add", [x, g.Floats("const.pixel_add", PerPatchValue(pixelAdd), c.PatchDim)]);
 
             // Patch embedding: LayerNorm → Linear → LayerNorm.
             x = LayerNorm(g, x, P("embed.0.weight"), P("embed.0.bias"));
