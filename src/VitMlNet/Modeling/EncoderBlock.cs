@@ -14,12 +14,15 @@ public sealed class EncoderBlock : Module<Tensor, Tensor>
     private readonly Attention attention;
     private readonly FeedForward feedForward;
 
-    /// <summary>Creates a block with the given drop-path (stochastic depth) probability.</summary>
-    public EncoderBlock(ViTConfig config, double dropPath) : base(nameof(EncoderBlock))
+    /// <summary>
+    /// Creates a block with the given drop-path (stochastic depth) probability, and with the feed-forward's depthwise
+    /// convolution when <paramref name="convFeedForward"/> is set (see <see cref="ViTConfig.ConvFeedForward"/>).
+    /// </summary>
+    public EncoderBlock(ViTConfig config, double dropPath, bool convFeedForward = false) : base(nameof(EncoderBlock))
     {
         DropPath = dropPath;
         attention = new Attention(config);
-        feedForward = new FeedForward(config);
+        feedForward = new FeedForward(config, convFeedForward);
         register_module("0", attention);
         register_module("1", feedForward);
     }

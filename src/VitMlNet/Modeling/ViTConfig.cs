@@ -84,6 +84,18 @@ public sealed record ViTConfig
     /// </summary>
     public double TokenInitStd { get; init; } = 1.0;
 
+    /// <summary>
+    /// Adds a 3×3 depthwise convolution over the patch-token grid inside every feed-forward layer, after its first
+    /// Linear and before the GELU, as a residual (h + DWConv(h)); prefix tokens (class, distillation) skip it. This gives
+    /// the encoder the locality bias of a CNN, which ViTs trained from scratch on small datasets lack (the ConvFFN of
+    /// PVTv2, arXiv 2106.13797; LocalViT, arXiv 2104.05707). With class-token pooling the last block has none: its
+    /// patch tokens never reach the output. The default is false (the reference).
+    /// </summary>
+    public bool ConvFeedForward { get; init; }
+
+    /// <summary>Whether encoder block <paramref name="block"/> (0-based) has the depthwise convolution of <see cref="ConvFeedForward"/>.</summary>
+    public bool HasConvFeedForward(int block) => ConvFeedForward && (Pooling == ViTPooling.Mean || block < Depth - 1);
+
     /// <summary>Pooling of the encoder output. The default is <see cref="ViTPooling.Cls"/>.</summary>
     public ViTPooling Pooling { get; init; } = ViTPooling.Cls;
 
@@ -181,7 +193,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && TokenInitStd.Equals(other.TokenInitStd) && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && Pooling == other.Pooling && DistillationToken == other.DistillationToken
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -202,6 +214,7 @@ public sealed record ViTConfig
         hash.Add(Stem);
         hash.Add(StemChannels);
         hash.Add(TokenInitStd);
+        hash.Add(ConvFeedForward);
         hash.Add(Pooling);
         hash.Add(DistillationToken);
         hash.Add(NumClasses);

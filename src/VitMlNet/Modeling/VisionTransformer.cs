@@ -43,7 +43,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         drop = new FastDropout(config.EmbeddingDropout);
         var blocks = new EncoderBlock[config.Depth];
         for (int i = 0; i < config.Depth; i++)
-            blocks[i] = new EncoderBlock(config, config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate);
+            blocks[i] = new EncoderBlock(config, config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate, config.HasConvFeedForward(i));
         layers = ModuleList(blocks);
         head = Linear(config.Dim, config.NumClasses);
         if (config.DistillationToken)

@@ -265,6 +265,9 @@ public static class ViTOnnxWriter
         var prefixStart = g.Int64s("const.prefix_start", 0);
         var prefixEnd = g.Int64s("const.prefix_end", prefix);
         var tokenAxis = g.Int64s("const.token_axis", 1);
+        var hiddenGridShape = c.ConvFeedForward ? g.Int64s("const.hidden_grid_shape", -1, gh, gw, c.MlpHidden) : "";
+        var hiddenTokensShape = c.ConvFeedForward ? g.Int64s("const.hidden_tokens_shape", -1, n, c.MlpHidden) : "";
+        var tokensEnd = c.ConvFeedForward ? g.Int64s("const.tokens_end", prefix + n) : "";
 
         for (int i = 0; i < c.Depth; i++)
         {
@@ -292,6 +295,17 @@ public static class ViTOnnxWriter
 
             h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"));
             h = EncoderLinear(h, f + "net.1.weight", f + "net.1.bias");
+            if (c.HasConvFeedForward(i))
+            {
+                // Residual 3×3 depthwise convolution over the patch-token grid; the prefix tokens pass unchanged.
+                var hiddenPrefix = g.Node("Slice", [h, prefixStart, prefixEnd, tokenAxis]);
+                var hiddenPatches = g.Node("Slice", [h, prefixEnd, tokensEnd, tokenAxis]);
+                var grid = g.Node("Transpose", [g.Node("Reshape", [hiddenPatches, hiddenGridShape])], null, Ints("perm", 0, 3, 1, 2));
+                var local = g.Node("Conv", [grid, P(f + "dwconv.weight"), P(f + "dwconv.bias")], null,
+                    Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1), Int("group", c.MlpHidden));
+                local = g.Node("Reshape", [g.Node("Transpose", [local], null, Ints("perm", 0, 2, 3, 1)), hiddenTokensShape]);
+                h = g.Node("Concat", [hiddenPrefix, g.Node("Add", [hiddenPatches, local])], null, Int("axis", 1));
+            }
             h = Gelu(h);
             h = EncoderLinear(h, f + "net.4.weight", f + "net.4.bias");
             x = g.Node("Add", [x, h]);

@@ -48,6 +48,11 @@ internal static class ViTParameterLayout
             list.Add((f + "net.0.bias", [c.Dim]));
             list.Add((f + "net.1.weight", [c.MlpHidden, c.Dim]));
             list.Add((f + "net.1.bias", [c.MlpHidden]));
+            if (c.HasConvFeedForward(i))
+            {
+                list.Add((f + "dwconv.weight", [c.MlpHidden, 1, 3, 3]));
+                list.Add((f + "dwconv.bias", [c.MlpHidden]));
+            }
             list.Add((f + "net.4.weight", [c.Dim, c.MlpHidden]));
             list.Add((f + "net.4.bias", [c.Dim]));
         }

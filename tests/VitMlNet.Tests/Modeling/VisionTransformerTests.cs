@@ -35,7 +35,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -47,6 +47,8 @@ public class VisionTransformerTests
         "droppath" => ViTConfig.Tiny with { DropPathRate = 0.2, Dropout = 0.1, EmbeddingDropout = 0.1 },
         "convstem" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8 },
         "convstem-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
+        "convffn" => ViTConfig.Tiny with { ConvFeedForward = true },
+        "convffn-mean" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean, ConvFeedForward = true }).WithInput(1, 12, 20, 5),
         _ => throw new ArgumentException(name),
     };
 
@@ -234,5 +236,37 @@ public class ViTConfigTests
         using var reference = new VisionTransformer(ViTConfig.Seed);
         Assert.InRange(reference.named_parameters().First(x => x.name == "pos").parameter.std().item<float>(), 0.95, 1.05);
         Assert.Contains((ViTConfig.Tiny with { TokenInitStd = 0 }).GetErrors(), e => e.Contains("TokenInitStd", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ConvFeedForwardMixesOnlyGridNeighboursAndSkipsPrefixTokens()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        // A 3x5 grid of patch tokens (non-square, so swapped axes would show) behind two prefix tokens.
+        var config = (ViTConfig.Tiny with { ConvFeedForward = true, DistillationToken = true, Dropout = 0 }).WithInput(3, 12, 20, 4);
+        using var ff = new FeedForward(config, convFeedForward: true);
+        ff.eval();
+        var x = torch.randn(1, 2 + 15, config.Dim);
+        var changed = x.clone();
+        int row = 1, col = 3, token = 2 + row * 5 + col;
+        changed[0, token] = torch.randn(config.Dim);
+        var diff = (ff.forward(changed) - ff.forward(x)).abs().amax(2)[0];
+        for (int t = 0; t < 17; t++)
+        {
+            bool neighbour = t >= 2 && Math.Abs((t - 2) / 5 - row) <= 1 && Math.Abs((t - 2) % 5 - col) <= 1;
+            Assert.True(neighbour == diff[t].item<float>() > 1e-6, $"token {t}: change {diff[t].item<float>()}, neighbour {neighbour}");
+        }
+
+        using var plain = new FeedForward(config);
+        Assert.Equal(plain.parameters().Sum(p => p.numel()) + 10L * config.MlpHidden, ff.parameters().Sum(p => p.numel()));
+        // With class-token pooling the last block's patch tokens never reach the output, so it has no convolution.
+        using var model = new VisionTransformer(config);
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        Assert.Contains("layers.0.1.dwconv.weight", names);
+        Assert.DoesNotContain($"layers.{config.Depth - 1}.1.dwconv.weight", names);
+        using var meanModel = new VisionTransformer(config with { Pooling = ViTPooling.Mean });
+        Assert.Contains($"layers.{config.Depth - 1}.1.dwconv.weight", meanModel.named_parameters().Select(p => p.name));
+        Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { ConvFeedForward = true });
     }
 }

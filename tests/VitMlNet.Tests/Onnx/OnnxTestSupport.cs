@@ -11,7 +11,7 @@ namespace VitMlNet.Tests.Onnx;
 internal static class OnnxTestSupport
 {
     /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and two combinations.</summary>
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill" };
 
     public static ViTConfig Architecture(string name) => name switch
     {
@@ -19,6 +19,7 @@ internal static class OnnxTestSupport
         "distill-mean" => ViTConfig.Tiny with { DistillationToken = true, Pooling = ViTPooling.Mean },
         "depth1" => ViTConfig.Tiny with { Depth = 1, DistillationToken = true },
         "convstem-distill" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, PatchSize = 8, DistillationToken = true },
+        "convffn-distill" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, Depth = 3, DistillationToken = true, ConvFeedForward = true }).WithInput(3, 16, 24, 6),
         _ => VisionTransformerTests.Architecture(name),
     };
 
