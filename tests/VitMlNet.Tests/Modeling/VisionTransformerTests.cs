@@ -269,4 +269,24 @@ public class ViTConfigTests
         Assert.Contains($"layers.{config.Depth - 1}.1.dwconv.weight", meanModel.named_parameters().Select(p => p.name));
         Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { ConvFeedForward = true });
     }
+
+    [Theory]
+    [InlineData("cls")]
+    [InlineData("convffn-mean")]
+    public void TrainingAttentionPathEqualsTheFusedInferencePathWithoutDropout(string arch)
+    {
+        // Training runs attention as explicit batched products, inference through libtorch's fused kernel: with every
+        // random element off (no dropout, no drop-path) both modes must give the same logits and gradients flow.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(11);
+        var config = VisionTransformerTests.Architecture(arch) with { Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
+        using var model = new VisionTransformer(config);
+        var images = torch.randn(3, config.Channels, config.ImageHeight, config.ImageWidth);
+        model.eval();
+        var inference = model.forward(images);
+        model.train();
+        var training = model.forward(images);
+        Assert.True(training.requires_grad);
+        Assert.True(torch.allclose(training, inference, rtol: 1e-4, atol: 1e-5), $"max difference {(training - inference).abs().max().item<float>()}");
+    }
 }
