@@ -36,16 +36,16 @@ public static class VisionTransformerRecipes
             o.LabelSmoothing = 0.1;
         },
         // Fashion-MNIST for accuracy within an hour on 2 cores: convolutional stem, light augmentation (crop, flip),
-        // drop-path, label smoothing, EMA, small batches (more steps per epoch), longer cosine schedule; 16 epochs fit the
-        // hour at ~285 img/s (docs/benchmarks.md has the ablations).
+        // drop-path, label smoothing, EMA, longer cosine schedule (docs/benchmarks.md has the ablations; batch 32 for
+        // 16 epochs, which won short runs, gave 92.50% against this recipe's 92.90% at full length).
         ["fmnist-accurate"] = o =>
         {
             o.Architecture = ViTConfig.FmnistAccurate;
             o.Optimizer = VitOptimizer.AdamW;
-            o.LearningRate = 7e-4;
+            o.LearningRate = 1.5e-3;
             o.WeightDecay = 0.05;
-            o.BatchSize = 32;
-            o.Epochs = 16;
+            o.BatchSize = 128;
+            o.Epochs = 20;
             o.Schedule = VitLearningRateSchedule.WarmupCosine;
             o.WarmupEpochs = 2;
             o.LabelSmoothing = 0.1;

@@ -38,7 +38,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         if (training)
         {
             // Training: softmax(QKᵀ/√d)·V as two batched 3-D products over [b·heads, n, d]. On CPU its backward is
-            // 1.4–2.2× faster than libtorch's fused kernel and than 4-D matmul on strided views (bench/scratch timings
+            // 1.3–2.2× faster than libtorch's fused kernel or 4-D matmul on strided views (bench/scratch timings
             // in docs/benchmarks.md). Dropout on the attention weights as the reference, with a FastDropout mask.
             var parts = qkv.permute(2, 0, 3, 1, 4).reshape(3, b * heads, n, d);
             var attn = torch.bmm(parts[0], parts[1].transpose(1, 2)).mul_(1.0 / Math.Sqrt(d)).softmax(-1);

@@ -7,7 +7,8 @@ namespace VitMlNet.Modeling;
 
 /// <summary>
 /// Pre-norm MLP: LayerNorm → Linear → GELU → Dropout → Linear → Dropout. With <see cref="ViTConfig.ConvFeedForward"/>
-/// (see <see cref="ViTConfig.HasConvFeedForward"/>), the hidden patch tokens also pass through a residual 3×3 depthwise convolution over the token grid before the GELU.
+/// (see <see cref="ViTConfig.HasConvFeedForward"/>), the hidden patch tokens also pass through a residual 3×3
+/// depthwise convolution over the token grid before the GELU.
 /// </summary>
 public sealed class FeedForward : Module<Tensor, Tensor>
 {
@@ -40,6 +41,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (dwconv is null) return net.forward(x);
+        // net: 0 LayerNorm, 1 Linear, 2 GELU, 3 Dropout, 4 Linear, 5 Dropout (indices fixed by the parameter names).
         var h = net[1].call(net[0].call(x));
         long batch = h.shape[0], hidden = h.shape[2];
         var prefix = h.narrow(1, 0, prefixTokens);

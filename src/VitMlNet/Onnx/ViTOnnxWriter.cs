@@ -262,12 +262,13 @@ public static class ViTOnnxWriter
         var headAxis = g.Int64s("const.head_axis", 1);
         var mergeShape = g.Int64s("const.merge_shape", 0, 0, c.InnerDim);
         var scale = g.Scalar("const.attention_scale", (float)(1.0 / Math.Sqrt(c.DimHead)));
-        var prefixStart = g.Int64s("const.prefix_start", 0);
-        var prefixEnd = g.Int64s("const.prefix_end", prefix);
-        var tokenAxis = g.Int64s("const.token_axis", 1);
-        var hiddenGridShape = c.ConvFeedForward ? g.Int64s("const.hidden_grid_shape", -1, gh, gw, c.MlpHidden) : "";
-        var hiddenTokensShape = c.ConvFeedForward ? g.Int64s("const.hidden_tokens_shape", -1, n, c.MlpHidden) : "";
-        var tokensEnd = c.ConvFeedForward ? g.Int64s("const.tokens_end", prefix + n) : "";
+        // Constants that only some architectures read are written on first use, so no initializer is left unread.
+        var constants = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Constant(string name, params long[] values) =>
+            constants.TryGetValue(name, out var written) ? written : constants[name] = g.Int64s(name, values);
+        string PrefixStart() => Constant("const.prefix_start", 0);
+        string PrefixEnd() => Constant("const.prefix_end", prefix);
+        string TokenAxis() => Constant("const.token_axis", 1);
 
         for (int i = 0; i < c.Depth; i++)
         {
@@ -279,7 +280,7 @@ public static class ViTOnnxWriter
             // and v yields [N, heads, T, dim_head] directly, with no Split and no Transpose of q, k and v.
             var h = LayerNorm(g, x, P(a + "norm.weight"), P(a + "norm.bias"));
             var h4 = g.Node("Unsqueeze", [h, headAxis]);
-            var hq = prefixOnly ? g.Node("Unsqueeze", [g.Node("Slice", [h, prefixStart, prefixEnd, tokenAxis]), headAxis]) : h4;
+            var hq = prefixOnly ? g.Node("Unsqueeze", [g.Node("Slice", [h, PrefixStart(), PrefixEnd(), TokenAxis()]), headAxis]) : h4;
             var q = QkvMatMul(hq, a + "to_qkv.weight", 0);
             var k = QkvMatMul(h4, a + "to_qkv.weight", 1);
             var v = QkvMatMul(h4, a + "to_qkv.weight", 2);
@@ -290,7 +291,7 @@ public static class ViTOnnxWriter
             var heads = g.Node("MatMul", [attention, v]);
             var merged = g.Node("Reshape", [g.Node("Transpose", [heads], null, Ints("perm", 0, 2, 1, 3)), mergeShape]);
             var projected = EncoderLinear(merged, a + "to_out.0.weight", a + "to_out.0.bias");
-            if (prefixOnly) x = g.Node("Slice", [x, prefixStart, prefixEnd, tokenAxis]);
+            if (prefixOnly) x = g.Node("Slice", [x, PrefixStart(), PrefixEnd(), TokenAxis()]);
             x = g.Node("Add", [x, projected]);
 
             h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"));
@@ -298,12 +299,12 @@ public static class ViTOnnxWriter
             if (c.HasConvFeedForward(i))
             {
                 // Residual 3×3 depthwise convolution over the patch-token grid; the prefix tokens pass unchanged.
-                var hiddenPrefix = g.Node("Slice", [h, prefixStart, prefixEnd, tokenAxis]);
-                var hiddenPatches = g.Node("Slice", [h, prefixEnd, tokensEnd, tokenAxis]);
-                var grid = g.Node("Transpose", [g.Node("Reshape", [hiddenPatches, hiddenGridShape])], null, Ints("perm", 0, 3, 1, 2));
+                var hiddenPrefix = g.Node("Slice", [h, PrefixStart(), PrefixEnd(), TokenAxis()]);
+                var hiddenPatches = g.Node("Slice", [h, PrefixEnd(), Constant("const.tokens_end", prefix + n), TokenAxis()]);
+                var grid = g.Node("Transpose", [g.Node("Reshape", [hiddenPatches, Constant("const.hidden_grid_shape", -1, gh, gw, c.MlpHidden)])], null, Ints("perm", 0, 3, 1, 2));
                 var local = g.Node("Conv", [grid, P(f + "dwconv.weight"), P(f + "dwconv.bias")], null,
                     Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1), Int("group", c.MlpHidden));
-                local = g.Node("Reshape", [g.Node("Transpose", [local], null, Ints("perm", 0, 2, 3, 1)), hiddenTokensShape]);
+                local = g.Node("Reshape", [g.Node("Transpose", [local], null, Ints("perm", 0, 2, 3, 1)), Constant("const.hidden_tokens_shape", -1, n, c.MlpHidden)]);
                 h = g.Node("Concat", [hiddenPrefix, g.Node("Add", [hiddenPatches, local])], null, Int("axis", 1));
             }
             h = Gelu(h);

@@ -55,6 +55,24 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [MemberData(nameof(ArchitectureNames))]
+    [InlineData("convffn-depth1")]
+    public void EveryInitializerIsReadByANode(string arch)
+    {
+        // No dead weights: ONNX Runtime warns about (and drops) initializers no node reads. With class-token pooling
+        // a depth-1 ConvFeedForward model has no convolution at all, so its grid constants must not be written either.
+        var config = arch == "convffn-depth1" ? ViTConfig.Tiny with { Depth = 1, ConvFeedForward = true } : Architecture(arch);
+        using var model = RandomModel(config, seed: 3);
+        foreach (var precision in new[] { ViTOnnxWeightPrecision.Float32, ViTOnnxWeightPrecision.DynamicInt8 })
+        {
+            var graph = ViTOnnxWriter.Build(model, null, new ViTOnnxExportOptions { WeightPrecision = precision }).Graph;
+            var read = graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+            var unused = graph.Initializer.Select(t => t.Name).Where(name => !read.Contains(name)).ToList();
+            Assert.True(unused.Count == 0, $"{arch} {precision}: unused initializers {string.Join(", ", unused)}");
+        }
+    }
+
+    [Theory]
     [InlineData("cls")]
     [InlineData("nonsquare")]
     [InlineData("gray")]
