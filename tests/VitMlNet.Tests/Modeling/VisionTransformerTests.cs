@@ -150,59 +150,6 @@ public class VisionTransformerTests
         Assert.Contains("Heads must be positive (actual 0)", e.Message);
         Assert.Contains("NumClasses must be at least 2 (actual 1)", e.Message);
     }
-}
-
-public class AttentionRolloutTests
-{
-    [Fact]
-    public void RolloutGivesANormalizedMapPerImageOverThePatchGrid()
-    {
-        torch.manual_seed(4);
-        using var model = new VisionTransformer(ViTConfig.Tiny.WithInput(3, 12, 20, 4) with { DistillationToken = true });
-        using var x = torch.randn(2, 3, 12, 20);
-        using var map = model.AttentionRollout(x);
-        Assert.Equal(new long[] { 2, 3, 5 }, map.shape);
-        using var sums = map.sum(new long[] { 1, 2 });
-        Assert.True(sums.allclose(torch.ones(2), 1e-5, 1e-5));
-        Assert.True(map.ge(0).all().item<bool>());
-        Assert.True(model.training);
-    }
-}
-
-public class ViTConfigTests
-{
-    [Fact]
-    public void ConfigsCompareByValueIncludingMeanAndStd()
-    {
-        var a = ViTConfig.Tiny with { Mean = new[] { 0.1f, 0.2f, 0.3f } };
-        var b = ViTConfig.Tiny with { Mean = new List<float> { 0.1f, 0.2f, 0.3f } };
-        Assert.Equal(a, b);
-        Assert.Equal(a.GetHashCode(), b.GetHashCode());
-        Assert.NotEqual(a, b with { Mean = new[] { 0.1f, 0.2f, 0.4f } });
-        Assert.NotEqual(a, b with { Depth = 3 });
-        Assert.Equal(ViTConfig.Seed, ViTConfig.FromPreset("SEED"));
-    }
-
-    [Fact]
-    public void WithInputAdaptsGeometryClassesAndChannelStatistics()
-    {
-        var gray = ViTConfig.Seed.WithInput(1, 28, 28, 7);
-        Assert.Equal((1, 28, 28, 7), (gray.Channels, gray.ImageHeight, gray.ImageWidth, gray.NumClasses));
-        Assert.Single(gray.Mean);
-        Assert.Single(gray.Std);
-        Assert.Empty(gray.GetErrors());
-    }
-
-    [Fact]
-    public void ConvStemNeedsAPowerOfTwoPatchAndPositiveChannels()
-    {
-        var bad = ViTConfig.Tiny.WithInput(3, 18, 18, 4) with { Stem = ViTStem.Conv, PatchSize = 6, StemChannels = 0 };
-        var errors = bad.GetErrors();
-        Assert.Contains(errors, e => e.Contains("power-of-two PatchSize (actual 6)", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.Contains("StemChannels must be positive (actual 0)", StringComparison.Ordinal));
-        Assert.Empty((bad with { Stem = ViTStem.Patch, StemChannels = 0 }).GetErrors());
-        Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { Stem = ViTStem.Conv });
-    }
 
     [Fact]
     public void ConvStemKeepsThePatchGridAndCountsItsParameters()
@@ -279,7 +226,7 @@ public class ViTConfigTests
         // random element off (no dropout, no drop-path) both modes must give the same logits and gradients flow.
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(11);
-        var config = VisionTransformerTests.Architecture(arch) with { Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
+        var config = Architecture(arch) with { Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
         using var model = new VisionTransformer(config);
         var images = torch.randn(3, config.Channels, config.ImageHeight, config.ImageWidth);
         model.eval();
@@ -288,5 +235,58 @@ public class ViTConfigTests
         var training = model.forward(images);
         Assert.True(training.requires_grad);
         Assert.True(torch.allclose(training, inference, rtol: 1e-4, atol: 1e-5), $"max difference {(training - inference).abs().max().item<float>()}");
+    }
+}
+
+public class AttentionRolloutTests
+{
+    [Fact]
+    public void RolloutGivesANormalizedMapPerImageOverThePatchGrid()
+    {
+        torch.manual_seed(4);
+        using var model = new VisionTransformer(ViTConfig.Tiny.WithInput(3, 12, 20, 4) with { DistillationToken = true });
+        using var x = torch.randn(2, 3, 12, 20);
+        using var map = model.AttentionRollout(x);
+        Assert.Equal(new long[] { 2, 3, 5 }, map.shape);
+        using var sums = map.sum(new long[] { 1, 2 });
+        Assert.True(sums.allclose(torch.ones(2), 1e-5, 1e-5));
+        Assert.True(map.ge(0).all().item<bool>());
+        Assert.True(model.training);
+    }
+}
+
+public class ViTConfigTests
+{
+    [Fact]
+    public void ConfigsCompareByValueIncludingMeanAndStd()
+    {
+        var a = ViTConfig.Tiny with { Mean = new[] { 0.1f, 0.2f, 0.3f } };
+        var b = ViTConfig.Tiny with { Mean = new List<float> { 0.1f, 0.2f, 0.3f } };
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { Mean = new[] { 0.1f, 0.2f, 0.4f } });
+        Assert.NotEqual(a, b with { Depth = 3 });
+        Assert.Equal(ViTConfig.Seed, ViTConfig.FromPreset("SEED"));
+    }
+
+    [Fact]
+    public void WithInputAdaptsGeometryClassesAndChannelStatistics()
+    {
+        var gray = ViTConfig.Seed.WithInput(1, 28, 28, 7);
+        Assert.Equal((1, 28, 28, 7), (gray.Channels, gray.ImageHeight, gray.ImageWidth, gray.NumClasses));
+        Assert.Single(gray.Mean);
+        Assert.Single(gray.Std);
+        Assert.Empty(gray.GetErrors());
+    }
+
+    [Fact]
+    public void ConvStemNeedsAPowerOfTwoPatchAndPositiveChannels()
+    {
+        var bad = ViTConfig.Tiny.WithInput(3, 18, 18, 4) with { Stem = ViTStem.Conv, PatchSize = 6, StemChannels = 0 };
+        var errors = bad.GetErrors();
+        Assert.Contains(errors, e => e.Contains("power-of-two PatchSize (actual 6)", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("StemChannels must be positive (actual 0)", StringComparison.Ordinal));
+        Assert.Empty((bad with { Stem = ViTStem.Patch, StemChannels = 0 }).GetErrors());
+        Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { Stem = ViTStem.Conv });
     }
 }
