@@ -50,4 +50,22 @@ public class FastDropoutTests
         double agreement = a1.eq(a2).to(ScalarType.Float64).mean().item<double>();
         Assert.InRange(agreement, 0.66, 0.70); // independent masks agree with probability 0.8² + 0.2²
     }
+
+    [Theory]
+    [InlineData(1, 0.1)]
+    [InlineData(17, 0.5)]
+    [InlineData(65_536, 0.1)]
+    [InlineData(100_003, 0.25)]
+    public void VectorizedMaskFillEqualsTheScalarDefinition(int length, double p)
+    {
+        Assert.True(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, "this machine's CPU has AVX2; the vectorized path must run");
+        uint threshold = (uint)Math.Round(p * 65536);
+        int keepBits = BitConverter.SingleToInt32Bits((float)(1.0 / (1.0 - threshold / 65536.0)));
+        var scalar = new float[length];
+        var vector = new float[length];
+        DropoutRandom.Fill(scalar, 0xC0FFEE, threshold, keepBits, vectorized: false);
+        DropoutRandom.Fill(vector, 0xC0FFEE, threshold, keepBits, vectorized: true);
+        Assert.Equal(scalar, vector);
+        if (length > 1000) Assert.InRange(scalar.Count(v => v == 0) / (double)length, p - 0.01, p + 0.01);
+    }
 }
