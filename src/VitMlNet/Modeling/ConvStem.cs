@@ -27,7 +27,9 @@ public sealed class ConvStem : Module<Tensor, Tensor>
         var layers = new List<Module<Tensor, Tensor>>();
         foreach (var (inChannels, outChannels, kernel, stride) in Layout(config))
         {
-            layers.Add(Conv2d(inChannels, outChannels, kernel, stride: stride, padding: kernel / 2));
+            bool norm = config.StemBatchNorm && kernel != 1;
+            layers.Add(Conv2d(inChannels, outChannels, kernel, stride: stride, padding: kernel / 2, bias: !norm));
+            if (norm) layers.Add(BatchNorm2d(outChannels));
             if (kernel != 1) layers.Add(GELU());
         }
         convs = Sequential(layers);
@@ -52,6 +54,27 @@ public sealed class ConvStem : Module<Tensor, Tensor>
         }
         list.Add((width, config.Dim, 1, 1));
         return list;
+    }
+
+    /// <summary>Parameter-name prefix of convolution <paramref name="index"/> of <see cref="Layout"/> (e.g. <c>stem.convs.0</c>).</summary>
+    public static string ConvName(ViTConfig config, int index)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return $"stem.convs.{index * (config.StemBatchNorm ? 3 : 2)}";
+    }
+
+    /// <summary>Whether convolution <paramref name="index"/> of <see cref="Layout"/> is followed by a BatchNorm (every 3×3 one, with <see cref="ViTConfig.StemBatchNorm"/>).</summary>
+    public static bool HasBatchNorm(ViTConfig config, int index)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.StemBatchNorm && Layout(config)[index].Kernel != 1;
+    }
+
+    /// <summary>Parameter-name prefix of the BatchNorm after convolution <paramref name="index"/> (with <see cref="ViTConfig.StemBatchNorm"/>).</summary>
+    public static string NormName(ViTConfig config, int index)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return $"stem.convs.{index * 3 + 1}";
     }
 
     /// <inheritdoc />

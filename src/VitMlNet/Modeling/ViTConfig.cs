@@ -79,6 +79,14 @@ public sealed record ViTConfig
     public int StemChannels { get; init; } = 32;
 
     /// <summary>
+    /// Batch normalization after every 3×3 convolution of a <see cref="ViTStem.Conv"/> stem (convolution without bias →
+    /// BatchNorm → GELU), as the convolutional stems of "Early Convolutions Help Transformers See Better" (Xiao et al.
+    /// 2021). Scoring uses the running statistics; the ONNX export writes them as BatchNormalization nodes. Ignored by
+    /// the patch stem. The default is false.
+    /// </summary>
+    public bool StemBatchNorm { get; init; }
+
+    /// <summary>
     /// Standard deviation of the normal initialization of the class token, the distillation token and the position
     /// embedding. The default is 1 (the reference's <c>torch.randn</c>); timm's ViTs use 0.02.
     /// </summary>
@@ -193,7 +201,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && Pooling == other.Pooling && DistillationToken == other.DistillationToken
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -213,6 +221,7 @@ public sealed record ViTConfig
         hash.Add(Dropout);
         hash.Add(Stem);
         hash.Add(StemChannels);
+        hash.Add(StemBatchNorm);
         hash.Add(TokenInitStd);
         hash.Add(ConvFeedForward);
         hash.Add(Pooling);

@@ -77,6 +77,15 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
             .Select(p => p.name)
             .ToHashSet();
 
+    /// <summary>
+    /// The model's whole learned state by name: every parameter, then every floating-point buffer (the running mean and
+    /// variance of a <see cref="ViTConfig.StemBatchNorm"/> stem). Weight snapshots, EMA and the ONNX export use this, so
+    /// buffers travel with the weights.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedState() =>
+        named_parameters().Select(p => (p.name, (Tensor)p.parameter))
+            .Concat(named_buffers().Where(b => b.buffer.is_floating_point()).Select(b => (b.name, b.buffer)));
+
     /// <summary>Encodes images into the pooled embedding [N, dim] (with a distillation token: the class-token embedding).</summary>
     public Tensor ForwardFeatures(Tensor images) => Pool(Encode(images));
 

@@ -53,6 +53,7 @@ public static class ViTOnnxWriter
 
     /// <summary>LayerNorm epsilon of TorchSharp's (and PyTorch's) LayerNorm default.</summary>
     private const float LayerNormEpsilon = 1e-5f;
+    private const float BatchNormEpsilon = 1e-5f; // torch.nn.BatchNorm2d's default
 
     /// <summary>Builds the ONNX model of a TorchSharp <see cref="VisionTransformer"/> (its current weights, in eval semantics).</summary>
     /// <param name="model">The model; it is not modified and no tensors are left behind.</param>
@@ -216,7 +217,7 @@ public static class ViTOnnxWriter
         if (c.Stem == ViTStem.Conv)
         {
             // Convolutional stem on [N, C, H, W]: per-channel pixel scale and mean/std as one Mul + Add, then the
-            // convolutions (GELU after each but the 1×1 projection), then tokens [N, (H/p)(W/p), dim] and LayerNorm.
+            // convolutions (BatchNorm, with StemBatchNorm, and GELU after each but the 1×1 projection), then tokens [N, (H/p)(W/p), dim] and LayerNorm.
             x = g.Node("Reshape", [input, g.Int64s("const.image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
             x = g.Node("Mul", [x, g.Floats("const.pixel_mul", pixelMul, c.Channels, 1, 1)]);
             x = g.Node("Add", [x, g.Floats("const.pixel_add", pixelAdd, c.Channels, 1, 1)]);
@@ -225,8 +226,17 @@ public static class ViTOnnxWriter
             {
                 var (_, _, kernel, stride) = convs[i];
                 int pad = kernel / 2;
-                x = g.Node("Conv", [x, P($"stem.convs.{2 * i}.weight"), P($"stem.convs.{2 * i}.bias")], null,
+                string conv = ConvStem.ConvName(c, i);
+                bool batchNorm = ConvStem.HasBatchNorm(c, i);
+                x = g.Node("Conv", batchNorm ? [x, P($"{conv}.weight")] : [x, P($"{conv}.weight"), P($"{conv}.bias")], null,
                     Ints("kernel_shape", kernel, kernel), Ints("pads", pad, pad, pad, pad), Ints("strides", stride, stride));
+                if (batchNorm)
+                {
+                    // Inference-mode BatchNormalization with the running statistics; ONNX Runtime folds it into the Conv.
+                    string bn = ConvStem.NormName(c, i);
+                    x = g.Node("BatchNormalization", [x, P($"{bn}.weight"), P($"{bn}.bias"), P($"{bn}.running_mean"), P($"{bn}.running_var")],
+                        null, Float("epsilon", BatchNormEpsilon));
+                }
                 if (kernel != 1) x = Gelu(x);
             }
             x = g.Node("Reshape", [x, g.Int64s("const.tokens_shape", 0, c.Dim, n)]);

@@ -8,7 +8,7 @@ namespace VitMlNet.Onnx;
 /// </summary>
 internal static class ViTParameterLayout
 {
-    /// <summary>Every parameter of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
+    /// <summary>Every parameter (and floating-point buffer) of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
     {
         var list = new List<(string, long[])>();
@@ -18,8 +18,17 @@ internal static class ViTParameterLayout
             for (int i = 0; i < convs.Count; i++)
             {
                 var (inChannels, outChannels, kernel, _) = convs[i];
-                list.Add(($"stem.convs.{2 * i}.weight", [outChannels, inChannels, kernel, kernel]));
-                list.Add(($"stem.convs.{2 * i}.bias", [outChannels]));
+                string conv = ConvStem.ConvName(c, i);
+                list.Add(($"{conv}.weight", [outChannels, inChannels, kernel, kernel]));
+                if (ConvStem.HasBatchNorm(c, i))
+                {
+                    string norm = ConvStem.NormName(c, i);
+                    list.Add(($"{norm}.weight", [outChannels]));
+                    list.Add(($"{norm}.bias", [outChannels]));
+                    list.Add(($"{norm}.running_mean", [outChannels]));
+                    list.Add(($"{norm}.running_var", [outChannels]));
+                }
+                else list.Add(($"{conv}.bias", [outChannels]));
             }
             list.Add(("stem.norm.weight", [c.Dim]));
             list.Add(("stem.norm.bias", [c.Dim]));

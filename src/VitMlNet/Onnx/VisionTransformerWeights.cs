@@ -21,7 +21,7 @@ public static class VisionTransformerWeights
         var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        foreach (var (name, parameter) in model.named_parameters())
+        foreach (var (name, parameter) in model.NamedState())
         {
             var t = parameter.detach().to(ScalarType.Float32, CPU).contiguous();
             result[name] = (t.data<float>().ToArray(), t.shape);
@@ -43,7 +43,7 @@ public static class VisionTransformerWeights
             throw new ArgumentException($"The weights do not fit the model '{model.Config.Name}': {string.Join("; ", errors)}.", nameof(weights));
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        foreach (var (name, parameter) in model.named_parameters())
+        foreach (var (name, parameter) in model.NamedState())
         {
             var (data, shape) = weights[name];
             var source = torch.tensor(data, shape, ScalarType.Float32);

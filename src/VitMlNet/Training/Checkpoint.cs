@@ -58,7 +58,7 @@ public static class Checkpoint
             using var copy = new VisionTransformer(model.Config);
             using (torch.no_grad())
             {
-                foreach (var (name, p) in copy.named_parameters()) p.copy_(best[name]);
+                foreach (var (name, p) in copy.NamedState()) p.copy_(best[name]);
             }
             copy.save(Path.Combine(directory, "best.bin"));
         }

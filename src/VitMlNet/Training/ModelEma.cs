@@ -20,8 +20,8 @@ public sealed class ModelEma : IDisposable
         Model = new VisionTransformer(source.Config);
         Model.to(source.parameters().First().device);
         Model.eval();
-        var target = Model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-        pairs = source.named_parameters().Select(p => (target[p.name], (Tensor)p.parameter)).ToArray();
+        var target = Model.NamedState().ToDictionary(p => p.Name, p => p.Tensor);
+        pairs = source.NamedState().Select(p => (target[p.Name], p.Tensor)).ToArray();
         using (torch.no_grad())
         {
             foreach (var (ema, src) in pairs) ema.copy_(src);

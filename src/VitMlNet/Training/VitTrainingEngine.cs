@@ -275,14 +275,14 @@ public sealed class VitTrainingEngine
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+        return model.NamedState().ToDictionary(p => p.Name, p => p.Tensor.detach().clone().DetachFromDisposeScope());
     }
 
     private static void Restore(VisionTransformer model, Dictionary<string, Tensor> weights, bool dispose)
     {
         using (torch.no_grad())
         {
-            foreach (var (name, p) in model.named_parameters()) p.copy_(weights[name]);
+            foreach (var (name, p) in model.NamedState()) p.copy_(weights[name]);
         }
         if (dispose) DisposeAll(weights);
     }

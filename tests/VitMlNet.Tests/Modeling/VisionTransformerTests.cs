@@ -1,5 +1,6 @@
 using TorchSharp;
 using VitMlNet.Modeling;
+using VitMlNet.Onnx;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Tests.Modeling;
@@ -35,7 +36,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -49,6 +50,7 @@ public class VisionTransformerTests
         "convstem-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
         "convffn" => ViTConfig.Tiny with { ConvFeedForward = true },
         "convffn-mean" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean, ConvFeedForward = true }).WithInput(1, 12, 20, 5),
+        "convstem-bn" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true },
         _ => throw new ArgumentException(name),
     };
 
@@ -73,6 +75,37 @@ public class VisionTransformerTests
             Assert.True(p.grad!.abs().sum().item<float>() > 0, $"{name} has a zero gradient");
         }
         Assert.Equal(new long[] { 4, config.Dim }, model.ForwardFeatures(x).shape);
+    }
+
+    [Fact]
+    public void StemBatchNormLearnsRunningStatisticsThatTheNamedStateCarries()
+    {
+        var config = ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true };
+        torch.manual_seed(3);
+        using var scope = torch.NewDisposeScope();
+        using var model = new VisionTransformer(config);
+        var state = model.NamedState().ToDictionary(s => s.Name, s => s.Tensor);
+        // conv (no bias) → BatchNorm → GELU for each 3×3 convolution; the 1×1 projection keeps its bias and has no norm.
+        Assert.Equal(3, state.Keys.Count(k => k.EndsWith(".running_mean", StringComparison.Ordinal)));
+        Assert.Equal(3, state.Keys.Count(k => k.EndsWith(".running_var", StringComparison.Ordinal)));
+        Assert.DoesNotContain("stem.convs.0.bias", state.Keys);
+        Assert.Contains("stem.convs.9.bias", state.Keys);
+        Assert.DoesNotContain(state.Keys, k => k.EndsWith("num_batches_tracked", StringComparison.Ordinal));
+        Assert.Equal(ViTParameterLayout.For(config).Select(l => l.Name).Order(), state.Keys.Order());
+
+        var mean = state["stem.convs.1.running_mean"];
+        Assert.True(mean.eq(0).all().item<bool>());
+        var x = torch.randn(8, 3, 16, 16).mul(3).add(1);
+        model.train();
+        using (torch.no_grad()) model.forward(x);
+        Assert.False(mean.eq(0).all().item<bool>(), "a training-mode forward updates the running mean");
+
+        // Eval mode uses the running statistics: the same input alone or in another batch gives the same logits.
+        model.eval();
+        using var noGrad = torch.no_grad();
+        var together = model.forward(x);
+        var alone = model.forward(x.narrow(0, 0, 1));
+        Assert.True(together.narrow(0, 0, 1).allclose(alone, rtol: 1e-4, atol: 1e-5));
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace VitMlNet.Tests.Onnx;
 internal static class OnnxTestSupport
 {
     /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and two combinations.</summary>
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray" };
 
     public static ViTConfig Architecture(string name) => name switch
     {
@@ -20,12 +20,13 @@ internal static class OnnxTestSupport
         "depth1" => ViTConfig.Tiny with { Depth = 1, DistillationToken = true },
         "convstem-distill" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, PatchSize = 8, DistillationToken = true },
         "convffn-distill" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, Depth = 3, DistillationToken = true, ConvFeedForward = true }).WithInput(3, 16, 24, 6),
+        "convstem-bn-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, StemBatchNorm = true, Pooling = ViTPooling.Mean, DistillationToken = true }).WithInput(1, 12, 20, 5),
         _ => VisionTransformerTests.Architecture(name),
     };
 
     /// <summary>
     /// A model in eval mode whose every parameter is random (seeded): PyTorch's initializers, then noise on top so that
-    /// LayerNorm scales and shifts are not 1 and 0 and a swapped weight would show.
+    /// LayerNorm scales and shifts are not 1 and 0 and a swapped weight would show; BatchNorm running statistics likewise.
     /// </summary>
     public static VisionTransformer RandomModel(ViTConfig config, int seed)
     {
@@ -36,6 +37,12 @@ internal static class OnnxTestSupport
         {
             foreach (var (_, p) in model.named_parameters())
                 p.add_(torch.randn_like(p).mul_(p.dim() == 1 ? 0.2 : 0.05));
+            // BatchNorm running statistics too (mean around 0, variance 0.5–1.5), so the export must carry them.
+            foreach (var (name, b) in model.named_buffers().Where(b => b.buffer.is_floating_point()))
+            {
+                if (name.EndsWith(".running_var", StringComparison.Ordinal)) b.copy_(torch.rand_like(b).add_(0.5));
+                else b.add_(torch.randn_like(b).mul_(0.2));
+            }
         }
         model.eval();
         return model;
