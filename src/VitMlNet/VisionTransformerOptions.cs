@@ -154,6 +154,14 @@ public sealed class VisionTransformerOptions
     /// </summary>
     public Onnx.ViTOnnxWeightPrecision ScoringPrecision { get; set; } = Onnx.ViTOnnxWeightPrecision.Float32;
 
+    /// <summary>
+    /// Test-time flip averaging in the scoring graph of the fitted transformer and the saved zip: each image is scored
+    /// with its left-right mirror and the two logits are averaged (<see cref="Onnx.ViTOnnxExportOptions.FlipAverage"/>).
+    /// Worth it when training used <see cref="AugmentationOptions.HorizontalFlip"/>; scoring costs twice as much. The
+    /// default is false.
+    /// </summary>
+    public bool ScoringFlipAverage { get; set; }
+
     /// <summary>The architecture to train: <see cref="Architecture"/> or the named <see cref="Preset"/>.</summary>
     public ViTConfig ResolveArchitecture() => Architecture ?? ViTConfig.FromPreset(Preset);
 

@@ -76,15 +76,19 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     /// <summary>Precision of the scoring graph (<see cref="VisionTransformerOptions.ScoringPrecision"/>); <see cref="ExportOnnx(Stream)"/> writes the same.</summary>
     public ViTOnnxWeightPrecision ScoringPrecision { get; private init; }
 
+    /// <summary>Whether the scoring graph averages each image with its mirror (<see cref="VisionTransformerOptions.ScoringFlipAverage"/>); <see cref="ExportOnnx(Stream)"/> writes the same.</summary>
+    public bool ScoringFlipAverage { get; private init; }
+
     /// <summary>
     /// Writes a standalone ONNX model for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw values
     /// (multiplied by the trained pixel scale inside the graph), outputs <c>logits</c> and <c>probabilities</c> [N, classes].
-    /// Class names and the architecture are stored in the model's metadata; the precision is <see cref="ScoringPrecision"/>.
+    /// Class names and the architecture are stored in the model's metadata; the precision is <see cref="ScoringPrecision"/>,
+    /// flip averaging <see cref="ScoringFlipAverage"/>.
     /// </summary>
     public void ExportOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision };
+        var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision, FlipAverage = ScoringFlipAverage };
         ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, weights, ClassNames, options), stream);
     }
 
@@ -115,6 +119,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
             ProbabilitiesOutputName = null,
             FeaturesOutputName = o.EmbeddingColumnName,
             WeightPrecision = o.ScoringPrecision,
+            FlipAverage = o.ScoringFlipAverage,
         };
         byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
         var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };
@@ -126,6 +131,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
         return new VisionTransformerTransformer(chain, config, classNames, weights, o.PixelScale, history, o.FeatureColumnName)
         {
             ScoringPrecision = o.ScoringPrecision,
+            ScoringFlipAverage = o.ScoringFlipAverage,
         };
     }
 

@@ -133,6 +133,48 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
     }
 
     [Fact]
+    public void ScoringFlipAverageWritesTheMirrorIntoTheZip()
+    {
+        var options = new VisionTransformerOptions
+        {
+            Architecture = ViTConfig.Tiny, Epochs = 10, BatchSize = 16, LearningRate = 2e-3, Optimizer = VitOptimizer.AdamW,
+            Schedule = VitLearningRateSchedule.WarmupCosine, WarmupEpochs = 1, EmbeddingColumnName = "Embedding", Seed = 3,
+            ScoringFlipAverage = true,
+        };
+        var model = f.Ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(f.Ml.Transforms.LoadImages("Image", null, "ImagePath"))
+            .Append(f.Ml.Transforms.ResizeImages("Image", 16, 16))
+            .Append(f.Ml.Transforms.ExtractPixels("Pixels", "Image"))
+            .Append(f.Ml.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(f.Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
+            .Fit(f.TrainData);
+        var vit = model.OfType<VisionTransformerTransformer>().Single();
+        Assert.True(vit.ScoringFlipAverage);
+        // Same seed and data as the fixture, so the same weights: the mirror is averaged in, so the scores move. (These
+        // synthetic classes are not mirror-symmetric, so accuracy is not asserted: flip averaging is for data where a
+        // mirrored image keeps its class, as with HorizontalFlip augmentation; the writer tests check the arithmetic.)
+        var flipped = ScoresOf(model.Transform(f.TestData));
+        var plain = ScoresOf(f.Model.Transform(f.TestData));
+        Assert.NotEqual(plain.Select(r => r.Score[0]), flipped.Select(r => r.Score[0]));
+
+        string zip = Path.Combine(Path.GetTempPath(), "vit-flip-" + Guid.NewGuid().ToString("N") + ".zip");
+        try
+        {
+            f.Ml.Model.Save(model, f.TrainData.Schema, zip);
+            byte[] bytes;
+            using (var stream = File.OpenRead(zip)) bytes = VitMlNet.Onnx.ViTOnnxReader.FindModelBytesInZip(stream)!;
+            var proto = global::Onnx.ModelProto.Parser.ParseFrom(bytes);
+            Assert.Contains(proto.Graph.Initializer, t => t.Name == "const.flip_steps");
+            var loaded = new MLContext(seed: 5).Model.Load(zip, out _);
+            Assert.Equal(flipped.Select(r => r.Score), ScoresOf(loaded.Transform(f.TestData)).Select(r => r.Score));
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
+    [Fact]
     public void SavedZipLoadsInAFreshContextAndScoresIdentically()
     {
         string zip = Path.Combine(Path.GetTempPath(), "vit-pipeline-" + Guid.NewGuid().ToString("N") + ".zip");

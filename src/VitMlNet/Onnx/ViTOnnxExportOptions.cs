@@ -75,6 +75,13 @@ public sealed class ViTOnnxExportOptions
     /// </summary>
     public string? PredictedLabelOutputName { get; set; }
 
+    /// <summary>
+    /// Test-time flip averaging: the graph scores each image and its left-right mirror as one batch and averages the two
+    /// logits (and embeddings). For models trained with horizontal-flip augmentation it usually adds a few tenths of a
+    /// point of accuracy, at twice the scoring work. The default is false.
+    /// </summary>
+    public bool FlipAverage { get; set; }
+
     /// <summary>Precision of the encoder's matrix products. The default is <see cref="ViTOnnxWeightPrecision.Float32"/>.</summary>
     public ViTOnnxWeightPrecision WeightPrecision { get; set; } = ViTOnnxWeightPrecision.Float32;
 

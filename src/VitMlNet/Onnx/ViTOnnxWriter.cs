@@ -202,6 +202,15 @@ public static class ViTOnnxWriter
         g.Graph.Input.Add(o.InputLayout == ViTOnnxInputLayout.Flat
             ? Value(input, DataType.Float, (long)c.Channels * c.ImageHeight * c.ImageWidth)
             : Value(input, DataType.Float, c.Channels, c.ImageHeight, c.ImageWidth));
+        if (o.FlipAverage)
+        {
+            // Test-time flip averaging: the images, then their left-right mirrors (a Slice with step -1 over the width),
+            // as one batch of 2N; the outputs average the two halves. Everything below reads the batch size from this.
+            var images = g.Node("Reshape", [input, g.Int64s("const.flip_image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
+            var mirrored = g.Node("Slice", [images, g.Int64s("const.flip_starts", -1), g.Int64s("const.flip_ends", long.MinValue),
+                g.Int64s("const.flip_axes", 3), g.Int64s("const.flip_steps", -1)]);
+            input = g.Node("Concat", [images, mirrored], null, Int("axis", 0));
+        }
 
         var sqrt2 = g.Scalar("const.sqrt2", (float)Math.Sqrt(2.0));
         var one = g.Scalar("const.one", 1f);
@@ -332,6 +341,15 @@ public static class ViTOnnxWriter
             var distFeatures = g.Node("Gather", [x, g.Int64Scalar("const.token1", 1)], null, Int("axis", 1));
             var distLogits = g.Node("Gemm", [distFeatures, PT("head_dist.weight"), P("head_dist.bias")]);
             logits = g.Node("Mul", [g.Node("Add", [logits, distLogits]), half]);
+        }
+
+        if (o.FlipAverage)
+        {
+            // [2N, k] → [2, N, k] → mean over the two views.
+            string Average(string values, long width) => g.Node("ReduceMean",
+                [g.Node("Reshape", [values, Constant($"const.flip_pair_shape_{width}", 2, -1, width)])], null, Ints("axes", 0), Int("keepdims", 0));
+            logits = Average(logits, c.NumClasses);
+            features = Average(features, c.Dim);
         }
 
         if (o.LogitsOutputName is { } logitsName)

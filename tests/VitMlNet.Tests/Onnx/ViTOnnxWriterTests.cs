@@ -73,6 +73,49 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("cls", false)]
+    [InlineData("distill-mean", false)]
+    [InlineData("nonsquare", true)]
+    [InlineData("convstem-bn-gray", true)]
+    [InlineData("convffn-distill", false)]
+    public void FlipAverageEqualsTheMeanOfTorchSharpOnTheImageAndItsMirror(string arch, bool flat)
+    {
+        var config = Architecture(arch);
+        using var model = RandomModel(config, seed: 5);
+        const int batch = 3;
+        var pixels = RandomPixels(config, batch, seed: 9);
+        var mirrored = new float[pixels.Length];
+        int w = config.ImageWidth;
+        for (int row = 0; row < pixels.Length / w; row++)
+            for (int col = 0; col < w; col++) mirrored[row * w + col] = pixels[row * w + w - 1 - col];
+        float[] Mean(float[] a, float[] b) => a.Zip(b, (x, y) => (x + y) / 2).ToArray();
+        var expectedLogits = Mean(TorchLogits(model, pixels, batch), TorchLogits(model, mirrored, batch));
+        var expectedFeatures = Mean(TorchFeatures(model, pixels, batch), TorchFeatures(model, mirrored, batch));
+
+        var options = new ViTOnnxExportOptions { FlipAverage = true, FeaturesOutputName = "features", PredictedIndexOutputName = "predicted_index" };
+        if (flat) options.InputLayout = ViTOnnxInputLayout.Flat;
+        var graph = ViTOnnxWriter.Build(model, null, options);
+        var read = graph.Graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+        Assert.All(graph.Graph.Initializer, t => Assert.Contains(t.Name, read));
+        using var session = Session(ViTOnnxWriter.ToByteArray(graph));
+        long[] shape = flat ? [batch, config.Channels * config.ImageHeight * w] : [batch, config.Channels, config.ImageHeight, w];
+        var outputs = Run(session, "pixels", pixels, shape);
+
+        Assert.Equal(new long[] { batch, config.NumClasses }, outputs["logits"].Shape);
+        Assert.Equal(new long[] { batch, config.Dim }, outputs["features"].Shape);
+        float diff = MaxAbsDiff(expectedLogits, outputs["logits"].Floats!);
+        Assert.True(diff <= 1e-4f, $"{arch}: max |onnx - torch mean of both views| = {diff}");
+        Assert.True(MaxAbsDiff(expectedFeatures, outputs["features"].Floats!) <= 1e-4f);
+        // The mirror matters: the plain model's logits differ from the averaged ones.
+        Assert.True(MaxAbsDiff(TorchLogits(model, pixels, batch), expectedLogits) > 1e-3f);
+        for (int b = 0; b < batch; b++)
+        {
+            var row = expectedLogits.AsSpan(b * config.NumClasses, config.NumClasses).ToArray();
+            Assert.Equal(Array.IndexOf(row, row.Max()), outputs["predicted_index"].Integers![b]);
+        }
+    }
+
+    [Theory]
     [InlineData("cls")]
     [InlineData("nonsquare")]
     [InlineData("gray")]
