@@ -27,7 +27,10 @@ internal static class InfoCommand
         var output = model.GetOutputSchema(input);
         var inputs = input.Select(c => (c.Name, Type: c.Type.ToString())).ToList();
         var outputs = output.Where(c => !c.IsHidden).Select(c => (c.Name, Type: c.Type.ToString())).ToList();
-        long parameters = onnx.Weights.Values.Sum(w => (long)w.Data.Length);
+        // Learned parameters only: the weights dictionary also carries BatchNorm running statistics.
+        long parameters = onnx.Weights.Where(w => !w.Key.EndsWith(".running_mean", StringComparison.Ordinal) && !w.Key.EndsWith(".running_var", StringComparison.Ordinal))
+            .Sum(w => (long)w.Value.Data.Length);
+        bool flipAverage = onnx.ExportOptions?.FlipAverage ?? false;
         float scale = onnx.ExportOptions?.PixelScale ?? 1f / 255f;
 
         if (json)
@@ -42,6 +45,7 @@ internal static class InfoCommand
                 architecture = ArchitectureJson(onnx.Config),
                 parameters,
                 pixelScale = scale,
+                flipAverage,
             }));
             return ExitCodes.Ok;
         }
@@ -57,7 +61,9 @@ internal static class InfoCommand
         o.WriteLine($"classes  {c.NumClasses}: {string.Join(", ", onnx.ClassNames)}");
         o.WriteLine(string.Format(inv, "network  ViT '{0}': {1}x{2}x{3} input, patch {4}, dim {5}, depth {6}, heads {7}x{8}, MLP ratio {9}, {10} pooling{11}",
             c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
-            c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : ""));
+            c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : "")
+            + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")})" : "")
+            + (flipAverage ? ", flip-averaged scoring" : ""));
         o.WriteLine(string.Format(inv, "params   {0:N0}", parameters));
         o.WriteLine(string.Format(inv, "pixels   x {0:G6}, mean [{1}], std [{2}]", scale,
             string.Join(", ", c.Mean.Select(v => v.ToString("G4", inv))), string.Join(", ", c.Std.Select(v => v.ToString("G4", inv)))));
@@ -78,6 +84,8 @@ internal static class InfoCommand
         dimHead = c.DimHead,
         mlpRatio = c.MlpRatio,
         pooling = c.Pooling.ToString(),
+        stem = c.Stem.ToString(),
+        stemBatchNorm = c.StemBatchNorm,
         distillationToken = c.DistillationToken,
         numClasses = c.NumClasses,
         mean = c.Mean,

@@ -40,7 +40,7 @@ public enum ViTOnnxWeightPrecision
 
 /// <summary>
 /// How <see cref="ViTOnnxWriter"/> shapes the ONNX graph's input and outputs. The weights and the architecture
-/// come from the model; these options only choose names, the input layout and the pixel scale.
+/// come from the model; these options choose names, the input layout, the pixel scale, the precision and flip averaging.
 /// </summary>
 public sealed class ViTOnnxExportOptions
 {

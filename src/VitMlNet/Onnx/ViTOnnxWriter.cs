@@ -35,8 +35,11 @@ namespace VitMlNet.Onnx;
 /// the head reads.
 /// </para>
 /// <para>
-/// A convolutional stem (<see cref="ViTStem.Conv"/>) is written as Conv nodes with the same erf-form GELU, then a
-/// Reshape/Transpose to tokens and LayerNormalization. With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
+/// A convolutional stem (<see cref="ViTStem.Conv"/>) is written as Conv nodes (each followed by BatchNormalization
+/// with the running statistics when <see cref="ViTConfig.StemBatchNorm"/> is set) with the same erf-form GELU, then a
+/// Reshape/Transpose to tokens and LayerNormalization. <see cref="ViTOnnxExportOptions.FlipAverage"/> prepends the
+/// mirrored images to the batch (Slice with step −1 over the width, Concat) and averages the two halves of the logits
+/// and embeddings (Reshape, ReduceMean). With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
 /// encoder blocks' matrix products become DynamicQuantizeLinear → MatMulInteger → Cast → Mul (int8 weights with one
 /// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>).
 /// </para>
@@ -53,7 +56,9 @@ public static class ViTOnnxWriter
 
     /// <summary>LayerNorm epsilon of TorchSharp's (and PyTorch's) LayerNorm default.</summary>
     private const float LayerNormEpsilon = 1e-5f;
-    private const float BatchNormEpsilon = 1e-5f; // torch.nn.BatchNorm2d's default
+
+    /// <summary>BatchNorm epsilon of TorchSharp's (and PyTorch's) BatchNorm2d default.</summary>
+    private const float BatchNormEpsilon = 1e-5f;
 
     /// <summary>Builds the ONNX model of a TorchSharp <see cref="VisionTransformer"/> (its current weights, in eval semantics).</summary>
     /// <param name="model">The model; it is not modified and no tensors are left behind.</param>
@@ -226,7 +231,8 @@ public static class ViTOnnxWriter
         if (c.Stem == ViTStem.Conv)
         {
             // Convolutional stem on [N, C, H, W]: per-channel pixel scale and mean/std as one Mul + Add, then the
-            // convolutions (BatchNorm, with StemBatchNorm, and GELU after each but the 1×1 projection), then tokens [N, (H/p)(W/p), dim] and LayerNorm.
+            // convolutions (BatchNorm, with StemBatchNorm, and GELU after each but the 1×1 projection), then tokens
+            // [N, (H/p)(W/p), dim] and LayerNorm.
             x = g.Node("Reshape", [input, g.Int64s("const.image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
             x = g.Node("Mul", [x, g.Floats("const.pixel_mul", pixelMul, c.Channels, 1, 1)]);
             x = g.Node("Add", [x, g.Floats("const.pixel_add", pixelAdd, c.Channels, 1, 1)]);
@@ -349,7 +355,7 @@ public static class ViTOnnxWriter
             string Average(string values, long width) => g.Node("ReduceMean",
                 [g.Node("Reshape", [values, Constant($"const.flip_pair_shape_{width}", 2, -1, width)])], null, Ints("axes", 0), Int("keepdims", 0));
             logits = Average(logits, c.NumClasses);
-            features = Average(features, c.Dim);
+            if (o.FeaturesOutputName is not null) features = Average(features, c.Dim);
         }
 
         if (o.LogitsOutputName is { } logitsName)

@@ -241,6 +241,34 @@ public class CliTests : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void ExportOnnxFlipAverageAveragesTheLogitsOfEachImageAndItsMirror()
+    {
+        string plain = f.NewPath("plain-for-flip.onnx"), flipped = f.NewPath("flip.onnx");
+        Assert.Equal(0, Vit.Run("export-onnx", f.Model, plain).Code);
+        var r = Vit.Run("export-onnx", f.Model, flipped, "--flip-average");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("flip averaging", r.Out, StringComparison.Ordinal);
+        var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(4);
+        var pixels = data.Pixels.Select(b => (float)b).ToArray();
+        var mirrored = new float[pixels.Length];
+        for (int row = 0; row < pixels.Length / 16; row++)
+            for (int col = 0; col < 16; col++) mirrored[row * 16 + col] = pixels[row * 16 + 15 - col];
+        float[] Logits(string path, float[] values)
+        {
+            using var session = new InferenceSession(path);
+            var input = new DenseTensor<float>(values, new[] { data.Count, 3, 16, 16 });
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("pixels", input) });
+            return results.Single(x => x.Name == "logits").AsEnumerable<float>().ToArray();
+        }
+        var expected = Logits(plain, pixels).Zip(Logits(plain, mirrored), (a, b) => (a + b) / 2).ToArray();
+        var actual = Logits(flipped, pixels);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+        var info = Vit.Run("info", f.Model, "--json").Json();
+        Assert.False(info.GetProperty("flipAverage").GetBoolean());
+    }
+
+    [Fact]
     public void ExportOnnxWritesAStandaloneModelThatOnnxRuntimeScoresLikeTheZip()
     {
         string onnx = f.NewPath("model.onnx");
