@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace VitMlNet.Training;
 
 /// <summary>
-/// Exponential moving average of a model's parameters (Polyak averaging, as timm's ModelEmaV2):
+/// Exponential moving average of a model's parameters and BatchNorm running statistics (its
+/// <see cref="VisionTransformer.NamedState"/>; Polyak averaging, as timm's ModelEmaV2):
 /// after each step, ema = decay·ema + (1 − decay)·weights. Owns a model copy used for validation and export.
 /// </summary>
 public sealed class ModelEma : IDisposable
