@@ -11,24 +11,7 @@ public sealed class PipelineFixture : IDisposable
         Train = new ImageFolderFixture(240, 21);
         Test = new ImageFolderFixture(60, 22);
         Ml = new MLContext(seed: 1);
-        var options = new VisionTransformerOptions
-        {
-            Architecture = ViTConfig.Tiny,
-            Epochs = 10,
-            BatchSize = 16,
-            LearningRate = 2e-3,
-            Optimizer = VitOptimizer.AdamW,
-            Schedule = VitLearningRateSchedule.WarmupCosine,
-            WarmupEpochs = 1,
-            EmbeddingColumnName = "Embedding",
-            Seed = 3,
-        };
-        Pipeline = Ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(Ml.Transforms.LoadImages("Image", null, "ImagePath"))
-            .Append(Ml.Transforms.ResizeImages("Image", 16, 16))
-            .Append(Ml.Transforms.ExtractPixels("Pixels", "Image"))
-            .Append(Ml.MulticlassClassification.Trainers.VisionTransformer(options))
-            .Append(Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        Pipeline = PipelineWith(Options());
         TrainData = Ml.Data.LoadFromEnumerable(Train.Rows);
         TestData = Ml.Data.LoadFromEnumerable(Test.Rows);
         Model = Pipeline.Fit(TrainData);
@@ -41,6 +24,29 @@ public sealed class PipelineFixture : IDisposable
     public IDataView TrainData { get; }
     public IDataView TestData { get; }
     public ITransformer Model { get; }
+
+    /// <summary>The fixture's trainer options (tiny ViT, 10 epochs, seed 3); tests change one field to fit a variant.</summary>
+    public static VisionTransformerOptions Options() => new()
+    {
+        Architecture = ViTConfig.Tiny,
+        Epochs = 10,
+        BatchSize = 16,
+        LearningRate = 2e-3,
+        Optimizer = VitOptimizer.AdamW,
+        Schedule = VitLearningRateSchedule.WarmupCosine,
+        WarmupEpochs = 1,
+        EmbeddingColumnName = "Embedding",
+        Seed = 3,
+    };
+
+    /// <summary>Label to key → load → resize to 16×16 → pixels → VisionTransformer(<paramref name="options"/>) → key to label.</summary>
+    public IEstimator<ITransformer> PipelineWith(VisionTransformerOptions options) =>
+        Ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(Ml.Transforms.LoadImages("Image", null, "ImagePath"))
+            .Append(Ml.Transforms.ResizeImages("Image", 16, 16))
+            .Append(Ml.Transforms.ExtractPixels("Pixels", "Image"))
+            .Append(Ml.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
     public void Dispose()
     {
@@ -95,19 +101,9 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
     [Fact]
     public void Int8ScoringPrecisionKeepsThePredictionsAndSavesAQuantizedGraph()
     {
-        var options = new VisionTransformerOptions
-        {
-            Architecture = ViTConfig.Tiny, Epochs = 10, BatchSize = 16, LearningRate = 2e-3, Optimizer = VitOptimizer.AdamW,
-            Schedule = VitLearningRateSchedule.WarmupCosine, WarmupEpochs = 1, EmbeddingColumnName = "Embedding", Seed = 3,
-            ScoringPrecision = VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8,
-        };
-        var model = f.Ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(f.Ml.Transforms.LoadImages("Image", null, "ImagePath"))
-            .Append(f.Ml.Transforms.ResizeImages("Image", 16, 16))
-            .Append(f.Ml.Transforms.ExtractPixels("Pixels", "Image"))
-            .Append(f.Ml.MulticlassClassification.Trainers.VisionTransformer(options))
-            .Append(f.Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
-            .Fit(f.TrainData);
+        var options = PipelineFixture.Options();
+        options.ScoringPrecision = VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8;
+        var model = f.PipelineWith(options).Fit(f.TrainData);
         var metrics = f.Ml.MulticlassClassification.Evaluate(model.Transform(f.TestData));
         Assert.True(metrics.MicroAccuracy >= 0.9, $"int8 accuracy {metrics.MicroAccuracy:F3}");
         var int8 = ScoresOf(model.Transform(f.TestData));
@@ -115,40 +111,20 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
         int agree = int8.Zip(float32, (a, b) => a.Label == b.Label ? 1 : 0).Sum();
         Assert.True(agree >= float32.Count - 2, $"int8 and float labels agree on {agree} of {float32.Count} images");
 
-        string zip = Path.Combine(Path.GetTempPath(), "vit-int8-" + Guid.NewGuid().ToString("N") + ".zip");
-        try
+        WithSavedZip(model, (proto, loaded) =>
         {
-            f.Ml.Model.Save(model, f.TrainData.Schema, zip);
-            byte[] bytes;
-            using (var stream = File.OpenRead(zip)) bytes = VitMlNet.Onnx.ViTOnnxReader.FindModelBytesInZip(stream)!;
-            var proto = global::Onnx.ModelProto.Parser.ParseFrom(bytes);
             Assert.Contains(proto.Graph.Node, n => n.OpType == "MatMulInteger");
-            var loaded = new MLContext(seed: 5).Model.Load(zip, out _);
             Assert.Equal(int8.Select(r => r.Label), ScoresOf(loaded.Transform(f.TestData)).Select(r => r.Label));
-        }
-        finally
-        {
-            File.Delete(zip);
-        }
+        });
     }
 
     [Fact]
     public void ScoringFlipAverageWritesTheMirrorIntoTheZip()
     {
-        var options = new VisionTransformerOptions
-        {
-            Architecture = ViTConfig.Tiny, Epochs = 10, BatchSize = 16, LearningRate = 2e-3, Optimizer = VitOptimizer.AdamW,
-            Schedule = VitLearningRateSchedule.WarmupCosine, WarmupEpochs = 1, EmbeddingColumnName = "Embedding", Seed = 3,
-            ScoringFlipAverage = true,
-        };
-        var model = f.Ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(f.Ml.Transforms.LoadImages("Image", null, "ImagePath"))
-            .Append(f.Ml.Transforms.ResizeImages("Image", 16, 16))
-            .Append(f.Ml.Transforms.ExtractPixels("Pixels", "Image"))
-            .Append(f.Ml.MulticlassClassification.Trainers.VisionTransformer(options))
-            .Append(f.Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
-            .Fit(f.TrainData);
-        var vit = model.OfType<VisionTransformerTransformer>().Single();
+        var options = PipelineFixture.Options();
+        options.ScoringFlipAverage = true;
+        var model = f.PipelineWith(options).Fit(f.TrainData);
+        var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         Assert.True(vit.ScoringFlipAverage);
         // Same seed and data as the fixture, so the same weights: the mirror is averaged in, so the scores move. (These
         // synthetic classes are not mirror-symmetric, so accuracy is not asserted: flip averaging is for data where a
@@ -157,21 +133,11 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
         var plain = ScoresOf(f.Model.Transform(f.TestData));
         Assert.NotEqual(plain.Select(r => r.Score[0]), flipped.Select(r => r.Score[0]));
 
-        string zip = Path.Combine(Path.GetTempPath(), "vit-flip-" + Guid.NewGuid().ToString("N") + ".zip");
-        try
+        WithSavedZip(model, (proto, loaded) =>
         {
-            f.Ml.Model.Save(model, f.TrainData.Schema, zip);
-            byte[] bytes;
-            using (var stream = File.OpenRead(zip)) bytes = VitMlNet.Onnx.ViTOnnxReader.FindModelBytesInZip(stream)!;
-            var proto = global::Onnx.ModelProto.Parser.ParseFrom(bytes);
             Assert.Contains(proto.Graph.Initializer, t => t.Name == "const.flip_steps");
-            var loaded = new MLContext(seed: 5).Model.Load(zip, out _);
             Assert.Equal(flipped.Select(r => r.Score), ScoresOf(loaded.Transform(f.TestData)).Select(r => r.Score));
-        }
-        finally
-        {
-            File.Delete(zip);
-        }
+        });
     }
 
     [Fact]
@@ -277,6 +243,23 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
             var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
             Assert.Equal(2, vit.Architecture.NumClasses);
             Assert.Equal(2, vit.ClassNames.Count);
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
+    /// <summary>Saves <paramref name="model"/> to a temporary zip and checks its ONNX graph and the zip loaded in a fresh context.</summary>
+    private void WithSavedZip(ITransformer model, Action<global::Onnx.ModelProto, ITransformer> check)
+    {
+        string zip = Path.Combine(Path.GetTempPath(), "vit-variant-" + Guid.NewGuid().ToString("N") + ".zip");
+        try
+        {
+            f.Ml.Model.Save(model, f.TrainData.Schema, zip);
+            byte[] bytes;
+            using (var stream = File.OpenRead(zip)) bytes = VitMlNet.Onnx.ViTOnnxReader.FindModelBytesInZip(stream)!;
+            check(global::Onnx.ModelProto.Parser.ParseFrom(bytes), new MLContext(seed: 5).Model.Load(zip, out _));
         }
         finally
         {

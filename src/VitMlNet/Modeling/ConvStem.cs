@@ -25,9 +25,11 @@ public sealed class ConvStem : Module<Tensor, Tensor>
     public ConvStem(ViTConfig config) : base(nameof(ConvStem))
     {
         var layers = new List<Module<Tensor, Tensor>>();
-        foreach (var (inChannels, outChannels, kernel, stride) in Layout(config))
+        var layout = Layout(config);
+        for (int i = 0; i < layout.Count; i++)
         {
-            bool norm = config.StemBatchNorm && kernel != 1;
+            var (inChannels, outChannels, kernel, stride) = layout[i];
+            bool norm = HasBatchNorm(config, i);
             layers.Add(Conv2d(inChannels, outChannels, kernel, stride: stride, padding: kernel / 2, bias: !norm));
             if (norm) layers.Add(BatchNorm2d(outChannels));
             if (kernel != 1) layers.Add(GELU());

@@ -217,6 +217,15 @@ public class CliTests : IClassFixture<CliFixture>
         }
     }
 
+    /// <summary>One output of an exported standalone model on 16×16 RGB planar pixels through ONNX Runtime.</summary>
+    private static float[] RunExported(string path, float[] pixels, int count, string output)
+    {
+        using var session = new InferenceSession(path);
+        var input = new DenseTensor<float>(pixels, new[] { count, 3, 16, 16 });
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("pixels", input) });
+        return results.Single(x => x.Name == output).AsEnumerable<float>().ToArray();
+    }
+
     [Fact]
     public void ExportOnnxInt8WritesASmallerQuantizedModelThatAgreesWithTheFloatOne()
     {
@@ -227,12 +236,10 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.Contains("int8 encoder weights", r.Out, StringComparison.Ordinal);
         Assert.True(new FileInfo(quantized).Length < new FileInfo(plain).Length);
         var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(8);
-        var input = new DenseTensor<float>(data.Pixels.Select(b => (float)b).ToArray(), new[] { data.Count, 3, 16, 16 });
+        var pixels = data.Pixels.Select(b => (float)b).ToArray();
         int[] Labels(string path)
         {
-            using var session = new InferenceSession(path);
-            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("pixels", input) });
-            var p = results.Single(x => x.Name == "probabilities").AsEnumerable<float>().ToArray();
+            var p = RunExported(path, pixels, data.Count, "probabilities");
             return Enumerable.Range(0, data.Count).Select(i => Array.IndexOf(p, p.Skip(i * 3).Take(3).Max(), i * 3) - i * 3).ToArray();
         }
         var expected = Labels(plain);
@@ -250,18 +257,9 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.Contains("flip averaging", r.Out, StringComparison.Ordinal);
         var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(4);
         var pixels = data.Pixels.Select(b => (float)b).ToArray();
-        var mirrored = new float[pixels.Length];
-        for (int row = 0; row < pixels.Length / 16; row++)
-            for (int col = 0; col < 16; col++) mirrored[row * 16 + col] = pixels[row * 16 + 15 - col];
-        float[] Logits(string path, float[] values)
-        {
-            using var session = new InferenceSession(path);
-            var input = new DenseTensor<float>(values, new[] { data.Count, 3, 16, 16 });
-            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("pixels", input) });
-            return results.Single(x => x.Name == "logits").AsEnumerable<float>().ToArray();
-        }
-        var expected = Logits(plain, pixels).Zip(Logits(plain, mirrored), (a, b) => (a + b) / 2).ToArray();
-        var actual = Logits(flipped, pixels);
+        var mirrored = VitMlNet.Tests.Onnx.OnnxTestSupport.Mirror(pixels, 16);
+        var expected = RunExported(plain, pixels, data.Count, "logits").Zip(RunExported(plain, mirrored, data.Count, "logits"), (a, b) => (a + b) / 2).ToArray();
+        var actual = RunExported(flipped, pixels, data.Count, "logits");
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
         var info = Vit.Run("info", f.Model, "--json").Json();

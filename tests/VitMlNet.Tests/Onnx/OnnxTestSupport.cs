@@ -57,6 +57,15 @@ internal static class OnnxTestSupport
         return data;
     }
 
+    /// <summary>Planar pixels ([N, C, H, W] or flat) mirrored left to right: every row of <paramref name="width"/> values reversed.</summary>
+    public static float[] Mirror(float[] pixels, int width)
+    {
+        var mirrored = new float[pixels.Length];
+        for (int row = 0; row < pixels.Length / width; row++)
+            for (int col = 0; col < width; col++) mirrored[row * width + col] = pixels[row * width + width - 1 - col];
+        return mirrored;
+    }
+
     /// <summary>TorchSharp logits of <paramref name="model"/> on ((x / 255 - mean) / std).</summary>
     public static float[] TorchLogits(VisionTransformer model, float[] pixels, int batch) =>
         RunNormalized(model, pixels, batch, model.forward);

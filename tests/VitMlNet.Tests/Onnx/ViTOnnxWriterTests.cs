@@ -84,10 +84,8 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
         using var model = RandomModel(config, seed: 5);
         const int batch = 3;
         var pixels = RandomPixels(config, batch, seed: 9);
-        var mirrored = new float[pixels.Length];
+        var mirrored = Mirror(pixels, config.ImageWidth);
         int w = config.ImageWidth;
-        for (int row = 0; row < pixels.Length / w; row++)
-            for (int col = 0; col < w; col++) mirrored[row * w + col] = pixels[row * w + w - 1 - col];
         float[] Mean(float[] a, float[] b) => a.Zip(b, (x, y) => (x + y) / 2).ToArray();
         var expectedLogits = Mean(TorchLogits(model, pixels, batch), TorchLogits(model, mirrored, batch));
         var expectedFeatures = Mean(TorchFeatures(model, pixels, batch), TorchFeatures(model, mirrored, batch));
