@@ -28,7 +28,8 @@ internal sealed record TrainSettings(
     bool SkipBadImages = false,
     int? Limit = null,
     bool Int8 = false,
-    bool? FlipAverage = null);
+    bool? FlipAverage = null,
+    string? TimeBudget = null);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -63,15 +64,17 @@ internal static class TrainCommand
         var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --test (quick trial runs)" };
         var int8 = new Option<bool>("--int8") { Description = "Save a zip that scores with int8-quantized encoder weights (faster on CPU, slightly less accurate)" };
         var flip = new Option<bool?>("--flip-average") { HelpName = "true|false", Description = "Score each image with its left-right mirror and average the two (default: the recipe's; fmnist-accurate: true)" };
+        var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (90s, 55m, 1.5h, 0:55:00 or off; default: the recipe's; fmnist-accurate: 57m)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
+            budget,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip)), context)));
+            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget)), context)));
         return command;
     }
 
@@ -94,6 +97,7 @@ internal static class TrainCommand
         int epochCount = s.Epochs ?? recipe.Epochs;
         int batchSize = s.Batch ?? recipe.BatchSize;
         double learningRate = s.LearningRate ?? recipe.LearningRate;
+        var timeBudget = s.TimeBudget is null ? recipe.TimeBudget : ParseDuration(s.TimeBudget);
         var log = s.Json ? context.Error : context.Out;
         var clock = Stopwatch.StartNew();
 
@@ -120,7 +124,8 @@ internal static class TrainCommand
         log.WriteLine($"train: {Describe(train)} from {s.Data}");
         if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
         log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {train.Channels}x{train.Height}x{train.Width}, " +
-                      $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}");
+                      $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
+                      (timeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));
 
         var ml = new MLContext(s.Seed);
         var view = train.ToDataView(ml);
@@ -132,6 +137,7 @@ internal static class TrainCommand
         options.Epochs = epochCount;
         options.BatchSize = batchSize;
         options.LearningRate = learningRate;
+        options.TimeBudget = timeBudget;
         options.Seed = s.Seed;
         if (s.Int8) options.ScoringPrecision = ViTOnnxWeightPrecision.DynamicInt8;
         if (s.FlipAverage is bool flipAverage) options.ScoringFlipAverage = flipAverage;
@@ -147,6 +153,8 @@ internal static class TrainCommand
         var model = display.Run(() => pipeline.Fit(keyed));
         var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         bool cancelled = context.Cancellation.IsCancellationRequested;
+        if (timeBudget is not null && !cancelled && vit.TrainingHistory.Count < epochCount)
+            log.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {epochCount}");
 
         string? folder = Path.GetDirectoryName(Path.GetFullPath(s.Out));
         if (folder is not null) Directory.CreateDirectory(folder);
@@ -188,6 +196,8 @@ internal static class TrainCommand
                 parameters,
                 preset = s.Preset,
                 epochs = epochCount,
+                epochsRun = vit.TrainingHistory.Count,
+                timeBudgetSeconds = timeBudget?.TotalSeconds,
                 batch = batchSize,
                 learningRate,
                 seed = s.Seed,
@@ -207,6 +217,29 @@ internal static class TrainCommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>Parses a --time-budget value: <c>off</c>/<c>none</c> (no budget), a number with s, m or h, or h:mm:ss.</summary>
+    public static TimeSpan? ParseDuration(string text) =>
+        TryParseDuration(text, out var value) ? value : throw new UsageException($"--time-budget: cannot read '{text}'.");
+
+    private static bool TryParseDuration(string text, out TimeSpan? value)
+    {
+        value = null;
+        var t = text.Trim().ToLowerInvariant();
+        if (t is "off" or "none") return true;
+        double scale = t.EndsWith('h') ? 3600 : t.EndsWith('m') ? 60 : t.EndsWith('s') ? 1 : 0;
+        if (scale > 0 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && double.IsFinite(n))
+        {
+            value = TimeSpan.FromSeconds(n * scale);
+            return true;
+        }
+        if (scale == 0 && t.Contains(':') && TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
+        {
+            value = span;
+            return true;
+        }
+        return false;
+    }
+
     private static void CheckSettings(TrainSettings s)
     {
         var e = new List<string>();
@@ -220,6 +253,8 @@ internal static class TrainCommand
         if (s.TestFraction is double f && !(f > 0 && f < 1)) e.Add($"--test-fraction must be between 0 and 1 (got {f})");
         if (!(s.ValidationFraction >= 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be in [0, 1) (got {s.ValidationFraction})");
         if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
+        if (s.TimeBudget is not null && !TryParseDuration(s.TimeBudget, out _))
+            e.Add($"--time-budget must be a positive duration such as 90s, 55m, 1.5h or 0:55:00, or off (got '{s.TimeBudget}')");
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
     }
 

@@ -71,6 +71,16 @@ public sealed class VisionTransformerOptions
     /// <summary>Passes over the training data. The default is 10.</summary>
     public int Epochs { get; set; } = 10;
 
+    /// <summary>
+    /// Wall-clock limit on training (every epoch, its validation included), or null for none. With a budget,
+    /// <see cref="Epochs"/> is an upper bound: training stops at the first step that starts after the budget is spent
+    /// (the last epoch may be partial), and the cosine schedule of <see cref="VitLearningRateSchedule.WarmupCosine"/>
+    /// follows whichever ends first, the steps or the time (after warmup, its progress is the larger of the step
+    /// fraction and the time fraction), so the learning rate reaches <see cref="MinLearningRate"/> when either runs
+    /// out. A budgeted run depends on the machine's speed, so it is not reproducible step for step. The default is null.
+    /// </summary>
+    public TimeSpan? TimeBudget { get; set; }
+
     /// <summary>Images per optimization step. The default is 64.</summary>
     public int BatchSize { get; set; } = 64;
 
@@ -191,6 +201,7 @@ public sealed class VisionTransformerOptions
         Need(Channels is null or 1 or 3, $"Channels must be 1 or 3 (actual {Channels})");
         Need(PixelScale > 0 && float.IsFinite(PixelScale), $"PixelScale must be positive (actual {PixelScale})");
         Need(Epochs > 0, $"Epochs must be positive (actual {Epochs})");
+        Need(TimeBudget is null || TimeBudget > TimeSpan.Zero, $"TimeBudget must be positive (actual {TimeBudget})");
         Need(BatchSize > 0, $"BatchSize must be positive (actual {BatchSize})");
         Need(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive (actual {LearningRate})");
         Need(MinLearningRate >= 0, $"MinLearningRate must be non-negative (actual {MinLearningRate})");

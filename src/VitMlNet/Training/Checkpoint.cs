@@ -26,6 +26,12 @@ public sealed class CheckpointState
     /// <summary>Whether best weights were saved with the checkpoint.</summary>
     public bool HasBest { get; set; }
 
+    /// <summary>Training seconds (wall clock) spent so far; a resumed run's time budget counts them.</summary>
+    public double Seconds { get; set; }
+
+    /// <summary>Training second at which warmup ended (the start of a time budget's cosine), once it has.</summary>
+    public double? WarmupEndSeconds { get; set; }
+
     /// <summary>Summaries of the completed epochs.</summary>
     public List<EpochSummary> History { get; set; } = new();
 }

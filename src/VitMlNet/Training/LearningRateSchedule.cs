@@ -20,11 +20,22 @@ public sealed class LearningRateSchedule
     }
 
     /// <summary>Learning rate for the 0-based global <paramref name="step"/>.</summary>
-    public double At(long step)
+    public double At(long step) => At(step, 0);
+
+    /// <summary>
+    /// Learning rate for the 0-based global <paramref name="step"/> when a time budget runs too: after warmup the
+    /// cosine progress is the larger of the step fraction and <paramref name="timeProgress"/> (the share of the
+    /// post-warmup time budget spent, clamped to [0, 1]), so the decay ends when either the steps or the time run out.
+    /// </summary>
+    public double At(long step, double timeProgress)
     {
         if (step < warmupSteps) return peak * (step + 1) / warmupSteps;
         if (!cosine) return peak;
         double progress = Math.Clamp((double)(step - warmupSteps) / Math.Max(1, totalSteps - warmupSteps), 0, 1);
+        progress = Math.Max(progress, Math.Clamp(timeProgress, 0, 1));
         return min + (peak - min) * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
+
+    /// <summary>Steps of linear warmup.</summary>
+    public long WarmupSteps => warmupSteps;
 }

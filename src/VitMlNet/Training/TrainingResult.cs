@@ -6,8 +6,10 @@ namespace VitMlNet.Training;
 public sealed class TrainingResult : IDisposable
 {
     /// <summary>Creates a result.</summary>
-    public TrainingResult(VisionTransformer model, IReadOnlyList<EpochSummary> history, int bestEpoch, bool cancelled, bool earlyStopped)
+    public TrainingResult(VisionTransformer model, IReadOnlyList<EpochSummary> history, int bestEpoch, bool cancelled, bool earlyStopped,
+        bool timeBudgetSpent = false)
     {
+        TimeBudgetSpent = timeBudgetSpent;
         Model = model;
         History = history;
         BestEpoch = bestEpoch;
@@ -29,6 +31,9 @@ public sealed class TrainingResult : IDisposable
 
     /// <summary>Whether early stopping ended training.</summary>
     public bool EarlyStopped { get; }
+
+    /// <summary>Whether <see cref="VisionTransformerOptions.TimeBudget"/> ended training (the last epoch may be partial).</summary>
+    public bool TimeBudgetSpent { get; }
 
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();

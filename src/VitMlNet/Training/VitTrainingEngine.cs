@@ -66,13 +66,14 @@ public sealed class VitTrainingEngine
             best = state.HasBest ? Checkpoint.LoadBest(options.CheckpointDirectory!, model) : null;
         }
 
-        var clock = Stopwatch.StartNew();
-        bool cancelled = false, earlyStopped = false;
+        var clock = new TrainingClock(options.TimeBudget, state);
+        bool cancelled = false, earlyStopped = false, budgetSpent = false;
         try
         {
             for (int epoch = state.EpochsDone + 1; epoch <= options.Epochs; epoch++)
             {
                 if (options.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
+                if (clock.Spent) { budgetSpent = true; break; }
                 var summary = RunEpoch(epoch, model, optimizer, ema, schedule, augmenter, train, mean, std, stepsPerEpoch, batch, device, clock);
                 if (summary is null) { cancelled = true; break; }
 
@@ -107,6 +108,7 @@ public sealed class VitTrainingEngine
                 }
                 state.EpochsDone = epoch;
                 state.History.Add(summary);
+                clock.SaveTo(state);
                 options.Progress?.Report(new TrainingProgress(TrainingProgressKind.EpochEnd, epoch, options.Epochs, stepsPerEpoch, stepsPerEpoch,
                     summary.Loss, summary.TrainAccuracy, valLoss, valAcc, summary.LearningRate, summary.ImagesPerSecond, clock.Elapsed));
                 if (options.CheckpointDirectory is not null)
@@ -116,6 +118,7 @@ public sealed class VitTrainingEngine
                     earlyStopped = true;
                     break;
                 }
+                if (clock.Spent) { budgetSpent = true; break; }
             }
 
             VisionTransformer result = model;
@@ -131,7 +134,7 @@ public sealed class VitTrainingEngine
                 returnedEpoch = state.BestEpoch;
             }
             result.eval();
-            return new TrainingResult(result, state.History.ToArray(), returnedEpoch, cancelled, earlyStopped);
+            return new TrainingResult(result, state.History.ToArray(), returnedEpoch, cancelled, earlyStopped, budgetSpent);
         }
         finally
         {
@@ -164,7 +167,7 @@ public sealed class VitTrainingEngine
     }
 
     private EpochSummary? RunEpoch(int epoch, VisionTransformer model, optim.Optimizer optimizer, ModelEma? ema, LearningRateSchedule schedule,
-        BatchAugmenter augmenter, ImageCache train, Tensor mean, Tensor std, int stepsPerEpoch, int batch, Device device, Stopwatch clock)
+        BatchAugmenter augmenter, ImageCache train, Tensor mean, Tensor std, int stepsPerEpoch, int batch, Device device, TrainingClock clock)
     {
         // Every epoch's randomness derives from (seed, epoch), so a run resumed at an epoch boundary
         // replays exactly what an uninterrupted run does.
@@ -183,8 +186,9 @@ public sealed class VitTrainingEngine
         for (int step = 0; step < stepsPerEpoch; step++)
         {
             if (options.CancellationToken.IsCancellationRequested) return null;
+            if (step > 0 && clock.Spent) break; // time budget: end with a partial epoch
             long global = (long)(epoch - 1) * stepsPerEpoch + step;
-            lr = schedule.At(global);
+            lr = schedule.At(global, clock.Progress(global, schedule.WarmupSteps));
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
 
             using (var scope = torch.NewDisposeScope())

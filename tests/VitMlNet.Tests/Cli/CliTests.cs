@@ -117,6 +117,22 @@ public class CliTests : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void TrainWithATimeBudgetStopsWhenItIsSpent()
+    {
+        string zip = f.NewPath("budget.zip");
+        var r = Vit.Run("train", "--data", f.Train.Root, "--preset", "tiny", "--epochs", "100000", "--batch", "16", "--time-budget", "3s", "--json", "--out", zip);
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("time budget 0.05 min (the epochs are a cap)", r.Err);
+        Assert.Contains("the time budget ended training in epoch ", r.Err);
+        var json = r.Json();
+        Assert.Equal(3, json.GetProperty("timeBudgetSeconds").GetDouble());
+        int run = json.GetProperty("epochsRun").GetInt32();
+        Assert.InRange(run, 1, 99_999);
+        Assert.Equal(run, json.GetProperty("history").GetArrayLength());
+        Assert.True(File.Exists(zip));
+    }
+
+    [Fact]
     public void SavedZipScoresImagesOfAnySizeThroughAPredictionEngineInAFreshContext()
     {
         var ml = new MLContext(seed: 123);
@@ -365,6 +381,8 @@ public class CliTests : IClassFixture<CliFixture>
     [InlineData("train", "--data", "{train}", "--preset", "tiny", "--epochs", "0", "--out", "{out}")]
     [InlineData("train", "--data", "{train}", "--epochs", "many", "--out", "{out}")]
     [InlineData("train", "--data", "{train}", "--preset", "tiny", "--limit", "0", "--out", "{out}")]
+    [InlineData("train", "--data", "{train}", "--preset", "tiny", "--time-budget", "soon", "--out", "{out}")]
+    [InlineData("train", "--data", "{train}", "--preset", "tiny", "--time-budget", "-5m", "--out", "{out}")]
     [InlineData("train", "--data", "{train}", "--out", "{out}", "--no-such-option")]
     [InlineData("evaluate", "/no/such/model.zip", "--data", "{test}")]
     [InlineData("evaluate", "{model}", "--data", "/no/such/folder")]

@@ -169,6 +169,46 @@ public class VitTrainingEngineTests
     }
 
     [Fact]
+    public void TimeBudgetEndsTrainingInTimeWithTheScheduleRunDown()
+    {
+        using var train = Cache(96, 11);
+        using var valid = Cache(15, 13);
+        var options = Options(10_000);
+        options.Schedule = VitLearningRateSchedule.WarmupCosine;
+        options.WarmupEpochs = 1;
+        options.TimeBudget = TimeSpan.FromSeconds(4);
+        options.ProgressEverySteps = 1;
+        var stepRates = new List<double>();
+        options.Progress = new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.Step) stepRates.Add(p.LearningRate); });
+        var clock = Stopwatch.StartNew();
+        using var result = new VitTrainingEngine(options, Config()).Train(train, valid);
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        Assert.True(result.TimeBudgetSpent);
+        Assert.False(result.Cancelled);
+        Assert.InRange(result.History.Count, 2, 9_999);
+        Assert.InRange(seconds, 4, 4 + 3);                    // stops at the first step after the budget (plus one validation)
+        Assert.True(result.History[^1].LearningRate < 0.05 * options.LearningRate,
+            $"last learning rate {result.History[^1].LearningRate:G3}: the cosine should have run down with the clock");
+        int peak = stepRates.IndexOf(stepRates.Max());
+        for (int i = peak + 1; i < stepRates.Count; i++) Assert.True(stepRates[i] <= stepRates[i - 1] + 1e-12, $"rate rose at step report {i}");
+        Assert.NotNull(result.History[^1].ValidationAccuracy);
+    }
+
+    [Fact]
+    public void AnUnspentTimeBudgetLeavesTheEpochsInCharge()
+    {
+        using var train = Cache(48, 12);
+        var options = Options(2);
+        using var plain = new VitTrainingEngine(options, Config()).Train(train);
+        options.TimeBudget = TimeSpan.FromHours(1);
+        using var budgeted = new VitTrainingEngine(options, Config()).Train(train);
+        Assert.False(budgeted.TimeBudgetSpent);
+        Assert.Equal(2, budgeted.History.Count);
+        Assert.Equal(Weights(plain.Model), Weights(budgeted.Model)); // constant schedule: the clock changes nothing
+    }
+
+    [Fact]
     public void EarlyStoppingStopsWhenValidationStallsAndKeepsTheBestEpoch()
     {
         using var train = Cache(48, 12);
@@ -211,12 +251,13 @@ public class VitTrainingEngineTests
     [Fact]
     public void InvalidOptionsListEveryBadField()
     {
-        var options = new VisionTransformerOptions { Epochs = 0, BatchSize = -1, LearningRate = 0, LabelSmoothing = 1.5, Preset = "huge" };
+        var options = new VisionTransformerOptions { Epochs = 0, BatchSize = -1, LearningRate = 0, LabelSmoothing = 1.5, Preset = "huge", TimeBudget = TimeSpan.Zero };
         var e = Assert.Throws<ArgumentException>(() => options.Validate());
         Assert.Contains("Epochs must be positive (actual 0)", e.Message);
         Assert.Contains("BatchSize must be positive (actual -1)", e.Message);
         Assert.Contains("LearningRate must be positive (actual 0)", e.Message);
         Assert.Contains("LabelSmoothing must be in [0, 1) (actual 1.5)", e.Message);
         Assert.Contains("Preset must be one of", e.Message);
+        Assert.Contains("TimeBudget must be positive (actual 00:00:00)", e.Message);
     }
 }
