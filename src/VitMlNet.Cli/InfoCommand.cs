@@ -63,6 +63,8 @@ internal static class InfoCommand
             c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
             c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : "")
             + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")})" : "")
+            + (c.ConvFeedForward ? ", depthwise-conv feed-forward" : "")
+            + (c.LocalitySelfAttention ? ", locality self-attention" : "")
             + (flipAverage ? ", flip-averaged scoring" : ""));
         o.WriteLine(string.Format(inv, "params   {0:N0}", parameters));
         o.WriteLine(string.Format(inv, "pixels   x {0:G6}, mean [{1}], std [{2}]", scale,
@@ -86,6 +88,8 @@ internal static class InfoCommand
         pooling = c.Pooling.ToString(),
         stem = c.Stem.ToString(),
         stemBatchNorm = c.StemBatchNorm,
+        convFeedForward = c.ConvFeedForward,
+        localitySelfAttention = c.LocalitySelfAttention,
         distillationToken = c.DistillationToken,
         numClasses = c.NumClasses,
         mean = c.Mean,

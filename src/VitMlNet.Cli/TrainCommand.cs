@@ -64,7 +64,7 @@ internal static class TrainCommand
         var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --test (quick trial runs)" };
         var int8 = new Option<bool>("--int8") { Description = "Save a zip that scores with int8-quantized encoder weights (faster on CPU, slightly less accurate)" };
         var flip = new Option<bool?>("--flip-average") { HelpName = "true|false", Description = "Score each image with its left-right mirror and average the two (default: the recipe's; fmnist-accurate: true)" };
-        var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (90s, 55m, 1.5h, 0:55:00 or off; default: the recipe's; fmnist-accurate: 57m)" };
+        var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 57m)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
@@ -217,7 +217,7 @@ internal static class TrainCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>Parses a --time-budget value: <c>off</c>/<c>none</c> (no budget), a number with s, m or h, or h:mm:ss.</summary>
+    /// <summary>Parses a --time-budget value: <c>off</c>/<c>none</c> (no budget), seconds, a number with s, m or h, or h:mm:ss.</summary>
     public static TimeSpan? ParseDuration(string text) =>
         TryParseDuration(text, out var value) ? value : throw new UsageException($"--time-budget: cannot read '{text}'.");
 
@@ -227,6 +227,7 @@ internal static class TrainCommand
         var t = text.Trim().ToLowerInvariant();
         if (t is "off" or "none") return true;
         double scale = t.EndsWith('h') ? 3600 : t.EndsWith('m') ? 60 : t.EndsWith('s') ? 1 : 0;
+        if (scale == 0 && !t.Contains(':')) (scale, t) = (1, t + "s"); // a plain number is seconds, as for vit sweep
         if (scale > 0 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && double.IsFinite(n))
         {
             value = TimeSpan.FromSeconds(n * scale);
@@ -254,7 +255,7 @@ internal static class TrainCommand
         if (!(s.ValidationFraction >= 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be in [0, 1) (got {s.ValidationFraction})");
         if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
         if (s.TimeBudget is not null && !TryParseDuration(s.TimeBudget, out _))
-            e.Add($"--time-budget must be a positive duration such as 90s, 55m, 1.5h or 0:55:00, or off (got '{s.TimeBudget}')");
+            e.Add($"--time-budget must be a positive duration such as 600 (seconds), 90s, 55m, 1.5h or 0:55:00, or off (got '{s.TimeBudget}')");
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
     }
 

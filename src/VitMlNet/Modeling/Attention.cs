@@ -6,7 +6,8 @@ using static TorchSharp.torch.nn;
 namespace VitMlNet.Modeling;
 
 /// <summary>
-/// Pre-norm multi-head self-attention: LayerNorm → qkv Linear (no bias) → softmax(QKᵀ/√d)·V → Linear → Dropout.
+/// Pre-norm multi-head self-attention: LayerNorm → qkv Linear (no bias) → softmax(QKᵀ/√d)·V → Linear → Dropout; with
+/// <see cref="ViTConfig.LocalitySelfAttention"/>, softmax(mask(QKᵀ/τ))·V with a learnable τ and the diagonal masked.
 /// Trains with the explicit formula as batched 3-D products and scores with libtorch's fused scaled-dot-product attention.
 /// </summary>
 public sealed class Attention : Module<Tensor, Tensor>
@@ -16,6 +17,7 @@ public sealed class Attention : Module<Tensor, Tensor>
     private readonly LayerNorm norm;
     private readonly Linear to_qkv;
     private readonly Sequential to_out;
+    private readonly Parameter? temperature;
 
     /// <summary>Creates the attention layer for <paramref name="config"/>.</summary>
     public Attention(ViTConfig config) : base(nameof(Attention))
@@ -25,6 +27,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         norm = LayerNorm(config.Dim);
         to_qkv = Linear(config.Dim, config.InnerDim * 3, hasBias: false);
         to_out = Sequential(Linear(config.InnerDim, config.Dim), new FastDropout(config.Dropout));
+        if (config.LocalitySelfAttention) temperature = Parameter(torch.full(1, Math.Sqrt(config.DimHead)));
         RegisterComponents();
     }
 
@@ -43,7 +46,9 @@ public sealed class Attention : Module<Tensor, Tensor>
             // unbind, not three selects: its backward stacks the three gradients in one pass, where each select's
             // backward would zero-fill a tensor of the whole qkv size and autograd would then add the three.
             var parts = qkv.permute(2, 0, 3, 1, 4).reshape(3, b * heads, n, d).unbind(0);
-            var attn = torch.bmm(parts[0], parts[1].transpose(1, 2)).mul_(1.0 / Math.Sqrt(d)).softmax(-1);
+            var scores = torch.bmm(parts[0], parts[1].transpose(1, 2));
+            scores = temperature is null ? scores.mul_(1.0 / Math.Sqrt(d)) : scores.div(temperature).masked_fill_(DiagonalMask(n, x.device), double.NegativeInfinity);
+            var attn = scores.softmax(-1);
             if (dropout > 0) attn = attn.mul(DropoutRandom.Mask(attn.shape, dropout, attn.device));
             o = torch.bmm(attn, parts[2]).reshape(b, heads, n, d);
         }
@@ -51,7 +56,17 @@ public sealed class Attention : Module<Tensor, Tensor>
         {
             // Inference: libtorch's fused scaled-dot-product attention (equal to the explicit formula, tested).
             var t = qkv.permute(2, 0, 3, 1, 4);
-            o = functional.scaled_dot_product_attention(t[0], t[1], t[2], null, 0.0, false);
+            if (temperature is null)
+            {
+                o = functional.scaled_dot_product_attention(t[0], t[1], t[2], null, 0.0, false);
+            }
+            else
+            {
+                // The kernel divides by √d: pre-scale q so that the scores are divided by the temperature instead.
+                var q = t[0].mul(temperature.reciprocal().mul(Math.Sqrt(d)));
+                using var mask = torch.zeros(n, n, device: x.device).masked_fill_(DiagonalMask(n, x.device), double.NegativeInfinity);
+                o = functional.scaled_dot_product_attention(q, t[1], t[2], mask, 0.0, false);
+            }
         }
         return to_out.forward(o.transpose(1, 2).reshape(b, n, -1));
     }
@@ -61,9 +76,14 @@ public sealed class Attention : Module<Tensor, Tensor>
     {
         long b = x.shape[0], n = x.shape[1];
         var qkv = to_qkv.forward(norm.forward(x)).reshape(b, n, 3, heads, -1).permute(2, 0, 3, 1, 4);
-        var scale = 1.0 / Math.Sqrt(qkv.shape[4]);
-        return torch.matmul(qkv[0], qkv[1].transpose(-1, -2)).mul(scale).softmax(-1);
+        var scores = torch.matmul(qkv[0], qkv[1].transpose(-1, -2));
+        scores = temperature is null ? scores.mul(1.0 / Math.Sqrt(qkv.shape[4]))
+            : scores.div(temperature).masked_fill_(DiagonalMask(n, x.device), double.NegativeInfinity);
+        return scores.softmax(-1);
     }
+
+    /// <summary>True on the diagonal of an [n, n] score matrix (each token's score for itself).</summary>
+    private static Tensor DiagonalMask(long n, Device device) => torch.eye(n, dtype: ScalarType.Bool, device: device);
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -73,6 +93,7 @@ public sealed class Attention : Module<Tensor, Tensor>
             norm.Dispose();
             to_qkv.Dispose();
             to_out.Dispose();
+            temperature?.Dispose();
         }
         base.Dispose(disposing);
     }

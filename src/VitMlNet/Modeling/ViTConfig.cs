@@ -101,6 +101,14 @@ public sealed record ViTConfig
     /// </summary>
     public bool ConvFeedForward { get; init; }
 
+    /// <summary>
+    /// Locality self-attention ("Vision Transformer for Small-Size Datasets", Lee et al., arXiv 2112.13492): every
+    /// attention layer divides its scores by a learnable temperature (a scalar <c>temperature</c> parameter, initialized
+    /// to √dim_head, the fixed divisor of the reference) instead of the fixed √dim_head, and masks the diagonal, so no
+    /// token attends to itself and the softmax is sharper where it needs to be. The default is false (the reference).
+    /// </summary>
+    public bool LocalitySelfAttention { get; init; }
+
     /// <summary>Whether encoder block <paramref name="block"/> (0-based) has the depthwise convolution of <see cref="ConvFeedForward"/>.</summary>
     public bool HasConvFeedForward(int block) => ConvFeedForward && (Pooling == ViTPooling.Mean || block < Depth - 1);
 
@@ -203,7 +211,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -226,6 +234,7 @@ public sealed record ViTConfig
         hash.Add(StemBatchNorm);
         hash.Add(TokenInitStd);
         hash.Add(ConvFeedForward);
+        hash.Add(LocalitySelfAttention);
         hash.Add(Pooling);
         hash.Add(DistillationToken);
         hash.Add(NumClasses);

@@ -286,7 +286,7 @@ public static class ViTOnnxWriter
 
         var headAxis = g.Int64s("const.head_axis", 1);
         var mergeShape = g.Int64s("const.merge_shape", 0, 0, c.InnerDim);
-        var scale = g.Scalar("const.attention_scale", (float)(1.0 / Math.Sqrt(c.DimHead)));
+        var scale = c.LocalitySelfAttention ? null : g.Scalar("const.attention_scale", (float)(1.0 / Math.Sqrt(c.DimHead)));
         // Constants that only some architectures read are written on first use, so no initializer is left unread.
         var constants = new Dictionary<string, string>(StringComparer.Ordinal);
         string Constant(string name, params long[] values) =>
@@ -294,6 +294,13 @@ public static class ViTOnnxWriter
         string PrefixStart() => Constant("const.prefix_start", 0);
         string PrefixEnd() => Constant("const.prefix_end", prefix);
         string TokenAxis() => Constant("const.token_axis", 1);
+        // Locality self-attention: −∞ on the diagonal of the [tokens, tokens] scores (rows of the prefix tokens only
+        // when the last block computes just those).
+        int tokens = prefix + n;
+        string DiagonalMask() => constants.TryGetValue("const.diagonal_mask", out var m) ? m
+            : constants["const.diagonal_mask"] = g.Floats("const.diagonal_mask", DiagonalMaskValues(tokens, tokens), [tokens, tokens]);
+        string PrefixDiagonalMask() => constants.TryGetValue("const.prefix_diagonal_mask", out var m) ? m
+            : constants["const.prefix_diagonal_mask"] = g.Floats("const.prefix_diagonal_mask", DiagonalMaskValues(prefix, tokens), [prefix, tokens]);
 
         for (int i = 0; i < c.Depth; i++)
         {
@@ -311,7 +318,9 @@ public static class ViTOnnxWriter
             var v = QkvMatMul(h4, a + "to_qkv.weight", 2);
             // ONNX Runtime fuses the Transpose of k's last two axes and the scale into one FusedMatMul.
             var kT = g.Node("Transpose", [k], null, Ints("perm", 0, 1, 3, 2));
-            var scores = g.Node("Mul", [g.Node("MatMul", [q, kT]), scale]);
+            var scores = c.LocalitySelfAttention
+                ? g.Node("Add", [g.Node("Div", [g.Node("MatMul", [q, kT]), P(a + "temperature")]), prefixOnly ? PrefixDiagonalMask() : DiagonalMask()])
+                : g.Node("Mul", [g.Node("MatMul", [q, kT]), scale!]);
             var attention = g.Node("Softmax", [scores], null, Int("axis", -1));
             var heads = g.Node("MatMul", [attention, v]);
             var merged = g.Node("Reshape", [g.Node("Transpose", [heads], null, Ints("perm", 0, 2, 1, 3)), mergeShape]);
@@ -397,6 +406,14 @@ public static class ViTOnnxWriter
 
     private static string Linear(OnnxGraphBuilder g, string x, string weightT, string bias) =>
         g.Node("Add", [g.Node("MatMul", [x, weightT]), bias]);
+
+    /// <summary>A [rows, columns] mask: −∞ where row == column, 0 elsewhere.</summary>
+    private static float[] DiagonalMaskValues(int rows, int columns)
+    {
+        var mask = new float[rows * columns];
+        for (int r = 0; r < rows; r++) mask[r * columns + r] = float.NegativeInfinity;
+        return mask;
+    }
 
     /// <summary>
     /// Symmetric int8 quantization of a weight [..., rows, columns] with one scale per column (per leading index):

@@ -48,6 +48,7 @@ internal static class ViTParameterLayout
         for (int i = 0; i < c.Depth; i++)
         {
             string a = $"layers.{i}.0.", f = $"layers.{i}.1.";
+            if (c.LocalitySelfAttention) list.Add((a + "temperature", [1]));
             list.Add((a + "norm.weight", [c.Dim]));
             list.Add((a + "norm.bias", [c.Dim]));
             list.Add((a + "to_qkv.weight", [3L * c.InnerDim, c.Dim]));

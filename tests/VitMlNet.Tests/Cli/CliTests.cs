@@ -120,7 +120,7 @@ public class CliTests : IClassFixture<CliFixture>
     public void TrainWithATimeBudgetStopsWhenItIsSpent()
     {
         string zip = f.NewPath("budget.zip");
-        var r = Vit.Run("train", "--data", f.Train.Root, "--preset", "tiny", "--epochs", "100000", "--batch", "16", "--time-budget", "3s", "--json", "--out", zip);
+        var r = Vit.Run("train", "--data", f.Train.Root, "--preset", "tiny", "--epochs", "100000", "--batch", "16", "--time-budget", "3", "--json", "--out", zip);
         Assert.True(r.Code == 0, r.ToString());
         Assert.Contains("time budget 0.05 min (the epochs are a cap)", r.Err);
         Assert.Contains("the time budget ended training in epoch ", r.Err);

@@ -36,7 +36,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -51,6 +51,7 @@ public class VisionTransformerTests
         "convffn" => ViTConfig.Tiny with { ConvFeedForward = true },
         "convffn-mean" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean, ConvFeedForward = true }).WithInput(1, 12, 20, 5),
         "convstem-bn" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true },
+        "lsa" => ViTConfig.Tiny with { LocalitySelfAttention = true },
         _ => throw new ArgumentException(name),
     };
 
@@ -126,6 +127,32 @@ public class VisionTransformerTests
         var o = torch.matmul(attn, Split(qkv[2])).transpose(1, 2).reshape(2, 5, -1);
         var expected = torch.nn.functional.linear(o, p["to_out.0.weight"], p["to_out.0.bias"]);
         Assert.True(fused.allclose(expected, rtol: 1e-5, atol: 1e-5), $"max diff {(fused - expected).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void LocalitySelfAttentionMasksTheDiagonalAndLearnsItsTemperature()
+    {
+        torch.manual_seed(5);
+        using var scope = torch.NewDisposeScope();
+        var config = ViTConfig.Tiny with { LocalitySelfAttention = true };
+        using var attention = new Attention(config);
+        var x = torch.randn(2, 6, config.Dim);
+        var weights = attention.AttentionWeights(x);                       // [2, heads, 6, 6]
+        Assert.Equal(0f, weights.diagonal(0, -2, -1).abs().max().item<float>());
+        Assert.True(weights.sum(-1).allclose(torch.ones(2, config.Heads, 6), rtol: 1e-5, atol: 1e-5));
+
+        var temperature = attention.named_parameters().Single(p => p.name == "temperature").parameter;
+        Assert.Equal(Math.Sqrt(config.DimHead), temperature.item<float>(), 5);
+        attention.train();
+        attention.forward(x).sum().backward();
+        Assert.NotEqual(0f, temperature.grad!.item<float>());
+        using var model = new VisionTransformer(config);
+        Assert.Contains("layers.0.0.temperature", model.NoWeightDecayParameterNames);
+
+        // The learned temperature is the divisor: doubling it flattens the attention toward uniform.
+        var before = attention.AttentionWeights(x).max().item<float>();
+        using (torch.no_grad()) temperature.mul_(2);
+        Assert.True(attention.AttentionWeights(x).max().item<float>() < before);
     }
 
     [Fact]
@@ -253,6 +280,7 @@ public class VisionTransformerTests
     [Theory]
     [InlineData("cls")]
     [InlineData("convffn-mean")]
+    [InlineData("lsa")]
     public void TrainingAttentionPathEqualsTheFusedInferencePathWithoutDropout(string arch)
     {
         // Training runs attention as explicit batched products, inference through libtorch's fused kernel: with every
