@@ -38,7 +38,7 @@ public static class VisionTransformerRecipes
         // Fashion-MNIST for accuracy within an hour on 2 cores: convolutional stem with BatchNorm, light augmentation
         // (crop, flip), drop-path, label smoothing, EMA, cosine schedule, flip averaging at scoring time
         // (docs/benchmarks.md has the ablations). A 57-minute time budget (training fits the hour end to end, whatever the
-        // machine's speed of the day: 16 epochs at ~300 img/s, 24 at ~420) with at most 40 epochs.
+        // machine's speed of the day: 18 epochs at ~320 img/s in session 5) with at most 40 epochs.
         ["fmnist-accurate"] = o =>
         {
             o.Architecture = ViTConfig.FmnistAccurate;
