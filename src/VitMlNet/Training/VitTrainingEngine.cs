@@ -9,7 +9,7 @@ namespace VitMlNet.Training;
 /// <summary>
 /// Trains a <see cref="VisionTransformer"/> on an <see cref="ImageCache"/>: seeded shuffling, batched
 /// normalization and augmentation, Adam/AdamW with warmup + cosine, gradient clipping, label smoothing,
-/// Mixup/CutMix, EMA, per-epoch validation with early stopping and best-weight keeping, checkpoints,
+/// Mixup/CutMix, EMA, per-epoch validation with early stopping and best-weight keeping, a wall-clock time budget, checkpoints,
 /// progress and cancellation. One dispose scope per step keeps memory flat.
 /// </summary>
 public sealed class VitTrainingEngine

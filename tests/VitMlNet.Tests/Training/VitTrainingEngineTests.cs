@@ -196,6 +196,35 @@ public class VitTrainingEngineTests
     }
 
     [Fact]
+    public void AResumedRunCountsTheTimeSpentBeforeTheCheckpointAgainstItsBudget()
+    {
+        using var train = Cache(48, 12);
+        string dir = Path.Combine(Path.GetTempPath(), "vit-budget-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var first = Options(2);
+            first.CheckpointDirectory = dir;
+            var clock = Stopwatch.StartNew();
+            using (var run = new VitTrainingEngine(first, Config()).Train(train)) Assert.Equal(2, run.History.Count);
+            double recorded = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state.json"))).RootElement.GetProperty("Seconds").GetDouble();
+            Assert.InRange(recorded, 1e-3, clock.Elapsed.TotalSeconds);
+
+            // A budget smaller than the time already spent: the resumed run trains no further epoch.
+            var resume = Options(5);
+            resume.CheckpointDirectory = dir;
+            resume.ResumeFromCheckpoint = true;
+            resume.TimeBudget = TimeSpan.FromSeconds(recorded / 2);
+            using var resumed = new VitTrainingEngine(resume, Config()).Train(train);
+            Assert.True(resumed.TimeBudgetSpent);
+            Assert.Equal(2, resumed.History.Count);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void AnUnspentTimeBudgetLeavesTheEpochsInCharge()
     {
         using var train = Cache(48, 12);
