@@ -64,7 +64,7 @@ public sealed class Attention : Module<Tensor, Tensor>
             {
                 // The kernel divides by √d: pre-scale q so that the scores are divided by the temperature instead.
                 var q = t[0].mul(temperature.reciprocal().mul(Math.Sqrt(d)));
-                using var mask = torch.zeros(n, n, device: x.device).masked_fill_(DiagonalMask(n, x.device), double.NegativeInfinity);
+                var mask = torch.zeros(n, n, device: x.device).masked_fill_(DiagonalMask(n, x.device), double.NegativeInfinity);
                 o = functional.scaled_dot_product_attention(q, t[1], t[2], mask, 0.0, false);
             }
         }
