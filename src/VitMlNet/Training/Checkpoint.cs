@@ -32,6 +32,9 @@ public sealed class CheckpointState
     /// <summary>Training second at which warmup ended (the start of a time budget's cosine), once it has.</summary>
     public double? WarmupEndSeconds { get; set; }
 
+    /// <summary>Updates folded into the weight average (<see cref="ModelEma.Updates"/>).</summary>
+    public long EmaUpdates { get; set; }
+
     /// <summary>Summaries of the completed epochs.</summary>
     public List<EpochSummary> History { get; set; } = new();
 }

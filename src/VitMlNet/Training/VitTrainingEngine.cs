@@ -63,6 +63,7 @@ public sealed class VitTrainingEngine
         if (options.ResumeFromCheckpoint && Checkpoint.Exists(options.CheckpointDirectory!))
         {
             state = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, ema?.Model);
+            if (ema is not null) ema.Updates = state.EmaUpdates;
             best = state.HasBest ? Checkpoint.LoadBest(options.CheckpointDirectory!, model) : null;
         }
 
@@ -111,6 +112,7 @@ public sealed class VitTrainingEngine
                 clock.SaveTo(state);
                 options.Progress?.Report(new TrainingProgress(TrainingProgressKind.EpochEnd, epoch, options.Epochs, stepsPerEpoch, stepsPerEpoch,
                     summary.Loss, summary.TrainAccuracy, valLoss, valAcc, summary.LearningRate, summary.ImagesPerSecond, clock.Elapsed));
+                state.EmaUpdates = ema?.Updates ?? 0;
                 if (options.CheckpointDirectory is not null)
                     Checkpoint.Save(options.CheckpointDirectory, state, model, optimizer, ema?.Model, best);
                 if (options.EarlyStoppingPatience > 0 && state.EpochsWithoutImprovement >= options.EarlyStoppingPatience)
