@@ -289,18 +289,20 @@ public static class ViTOnnxWriter
         var scale = c.LocalitySelfAttention ? null : g.Scalar("const.attention_scale", (float)(1.0 / Math.Sqrt(c.DimHead)));
         // Constants that only some architectures read are written on first use, so no initializer is left unread.
         var constants = new Dictionary<string, string>(StringComparer.Ordinal);
-        string Constant(string name, params long[] values) =>
-            constants.TryGetValue(name, out var written) ? written : constants[name] = g.Int64s(name, values);
+        string Once(string name, Func<string> write) =>
+            constants.TryGetValue(name, out var written) ? written : constants[name] = write();
+        string Constant(string name, params long[] values) => Once(name, () => g.Int64s(name, values));
         string PrefixStart() => Constant("const.prefix_start", 0);
         string PrefixEnd() => Constant("const.prefix_end", prefix);
         string TokenAxis() => Constant("const.token_axis", 1);
         // Locality self-attention: −∞ on the diagonal of the [tokens, tokens] scores (rows of the prefix tokens only
         // when the last block computes just those).
         int tokens = prefix + n;
-        string DiagonalMask() => constants.TryGetValue("const.diagonal_mask", out var m) ? m
-            : constants["const.diagonal_mask"] = g.Floats("const.diagonal_mask", DiagonalMaskValues(tokens, tokens), [tokens, tokens]);
-        string PrefixDiagonalMask() => constants.TryGetValue("const.prefix_diagonal_mask", out var m) ? m
-            : constants["const.prefix_diagonal_mask"] = g.Floats("const.prefix_diagonal_mask", DiagonalMaskValues(prefix, tokens), [prefix, tokens]);
+        string DiagonalMask(int rows)
+        {
+            string name = rows == tokens ? "const.diagonal_mask" : "const.prefix_diagonal_mask";
+            return Once(name, () => g.Floats(name, DiagonalMaskValues(rows, tokens), [rows, tokens]));
+        }
 
         for (int i = 0; i < c.Depth; i++)
         {
@@ -319,7 +321,7 @@ public static class ViTOnnxWriter
             // ONNX Runtime fuses the Transpose of k's last two axes and the scale into one FusedMatMul.
             var kT = g.Node("Transpose", [k], null, Ints("perm", 0, 1, 3, 2));
             var scores = c.LocalitySelfAttention
-                ? g.Node("Add", [g.Node("Div", [g.Node("MatMul", [q, kT]), P(a + "temperature")]), prefixOnly ? PrefixDiagonalMask() : DiagonalMask()])
+                ? g.Node("Add", [g.Node("Div", [g.Node("MatMul", [q, kT]), P(a + "temperature")]), DiagonalMask(prefixOnly ? prefix : tokens)])
                 : g.Node("Mul", [g.Node("MatMul", [q, kT]), scale!]);
             var attention = g.Node("Softmax", [scores], null, Int("axis", -1));
             var heads = g.Node("MatMul", [attention, v]);

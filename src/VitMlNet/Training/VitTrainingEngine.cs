@@ -68,13 +68,13 @@ public sealed class VitTrainingEngine
         }
 
         var clock = new TrainingClock(options.TimeBudget, state);
-        bool cancelled = false, earlyStopped = false, budgetSpent = false;
+        bool cancelled = false, earlyStopped = false;
         try
         {
             for (int epoch = state.EpochsDone + 1; epoch <= options.Epochs; epoch++)
             {
                 if (options.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
-                if (clock.Spent) { budgetSpent = true; break; }
+                if (clock.Spent) break;
                 var summary = RunEpoch(epoch, model, optimizer, ema, schedule, augmenter, train, mean, std, stepsPerEpoch, batch, device, clock);
                 if (summary is null) { cancelled = true; break; }
 
@@ -120,8 +120,9 @@ public sealed class VitTrainingEngine
                     earlyStopped = true;
                     break;
                 }
-                if (clock.Spent) { budgetSpent = true; break; }
             }
+            // Whatever else ended the run, a spent budget (a partial last epoch, or no epoch at all after a resume) says so.
+            bool budgetSpent = !cancelled && !earlyStopped && clock.Spent;
 
             VisionTransformer result = model;
             if (ema is not null)

@@ -242,17 +242,29 @@ public class CliTests : IClassFixture<CliFixture>
         return results.Single(x => x.Name == output).AsEnumerable<float>().ToArray();
     }
 
+    /// <summary>Exports the fixture's model plainly and with <paramref name="flag"/>; both must succeed, the second saying <paramref name="message"/>.</summary>
+    private void ExportPlainAndWith(string plain, string variant, string flag, string message)
+    {
+        Assert.Equal(0, Vit.Run("export-onnx", f.Model, plain).Code);
+        var r = Vit.Run("export-onnx", f.Model, variant, flag);
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains(message, r.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>The first <paramref name="count"/> 16×16 test images and their raw 0..255 planar pixels as floats.</summary>
+    private (ImageDataset Data, float[] Pixels) TestImages(int count)
+    {
+        var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(count);
+        return (data, data.Pixels.Select(b => (float)b).ToArray());
+    }
+
     [Fact]
     public void ExportOnnxInt8WritesASmallerQuantizedModelThatAgreesWithTheFloatOne()
     {
         string plain = f.NewPath("plain.onnx"), quantized = f.NewPath("int8.onnx");
-        Assert.Equal(0, Vit.Run("export-onnx", f.Model, plain).Code);
-        var r = Vit.Run("export-onnx", f.Model, quantized, "--int8");
-        Assert.True(r.Code == 0, r.ToString());
-        Assert.Contains("int8 encoder weights", r.Out, StringComparison.Ordinal);
+        ExportPlainAndWith(plain, quantized, "--int8", "int8 encoder weights");
         Assert.True(new FileInfo(quantized).Length < new FileInfo(plain).Length);
-        var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(8);
-        var pixels = data.Pixels.Select(b => (float)b).ToArray();
+        var (data, pixels) = TestImages(8);
         int[] Labels(string path)
         {
             var p = RunExported(path, pixels, data.Count, "probabilities");
@@ -267,12 +279,8 @@ public class CliTests : IClassFixture<CliFixture>
     public void ExportOnnxFlipAverageAveragesTheLogitsOfEachImageAndItsMirror()
     {
         string plain = f.NewPath("plain-for-flip.onnx"), flipped = f.NewPath("flip.onnx");
-        Assert.Equal(0, Vit.Run("export-onnx", f.Model, plain).Code);
-        var r = Vit.Run("export-onnx", f.Model, flipped, "--flip-average");
-        Assert.True(r.Code == 0, r.ToString());
-        Assert.Contains("flip averaging", r.Out, StringComparison.Ordinal);
-        var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(4);
-        var pixels = data.Pixels.Select(b => (float)b).ToArray();
+        ExportPlainAndWith(plain, flipped, "--flip-average", "flip averaging");
+        var (data, pixels) = TestImages(4);
         var mirrored = VitMlNet.Tests.Onnx.OnnxTestSupport.Mirror(pixels, 16);
         var expected = RunExported(plain, pixels, data.Count, "logits").Zip(RunExported(plain, mirrored, data.Count, "logits"), (a, b) => (a + b) / 2).ToArray();
         var actual = RunExported(flipped, pixels, data.Count, "logits");
@@ -293,8 +301,8 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.Equal(new[] { "logits", "probabilities" }, session.OutputMetadata.Keys.Order());
 
         // The same 16x16 images through ONNX Runtime (raw 0..255 planar pixels) and through the zip.
-        var data = DataSpec.Parse(f.Test.Root).LoadDataset(16, 16, 3).Take(4);
-        var input = new DenseTensor<float>(data.Pixels.Select(b => (float)b).ToArray(), new[] { data.Count, 3, 16, 16 });
+        var (data, pixels) = TestImages(4);
+        var input = new DenseTensor<float>(pixels, new[] { data.Count, 3, 16, 16 });
         using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("pixels", input) });
         var probabilities = results.Single(x => x.Name == "probabilities").AsEnumerable<float>().ToArray();
 
