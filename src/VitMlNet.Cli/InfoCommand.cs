@@ -64,6 +64,7 @@ internal static class InfoCommand
             c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : "")
             + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")})" : "")
             + (c.ConvFeedForward ? ", depthwise-conv feed-forward" : "")
+            + (c.FeedForwardBatchNorm ? ", BatchNorm feed-forward" : "")
             + (c.LocalitySelfAttention ? ", locality self-attention" : "")
             + (flipAverage ? ", flip-averaged scoring" : ""));
         o.WriteLine(string.Format(inv, "params   {0:N0}", parameters));
@@ -89,6 +90,7 @@ internal static class InfoCommand
         stem = c.Stem.ToString(),
         stemBatchNorm = c.StemBatchNorm,
         convFeedForward = c.ConvFeedForward,
+        feedForwardBatchNorm = c.FeedForwardBatchNorm,
         localitySelfAttention = c.LocalitySelfAttention,
         distillationToken = c.DistillationToken,
         numClasses = c.NumClasses,

@@ -37,7 +37,8 @@ namespace VitMlNet.Onnx;
 /// <para>
 /// A convolutional stem (<see cref="ViTStem.Conv"/>) is written as Conv nodes (each followed by BatchNormalization
 /// with the running statistics when <see cref="ViTConfig.StemBatchNorm"/> is set) with the same erf-form GELU, then a
-/// Reshape/Transpose to tokens and LayerNormalization. <see cref="ViTOnnxExportOptions.FlipAverage"/> prepends the
+/// Reshape/Transpose to tokens and LayerNormalization. <see cref="ViTConfig.FeedForwardBatchNorm"/> is a
+/// BatchNormalization over [N·T, hidden] between two Reshapes. <see cref="ViTOnnxExportOptions.FlipAverage"/> prepends the
 /// mirrored images to the batch (Slice with step −1 over the width, Concat) and averages the two halves of the logits
 /// and embeddings (Reshape, ReduceMean). With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
 /// encoder blocks' matrix products become DynamicQuantizeLinear → MatMulInteger → Cast → Mul (int8 weights with one
@@ -342,6 +343,16 @@ public static class ViTOnnxWriter
                     Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1), Int("group", c.MlpHidden));
                 local = g.Node("Reshape", [g.Node("Transpose", [local], null, Ints("perm", 0, 2, 3, 1)), Constant("const.hidden_tokens_shape", -1, n, c.MlpHidden)]);
                 h = g.Node("Concat", [hiddenPrefix, g.Node("Add", [hiddenPatches, local])], null, Int("axis", 1));
+            }
+            if (c.FeedForwardBatchNorm)
+            {
+                // Inference-mode BatchNormalization over the hidden features of every token: [N, T, hidden] → [N·T,
+                // hidden] (ONNX's BatchNormalization normalizes axis 1) and back.
+                int rows = prefixOnly ? prefix : tokens;
+                var flat = g.Node("Reshape", [h, Constant("const.hidden_rows_shape", -1, c.MlpHidden)]);
+                flat = g.Node("BatchNormalization", [flat, P(f + "bn.weight"), P(f + "bn.bias"), P(f + "bn.running_mean"), P(f + "bn.running_var")],
+                    null, Float("epsilon", BatchNormEpsilon));
+                h = g.Node("Reshape", [flat, Constant($"const.hidden_tokens_shape_{rows}", -1, rows, c.MlpHidden)]);
             }
             h = Gelu(h);
             h = EncoderLinear(h, f + "net.4.weight", f + "net.4.bias");

@@ -63,6 +63,13 @@ internal static class ViTParameterLayout
                 list.Add((f + "dwconv.weight", [c.MlpHidden, 1, 3, 3]));
                 list.Add((f + "dwconv.bias", [c.MlpHidden]));
             }
+            if (c.FeedForwardBatchNorm)
+            {
+                list.Add((f + "bn.weight", [c.MlpHidden]));
+                list.Add((f + "bn.bias", [c.MlpHidden]));
+                list.Add((f + "bn.running_mean", [c.MlpHidden]));
+                list.Add((f + "bn.running_var", [c.MlpHidden]));
+            }
             list.Add((f + "net.4.weight", [c.Dim, c.MlpHidden]));
             list.Add((f + "net.4.bias", [c.Dim]));
         }

@@ -36,7 +36,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -52,6 +52,7 @@ public class VisionTransformerTests
         "convffn-mean" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, Pooling = ViTPooling.Mean, ConvFeedForward = true }).WithInput(1, 12, 20, 5),
         "convstem-bn" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true },
         "lsa" => ViTConfig.Tiny with { LocalitySelfAttention = true },
+        "ffbn" => ViTConfig.Tiny with { FeedForwardBatchNorm = true },
         _ => throw new ArgumentException(name),
     };
 
@@ -107,6 +108,37 @@ public class VisionTransformerTests
         var together = model.forward(x);
         var alone = model.forward(x.narrow(0, 0, 1));
         Assert.True(together.narrow(0, 0, 1).allclose(alone, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
+    public void FeedForwardBatchNormNormalizesEveryTokenByBatchStatisticsAndScoresWithRunningStatistics()
+    {
+        var config = (ViTConfig.Tiny with { FeedForwardBatchNorm = true, Dropout = 0, DistillationToken = true }).WithInput(3, 12, 20, 4);
+        torch.manual_seed(5);
+        using var scope = torch.NewDisposeScope();
+        using var ff = new FeedForward(config);
+        var state = ff.named_parameters().Select(p => p.name).Concat(ff.named_buffers().Select(b => b.name)).ToHashSet();
+        Assert.Contains("bn.weight", state);
+        Assert.Contains("bn.running_var", state);
+        Assert.Equal(config.Depth * 4, ViTParameterLayout.For(config).Count(l => l.Name.Contains(".1.bn.", StringComparison.Ordinal)));
+
+        // Training mode: the hidden features after the first Linear are standardized over all tokens of all images.
+        var x = torch.randn(6, 17, config.Dim).mul(2).add(0.5);
+        ff.train();
+        var parts = ff.named_modules().ToDictionary(m => m.name, m => m.module);
+        var hidden = ((nn.Module<Tensor, Tensor>)parts["net.1"]).call(((nn.Module<Tensor, Tensor>)parts["net.0"]).call(x)).reshape(-1, config.MlpHidden);
+        var expected = ((nn.Module<Tensor, Tensor>)parts["net.4"]).call(nn.functional.gelu(
+            hidden.sub(hidden.mean([0L], keepdim: true)).div(hidden.var([0L], unbiased: false, keepdim: true).add(1e-5).sqrt()))).reshape(6, 17, config.Dim);
+        Assert.True(ff.forward(x).allclose(expected, rtol: 1e-4, atol: 1e-5));
+        var runningMean = (Tensor)ff.named_buffers().Single(b => b.name == "bn.running_mean").buffer;
+        Assert.False(runningMean.eq(0).all().item<bool>(), "a training-mode forward updates the running mean");
+
+        // Eval mode: a per-feature affine map from the running statistics, so each token is scored independently.
+        ff.eval();
+        using var noGrad = torch.no_grad();
+        var together = ff.forward(x);
+        Assert.True(together.narrow(0, 0, 1).narrow(1, 3, 1).allclose(ff.forward(x.narrow(0, 0, 1).narrow(1, 3, 1)), rtol: 1e-4, atol: 1e-5));
+        Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { FeedForwardBatchNorm = true });
     }
 
     [Fact]
