@@ -19,15 +19,16 @@ internal static class ExportOnnxCommand
         var output = new Argument<string>("output") { HelpName = "out.onnx", Description = "The .onnx file to write" };
         var int8 = new Option<bool>("--int8") { Description = "Quantize the encoder's Linear weights to int8 (dynamic quantization; faster on CPU)" };
         var flip = new Option<bool>("--flip-average") { Description = "Score each image with its left-right mirror and average the two logits (twice the work)" };
+        var shift = new Option<bool>("--shift-average") { Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the work)" };
         var command = new Command("export-onnx", "Write a model zip's network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
         {
-            model, output, int8, flip,
+            model, output, int8, flip, shift,
         };
-        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, context, parse.GetValue(int8), parse.GetValue(flip))));
+        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift))));
         return command;
     }
 
-    public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false)
+    public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false, bool shiftAverage = false)
     {
         var source = ModelFile.ReadOnnx(modelPath);
         var options = new ViTOnnxExportOptions
@@ -35,6 +36,7 @@ internal static class ExportOnnxCommand
             PixelScale = source.ExportOptions?.PixelScale ?? 1f / 255f,
             WeightPrecision = int8 ? ViTOnnxWeightPrecision.DynamicInt8 : ViTOnnxWeightPrecision.Float32,
             FlipAverage = flipAverage,
+            ShiftAverage = shiftAverage,
         };
         var proto = ViTOnnxWriter.Build(source.Config, source.Weights, source.ClassNames, options);
         string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
@@ -44,7 +46,7 @@ internal static class ExportOnnxCommand
         var c = source.Config;
         Verify(outputPath, options, c);
         var inv = CultureInfo.InvariantCulture;
-        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {(int8 ? "int8 encoder weights" : "float32")}{(flipAverage ? ", flip averaging" : "")}), checked with ONNX Runtime");
+        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {(int8 ? "int8 encoder weights" : "float32")}{(flipAverage ? ", flip averaging" : "")}{(shiftAverage ? ", shift averaging" : "")}), checked with ONNX Runtime");
         context.Out.WriteLine(string.Format(inv, "input  {0}: float [N, {1}, {2}, {3}], raw pixel values (x {4:G6} inside the graph, then mean/std)",
             options.InputName, c.Channels, c.ImageHeight, c.ImageWidth, options.PixelScale));
         context.Out.WriteLine($"output {options.LogitsOutputName}, {options.ProbabilitiesOutputName}: float [N, {c.NumClasses}]");

@@ -31,6 +31,7 @@ internal static class InfoCommand
         long parameters = onnx.Weights.Where(w => !w.Key.EndsWith(".running_mean", StringComparison.Ordinal) && !w.Key.EndsWith(".running_var", StringComparison.Ordinal))
             .Sum(w => (long)w.Value.Data.Length);
         bool flipAverage = onnx.ExportOptions?.FlipAverage ?? false;
+        bool shiftAverage = onnx.ExportOptions?.ShiftAverage ?? false;
         float scale = onnx.ExportOptions?.PixelScale ?? 1f / 255f;
 
         if (json)
@@ -46,6 +47,7 @@ internal static class InfoCommand
                 parameters,
                 pixelScale = scale,
                 flipAverage,
+                shiftAverage,
             }));
             return ExitCodes.Ok;
         }
@@ -66,7 +68,8 @@ internal static class InfoCommand
             + (c.ConvFeedForward ? ", depthwise-conv feed-forward" : "")
             + (c.FeedForwardBatchNorm ? ", BatchNorm feed-forward" : "")
             + (c.LocalitySelfAttention ? ", locality self-attention" : "")
-            + (flipAverage ? ", flip-averaged scoring" : ""));
+            + (flipAverage ? ", flip-averaged scoring" : "")
+            + (shiftAverage ? ", shift-averaged scoring" : ""));
         o.WriteLine(string.Format(inv, "params   {0:N0}", parameters));
         o.WriteLine(string.Format(inv, "pixels   x {0:G6}, mean [{1}], std [{2}]", scale,
             string.Join(", ", c.Mean.Select(v => v.ToString("G4", inv))), string.Join(", ", c.Std.Select(v => v.ToString("G4", inv)))));

@@ -48,6 +48,7 @@ internal static class ScoringBenchCommand
             var onnx = ModelFile.ReadOnnx(zipPath);
             var config = onnx.Config;
             bool flipAverage = onnx.ExportOptions?.FlipAverage ?? false;
+            bool shiftAverage = onnx.ExportOptions?.ShiftAverage ?? false;
             var model = ModelFile.Load(ml, zipPath, out _);
             var rng = new Random(3);
             var files = RandomImages(config, count, rng);
@@ -92,8 +93,8 @@ internal static class ScoringBenchCommand
 
             // ONNX Runtime directly on the same graph (standalone export layout), batch 64 and batch 1: the floor
             // under ML.NET's OnnxTransformer, which adds image preprocessing and per-row bookkeeping.
-            var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, flipAverage, count, rng);
-            var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, flipAverage, count, rng);
+            var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, flipAverage, shiftAverage, count, rng);
+            var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, flipAverage, shiftAverage, count, rng);
 
             var inv = CultureInfo.InvariantCulture;
             if (json)
@@ -102,6 +103,7 @@ internal static class ScoringBenchCommand
                 {
                     preset = config.Name,
                     flipAverage,
+                    shiftAverage,
                     image = $"{config.Channels}x{config.ImageHeight}x{config.ImageWidth}",
                     predictionEngineMilliseconds = Math.Round(engineMs, 3),
                     transformImagesPerSecond = Math.Round(transformPerSecond, 1),
@@ -118,8 +120,8 @@ internal static class ScoringBenchCommand
             else
             {
                 context.Out.WriteLine(string.Format(inv, "model {0} ({1}x{2}x{3}), {4} images", config.Name, config.Channels, config.ImageHeight, config.ImageWidth, count));
-                if (flipAverage)
-                    context.Out.WriteLine("the zip scores each image and its mirror (flip averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
+                if (flipAverage || shiftAverage)
+                    context.Out.WriteLine($"the zip scores {(shiftAverage ? "each image, its four one-pixel shifts" : "each image")}{(flipAverage ? " and their mirrors" : "")} (test-time averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
                 context.Out.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", engineMs));
                 context.Out.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", transformPerSecond));
                 context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s ({1:F2}x the zip's Transform)", eagerBatch, transformPerSecond / eagerBatch));
@@ -175,10 +177,10 @@ internal static class ScoringBenchCommand
     }
 
     private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureOrt(
-        ViTConfig config, VitMlNet.Onnx.ViTOnnxModel onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision precision, bool flipAverage, int count, Random rng)
+        ViTConfig config, VitMlNet.Onnx.ViTOnnxModel onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision precision, bool flipAverage, bool shiftAverage, int count, Random rng)
     {
-        // The zip's own flip averaging, if it has it, so the direct figures are the floor under the zip's.
-        var export = new VitMlNet.Onnx.ViTOnnxExportOptions { WeightPrecision = precision, FlipAverage = flipAverage };
+        // The zip's own test-time averaging, if it has it, so the direct figures are the floor under the zip's.
+        var export = new VitMlNet.Onnx.ViTOnnxExportOptions { WeightPrecision = precision, FlipAverage = flipAverage, ShiftAverage = shiftAverage };
         var graph = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph);
         int per = config.Channels * config.ImageHeight * config.ImageWidth;

@@ -172,6 +172,15 @@ public sealed class VisionTransformerOptions
     /// </summary>
     public bool ScoringFlipAverage { get; set; }
 
+    /// <summary>
+    /// Test-time shift averaging in the scoring graph of the fitted transformer and the saved zip: each image is also
+    /// scored moved by one pixel up, down, left and right, and the logits of the five views (ten with
+    /// <see cref="ScoringFlipAverage"/>) are averaged (<see cref="Onnx.ViTOnnxExportOptions.ShiftAverage"/>). Worth it
+    /// when training used <see cref="AugmentationOptions.RandomCropPadding"/>; scoring costs five times as much. The
+    /// default is false.
+    /// </summary>
+    public bool ScoringShiftAverage { get; set; }
+
     /// <summary>The architecture to train: <see cref="Architecture"/> or the named <see cref="Preset"/>.</summary>
     public ViTConfig ResolveArchitecture() => Architecture ?? ViTConfig.FromPreset(Preset);
 

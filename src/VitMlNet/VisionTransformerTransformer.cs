@@ -79,16 +79,19 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     /// <summary>Whether the scoring graph averages each image with its mirror (<see cref="VisionTransformerOptions.ScoringFlipAverage"/>); <see cref="ExportOnnx(Stream)"/> writes the same.</summary>
     public bool ScoringFlipAverage { get; private init; }
 
+    /// <summary>Whether the scoring graph averages each image with its one-pixel shifts (<see cref="VisionTransformerOptions.ScoringShiftAverage"/>); <see cref="ExportOnnx(Stream)"/> writes the same.</summary>
+    public bool ScoringShiftAverage { get; private init; }
+
     /// <summary>
     /// Writes a standalone ONNX model for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw values
     /// (multiplied by the trained pixel scale inside the graph), outputs <c>logits</c> and <c>probabilities</c> [N, classes].
     /// Class names and the architecture are stored in the model's metadata; the precision is <see cref="ScoringPrecision"/>,
-    /// flip averaging <see cref="ScoringFlipAverage"/>.
+    /// flip averaging <see cref="ScoringFlipAverage"/>, shift averaging <see cref="ScoringShiftAverage"/>.
     /// </summary>
     public void ExportOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision, FlipAverage = ScoringFlipAverage };
+        var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision, FlipAverage = ScoringFlipAverage, ShiftAverage = ScoringShiftAverage };
         ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, weights, ClassNames, options), stream);
     }
 
@@ -120,6 +123,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
             FeaturesOutputName = o.EmbeddingColumnName,
             WeightPrecision = o.ScoringPrecision,
             FlipAverage = o.ScoringFlipAverage,
+            ShiftAverage = o.ScoringShiftAverage,
         };
         byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
         var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };
@@ -132,6 +136,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
         {
             ScoringPrecision = o.ScoringPrecision,
             ScoringFlipAverage = o.ScoringFlipAverage,
+            ScoringShiftAverage = o.ScoringShiftAverage,
         };
     }
 

@@ -82,6 +82,14 @@ public sealed class ViTOnnxExportOptions
     /// </summary>
     public bool FlipAverage { get; set; }
 
+    /// <summary>
+    /// Test-time shift averaging: the graph also scores each image moved by one pixel up, down, left and right (the
+    /// uncovered row or column is zero, as in training's random crop with padding) and averages the logits (and
+    /// embeddings) of the five views; with <see cref="FlipAverage"/>, of ten (each view and its mirror). For models
+    /// trained with random crops. It costs five times the scoring work. The default is false.
+    /// </summary>
+    public bool ShiftAverage { get; set; }
+
     /// <summary>Precision of the encoder's matrix products. The default is <see cref="ViTOnnxWeightPrecision.Float32"/>.</summary>
     public ViTOnnxWeightPrecision WeightPrecision { get; set; } = ViTOnnxWeightPrecision.Float32;
 

@@ -40,7 +40,8 @@ namespace VitMlNet.Onnx;
 /// Reshape/Transpose to tokens and LayerNormalization. <see cref="ViTConfig.FeedForwardBatchNorm"/> is a
 /// BatchNormalization over [N·T, hidden] between two Reshapes. <see cref="ViTOnnxExportOptions.FlipAverage"/> prepends the
 /// mirrored images to the batch (Slice with step −1 over the width, Concat) and averages the two halves of the logits
-/// and embeddings (Reshape, ReduceMean). With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
+/// and embeddings (Reshape, ReduceMean); <see cref="ViTOnnxExportOptions.ShiftAverage"/> adds four one-pixel shifts
+/// (Pad, Slice) of each image the same way. With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
 /// encoder blocks' matrix products become DynamicQuantizeLinear → MatMulInteger → Cast → Mul (int8 weights with one
 /// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>).
 /// </para>
@@ -208,14 +209,35 @@ public static class ViTOnnxWriter
         g.Graph.Input.Add(o.InputLayout == ViTOnnxInputLayout.Flat
             ? Value(input, DataType.Float, (long)c.Channels * c.ImageHeight * c.ImageWidth)
             : Value(input, DataType.Float, c.Channels, c.ImageHeight, c.ImageWidth));
-        if (o.FlipAverage)
+        int views = 1;
+        if (o.FlipAverage || o.ShiftAverage)
         {
-            // Test-time flip averaging: the images, then their left-right mirrors (a Slice with step -1 over the width),
-            // as one batch of 2N; the outputs average the two halves. Everything below reads the batch size from this.
-            var images = g.Node("Reshape", [input, g.Int64s("const.flip_image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
-            var mirrored = g.Node("Slice", [images, g.Int64s("const.flip_starts", -1), g.Int64s("const.flip_ends", long.MinValue),
-                g.Int64s("const.flip_axes", 3), g.Int64s("const.flip_steps", -1)]);
-            input = g.Node("Concat", [images, mirrored], null, Int("axis", 0));
+            // Test-time augmentation: the images, then (with ShiftAverage) four copies moved by one pixel (a zero Pad of
+            // one pixel, then four Slices), then (with FlipAverage) the left-right mirror of each of those (a Slice with
+            // step -1 over the width), as one batch of views·N, view-major; the outputs average the views. Everything
+            // below reads the batch size from this.
+            var images = g.Node("Reshape", [input, g.Int64s("const.view_image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
+            var list = new List<string> { images };
+            if (o.ShiftAverage)
+            {
+                var padded = g.Node("Pad", [images, g.Int64s("const.shift_pads", 0, 0, 1, 1, 0, 0, 1, 1)]);
+                var shiftAxes = g.Int64s("const.shift_axes", 2, 3);
+                foreach (var (dy, dx, name) in new[] { (-1, 0, "down"), (1, 0, "up"), (0, -1, "right"), (0, 1, "left") })
+                {
+                    list.Add(g.Node("Slice", [padded, g.Int64s($"const.shift_{name}_starts", 1 + dy, 1 + dx),
+                        g.Int64s($"const.shift_{name}_ends", 1 + dy + c.ImageHeight, 1 + dx + c.ImageWidth), shiftAxes]));
+                }
+            }
+            if (o.FlipAverage)
+            {
+                var flipStarts = g.Int64s("const.flip_starts", -1);
+                var flipEnds = g.Int64s("const.flip_ends", long.MinValue);
+                var flipAxes = g.Int64s("const.flip_axes", 3);
+                var flipSteps = g.Int64s("const.flip_steps", -1);
+                list.AddRange(list.ToArray().Select(view => g.Node("Slice", [view, flipStarts, flipEnds, flipAxes, flipSteps])));
+            }
+            views = list.Count;
+            input = g.Node("Concat", [.. list], null, Int("axis", 0));
         }
 
         var sqrt2 = g.Scalar("const.sqrt2", (float)Math.Sqrt(2.0));
@@ -371,11 +393,11 @@ public static class ViTOnnxWriter
             logits = g.Node("Mul", [g.Node("Add", [logits, distLogits]), half]);
         }
 
-        if (o.FlipAverage)
+        if (views > 1)
         {
-            // [2N, k] → [2, N, k] → mean over the two views.
+            // [views·N, k] → [views, N, k] → mean over the views.
             string Average(string values, long width) => g.Node("ReduceMean",
-                [g.Node("Reshape", [values, Constant($"const.flip_pair_shape_{width}", 2, -1, width)])], null, Ints("axes", 0), Int("keepdims", 0));
+                [g.Node("Reshape", [values, Constant($"const.view_shape_{width}", views, -1, width)])], null, Ints("axes", 0), Int("keepdims", 0));
             logits = Average(logits, c.NumClasses);
             if (o.FeaturesOutputName is not null) features = Average(features, c.Dim);
         }

@@ -70,6 +70,25 @@ internal static class OnnxTestSupport
         return mirrored;
     }
 
+    /// <summary>
+    /// The images of <paramref name="pixels"/> (rows of <paramref name="width"/> values, <paramref name="height"/> rows per
+    /// channel) moved by <paramref name="dy"/> rows and <paramref name="dx"/> columns: pixel (r, c) of the result is pixel
+    /// (r - dy, c - dx) of the source, 0 where that is outside.
+    /// </summary>
+    public static float[] Shift(float[] pixels, int height, int width, int dy, int dx)
+    {
+        var shifted = new float[pixels.Length];
+        for (int plane = 0; plane < pixels.Length / (height * width); plane++)
+            for (int row = 0; row < height; row++)
+                for (int col = 0; col < width; col++)
+                {
+                    int r = row - dy, c = col - dx;
+                    if (r >= 0 && r < height && c >= 0 && c < width)
+                        shifted[(plane * height + row) * width + col] = pixels[(plane * height + r) * width + c];
+                }
+        return shifted;
+    }
+
     /// <summary>TorchSharp logits of <paramref name="model"/> on ((x / 255 - mean) / std).</summary>
     public static float[] TorchLogits(VisionTransformer model, float[] pixels, int batch) =>
         RunNormalized(model, pixels, batch, model.forward);

@@ -114,6 +114,41 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("nonsquare", false, false)]
+    [InlineData("convstem-bn-gray", true, true)]
+    [InlineData("ffbn-convffn-bn-distill", true, false)]
+    public void ShiftAverageEqualsTheMeanOfTorchSharpOverTheOnePixelShifts(string arch, bool flip, bool flat)
+    {
+        var config = Architecture(arch);
+        using var model = RandomModel(config, seed: 6);
+        const int batch = 3;
+        int h = config.ImageHeight, w = config.ImageWidth;
+        var pixels = RandomPixels(config, batch, seed: 10);
+        var views = new[] { (0, 0), (1, 0), (-1, 0), (0, 1), (0, -1) }.Select(s => Shift(pixels, h, w, s.Item1, s.Item2)).ToList();
+        if (flip) views.AddRange(views.ToArray().Select(v => Mirror(v, w)));
+        float[] Mean(IEnumerable<float[]> all) =>
+            all.Aggregate(new float[batch * config.NumClasses], (sum, v) => sum.Zip(v, (a, b) => a + b).ToArray()).Select(v => v / views.Count).ToArray();
+        var expected = Mean(views.Select(v => TorchLogits(model, v, batch)));
+
+        var options = new ViTOnnxExportOptions { ShiftAverage = true, FlipAverage = flip, FeaturesOutputName = "features" };
+        if (flat) options.InputLayout = ViTOnnxInputLayout.Flat;
+        var graph = ViTOnnxWriter.Build(model, null, options);
+        using var session = Session(ViTOnnxWriter.ToByteArray(graph));
+        long[] shape = flat ? [batch, config.Channels * h * w] : [batch, config.Channels, h, w];
+        var outputs = Run(session, "pixels", pixels, shape);
+
+        Assert.Equal(new long[] { batch, config.NumClasses }, outputs["logits"].Shape);
+        Assert.Equal(new long[] { batch, config.Dim }, outputs["features"].Shape);
+        float diff = MaxAbsDiff(expected, outputs["logits"].Floats!);
+        Assert.True(diff <= 1e-4f, $"{arch}: max |onnx - torch mean of the {views.Count} views| = {diff}");
+        // The shifts matter: the mean over the image alone (and its mirror) differs.
+        var fewer = flip
+            ? TorchLogits(model, views[0], batch).Zip(TorchLogits(model, views[5], batch), (a, b) => (a + b) / 2).ToArray()
+            : TorchLogits(model, pixels, batch);
+        Assert.True(MaxAbsDiff(fewer, expected) > 1e-3f);
+    }
+
+    [Theory]
     [InlineData("cls")]
     [InlineData("nonsquare")]
     [InlineData("gray")]
