@@ -93,8 +93,8 @@ internal static class ScoringBenchCommand
 
             // ONNX Runtime directly on the same graph (standalone export layout), batch 64 and batch 1: the floor
             // under ML.NET's OnnxTransformer, which adds image preprocessing and per-row bookkeeping.
-            var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, flipAverage, shiftAverage, count, rng);
-            var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, flipAverage, shiftAverage, count, rng);
+            var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, count, rng);
+            var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, count, rng);
 
             var inv = CultureInfo.InvariantCulture;
             if (json)
@@ -177,10 +177,15 @@ internal static class ScoringBenchCommand
     }
 
     private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureOrt(
-        ViTConfig config, VitMlNet.Onnx.ViTOnnxModel onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision precision, bool flipAverage, bool shiftAverage, int count, Random rng)
+        ViTConfig config, VitMlNet.Onnx.ViTOnnxModel onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision precision, int count, Random rng)
     {
         // The zip's own test-time averaging, if it has it, so the direct figures are the floor under the zip's.
-        var export = new VitMlNet.Onnx.ViTOnnxExportOptions { WeightPrecision = precision, FlipAverage = flipAverage, ShiftAverage = shiftAverage };
+        var export = new VitMlNet.Onnx.ViTOnnxExportOptions
+        {
+            WeightPrecision = precision,
+            FlipAverage = onnx.ExportOptions?.FlipAverage ?? false,
+            ShiftAverage = onnx.ExportOptions?.ShiftAverage ?? false,
+        };
         var graph = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph);
         int per = config.Channels * config.ImageHeight * config.ImageWidth;
