@@ -8,13 +8,17 @@ namespace VitMlNet.Modeling;
 /// <summary>
 /// A small convolutional stem in place of the patch embedding ("Early Convolutions Help Transformers See Better",
 /// Xiao et al., arXiv 2106.14881): a 3×3 convolution at full resolution, then one 3×3 stride-2 convolution per
-/// halving of the patch size (channels doubling each time), each followed by GELU, then a 1×1 convolution to the
-/// token width and a LayerNorm over each token. A patch size of 2^k gives the same (H/p)·(W/p) token grid, in the same
+/// halving of the patch size (channels doubling each time; with <see cref="ViTConfig.StemConvsPerStage"/> above 1, more
+/// 3×3 stride-1 convolutions at each halved resolution), each followed by GELU (after a BatchNorm with
+/// <see cref="ViTConfig.StemBatchNorm"/>),
+/// then a 1×1 convolution to the token width and a LayerNorm over each token. A patch size of 2^k gives the same (H/p)·(W/p) token grid, in the same
 /// row-major order, as <see cref="PatchEmbedding"/>. Output: [N, tokens, dim].
 /// </summary>
 /// <remarks>
 /// Parameter names: <c>stem.convs.{2i}.weight/bias</c> for the i-th convolution (GELUs sit at the odd indices) and
-/// <c>stem.norm.weight/bias</c>. No batch normalization, so the model's state is its parameters alone.
+/// <c>stem.norm.weight/bias</c>; with <see cref="ViTConfig.StemBatchNorm"/>, <c>stem.convs.{3i}.weight</c> for the
+/// convolution and <c>stem.convs.{3i+1}.*</c> for its BatchNorm, whose running statistics are part of the model's
+/// state (see <see cref="ConvName"/> and <see cref="NormName"/>).
 /// </remarks>
 public sealed class ConvStem : Module<Tensor, Tensor>
 {
@@ -53,6 +57,7 @@ public sealed class ConvStem : Module<Tensor, Tensor>
         {
             list.Add((width, width * 2, 3, 2));
             width *= 2;
+            for (int k = 1; k < config.StemConvsPerStage; k++) list.Add((width, width, 3, 1));
         }
         list.Add((width, config.Dim, 1, 1));
         return list;

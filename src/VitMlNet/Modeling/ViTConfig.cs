@@ -87,6 +87,18 @@ public sealed record ViTConfig
     public bool StemBatchNorm { get; init; }
 
     /// <summary>
+    /// 3×3 convolutions per halving stage of a <see cref="ViTStem.Conv"/> stem: the first of each stage has stride 2 and
+    /// doubles the channels, the others have stride 1 and keep them, each followed by BatchNorm (with
+    /// <see cref="StemBatchNorm"/>) and GELU. 2 gives a ResNet-like stem of two convolutions per resolution, so every
+    /// token mixes its neighbours at the token grid before attention. No effect when <see cref="PatchSize"/> is 1 (no
+    /// halving). Ignored by the patch stem. The default is 1.
+    /// </summary>
+    public int StemConvsPerStage { get; init; } = 1;
+
+    /// <summary>The largest <see cref="StemConvsPerStage"/> accepted.</summary>
+    public const int MaxStemConvsPerStage = 8;
+
+    /// <summary>
     /// Standard deviation of the normal initialization of the class token, the distillation token and the position
     /// embedding. The default is 1 (the reference's <c>torch.randn</c>); timm's ViTs use 0.02.
     /// </summary>
@@ -182,7 +194,7 @@ public sealed record ViTConfig
     public static ViTConfig FmnistAccurate { get; } = FmnistFast with
     {
         Name = "fmnist-accurate", Dim = 96, Depth = 6, Heads = 4, DimHead = 24, DropPathRate = 0.05, Stem = ViTStem.Conv, StemChannels = 32,
-        StemBatchNorm = true, FeedForwardBatchNorm = true,
+        StemBatchNorm = true, StemConvsPerStage = 2, FeedForwardBatchNorm = true,
     };
 
     /// <summary>Known preset names, case-insensitive.</summary>
@@ -220,7 +232,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && StemConvsPerStage == other.StemConvsPerStage && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -241,6 +253,7 @@ public sealed record ViTConfig
         hash.Add(Stem);
         hash.Add(StemChannels);
         hash.Add(StemBatchNorm);
+        hash.Add(StemConvsPerStage);
         hash.Add(TokenInitStd);
         hash.Add(ConvFeedForward);
         hash.Add(FeedForwardBatchNorm);
@@ -267,6 +280,7 @@ public sealed record ViTConfig
             if (PatchSize > 0 && (PatchSize & (PatchSize - 1)) != 0)
                 e.Add($"a convolutional stem needs a power-of-two PatchSize (actual {PatchSize})");
             if (StemChannels <= 0) e.Add($"StemChannels must be positive (actual {StemChannels})");
+            if (StemConvsPerStage is < 1 or > MaxStemConvsPerStage) e.Add($"StemConvsPerStage must be in [1, {MaxStemConvsPerStage}] (actual {StemConvsPerStage})");
         }
         if (Dim <= 0) e.Add($"Dim must be positive (actual {Dim})");
         if (Depth <= 0) e.Add($"Depth must be positive (actual {Depth})");

@@ -36,7 +36,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn", "convstem-stages" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -53,6 +53,7 @@ public class VisionTransformerTests
         "convstem-bn" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true },
         "lsa" => ViTConfig.Tiny with { LocalitySelfAttention = true },
         "ffbn" => ViTConfig.Tiny with { FeedForwardBatchNorm = true },
+        "convstem-stages" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemConvsPerStage = 2 },
         _ => throw new ArgumentException(name),
     };
 
@@ -263,6 +264,33 @@ public class VisionTransformerTests
     }
 
     [Fact]
+    public void StemConvsPerStageAddStrideOneConvsAtEveryHalvedResolution()
+    {
+        var config = ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemConvsPerStage = 2 };
+        // 3x3 s1 (3->8); stage 1: 3x3 s2 (8->16), 3x3 s1 (16->16); stage 2: 3x3 s2 (16->32), 3x3 s1 (32->32); 1x1 (32->dim).
+        Assert.Equal(new[] { (3, 8, 3, 1), (8, 16, 3, 2), (16, 16, 3, 1), (16, 32, 3, 2), (32, 32, 3, 1), (32, config.Dim, 1, 1) }, ConvStem.Layout(config));
+        Assert.Equal(new[] { (3, 8, 3, 1), (8, 16, 3, 2), (16, 16, 3, 1), (16, 16, 3, 1), (16, 32, 3, 2), (32, 32, 3, 1), (32, 32, 3, 1), (32, config.Dim, 1, 1) },
+            ConvStem.Layout(config with { StemConvsPerStage = 3 }));
+        // Patch size 1: no halving stage, so nothing is added.
+        var full = (config with { PatchSize = 1 }).WithInput(1, 6, 10, 5);
+        Assert.Equal(new[] { (1, 8, 3, 1), (8, full.Dim, 1, 1) }, ConvStem.Layout(full));
+        Assert.True(ConvStem.HasBatchNorm(config, 2) && ConvStem.HasBatchNorm(config, 4) && !ConvStem.HasBatchNorm(config, 5));
+
+        using var scope = torch.NewDisposeScope();
+        using var model = new VisionTransformer(config);
+        var names = model.named_parameters().Select(p => p.name).ToHashSet();
+        Assert.Contains("stem.convs.6.weight", names);   // the stage-1 stride-1 conv (index 2 × 3)
+        Assert.Contains("stem.convs.13.bias", names);    // the stage-2 stride-1 conv's BatchNorm (index 4 × 3 + 1)
+        Assert.Contains("stem.convs.15.bias", names);    // the 1x1 projection keeps its bias
+        long two = model.named_parameters().Sum(p => p.parameter.numel());
+        using var one = new VisionTransformer(config with { StemConvsPerStage = 1 });
+        // The added convs: 16·16·3·3 and 32·32·3·3 weights without bias, each with a BatchNorm's scale and shift.
+        Assert.Equal(16L * 16 * 9 + 2 * 16 + 32L * 32 * 9 + 2 * 32, two - one.named_parameters().Sum(p => p.parameter.numel()));
+        Assert.Equal(new long[] { 3, config.NumClasses }, model.forward(torch.randn(3, 3, 16, 16)).shape);
+        Assert.NotEqual(config, config with { StemConvsPerStage = 1 });
+    }
+
+    [Fact]
     public void TokenInitStdScalesTheTokensAndPositionEmbedding()
     {
         using var scope = torch.NewDisposeScope();
@@ -380,6 +408,10 @@ public class ViTConfigTests
         Assert.Contains(errors, e => e.Contains("power-of-two PatchSize (actual 6)", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("StemChannels must be positive (actual 0)", StringComparison.Ordinal));
         Assert.Empty((bad with { Stem = ViTStem.Patch, StemChannels = 0 }).GetErrors());
+        Assert.Contains((ViTConfig.Tiny with { Stem = ViTStem.Conv, StemConvsPerStage = 0 }).GetErrors(),
+            e => e.Contains("StemConvsPerStage must be in [1, 8] (actual 0)", StringComparison.Ordinal));
+        Assert.Contains((ViTConfig.Tiny with { Stem = ViTStem.Conv, StemConvsPerStage = 9 }).GetErrors(),
+            e => e.Contains("StemConvsPerStage must be in [1, 8] (actual 9)", StringComparison.Ordinal));
         Assert.NotEqual(ViTConfig.Tiny, ViTConfig.Tiny with { Stem = ViTStem.Conv });
     }
 }

@@ -11,7 +11,7 @@ namespace VitMlNet.Tests.Onnx;
 internal static class OnnxTestSupport
 {
     /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and two combinations.</summary>
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill", "convstem-stages", "convstem-stages3-gray" };
 
     public static ViTConfig Architecture(string name) => name switch
     {
@@ -25,6 +25,8 @@ internal static class OnnxTestSupport
         // BatchNorm feed-forward with a depthwise-conv feed-forward before it, a BatchNorm stem and class-token pooling,
         // so the last block's feed-forward runs on the prefix rows only.
         "ffbn-convffn-bn-distill" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, StemBatchNorm = true, ConvFeedForward = true, FeedForwardBatchNorm = true, DistillationToken = true }).WithInput(1, 12, 20, 5),
+        // Three convs per stage without BatchNorm (convs with biases), on a gray non-square image.
+        "convstem-stages3-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, StemConvsPerStage = 3, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
         _ => VisionTransformerTests.Architecture(name),
     };
 
