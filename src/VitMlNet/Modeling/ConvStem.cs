@@ -10,9 +10,8 @@ namespace VitMlNet.Modeling;
 /// Xiao et al., arXiv 2106.14881): a 3×3 convolution at full resolution, then one 3×3 stride-2 convolution per
 /// halving of the patch size (channels doubling each time; with <see cref="ViTConfig.StemConvsPerStage"/> above 1, more
 /// 3×3 stride-1 convolutions at each halved resolution), each followed by GELU (after a BatchNorm with
-/// <see cref="ViTConfig.StemBatchNorm"/>),
-/// then a 1×1 convolution to the token width and a LayerNorm over each token. A patch size of 2^k gives the same (H/p)·(W/p) token grid, in the same
-/// row-major order, as <see cref="PatchEmbedding"/>. Output: [N, tokens, dim].
+/// <see cref="ViTConfig.StemBatchNorm"/>), then a 1×1 convolution to the token width and a LayerNorm over each token.
+/// A patch size of 2^k gives the same (H/p)·(W/p) token grid, in the same row-major order, as <see cref="PatchEmbedding"/>. Output: [N, tokens, dim].
 /// </summary>
 /// <remarks>
 /// Parameter names: <c>stem.convs.{2i}.weight/bias</c> for the i-th convolution (GELUs sit at the odd indices) and

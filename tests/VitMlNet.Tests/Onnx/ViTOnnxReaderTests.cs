@@ -128,6 +128,19 @@ public class ViTOnnxReaderTests
         Assert.Contains("\"Pooling\":\"Mean\"", ViTOnnxMetadata.SerializeConfig(config));
     }
 
+    [Fact]
+    public void ConfigJsonFromBeforeStemConvsPerStageReadsAsOneConvPerStage()
+    {
+        // Models saved before the field existed have no "StemConvsPerStage" in their JSON: their stems had one
+        // convolution per stage, and that is what the reader must rebuild.
+        var config = ViTConfig.FmnistAccurate.WithInput(1, 28, 28, 10) with { StemConvsPerStage = 1 };
+        var node = System.Text.Json.Nodes.JsonNode.Parse(ViTOnnxMetadata.SerializeConfig(config))!.AsObject();
+        Assert.True(node.Remove("StemConvsPerStage"));
+        var read = ViTOnnxMetadata.DeserializeConfig(node.ToJsonString());
+        Assert.Equal(1, read.StemConvsPerStage);
+        AssertSameConfig(config, read);
+    }
+
     /// <summary>ViTConfig's record equality compares Mean/Std by reference, so compare those by value.</summary>
     internal static void AssertSameConfig(ViTConfig expected, ViTConfig actual)
     {
