@@ -10,7 +10,7 @@ namespace VitMlNet.Tests.Onnx;
 /// <summary>Shared helpers of the ONNX tests: seeded models with every weight random, pixels, and both runtimes.</summary>
 internal static class OnnxTestSupport
 {
-    /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and two combinations.</summary>
+    /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and combinations of options.</summary>
     public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill", "convstem-stages", "convstem-stages3-gray" };
 
     public static ViTConfig Architecture(string name) => name switch
