@@ -187,8 +187,8 @@ public sealed record ViTConfig
     };
 
     /// <summary>
-    /// A deeper ViT for 28×28 gray images, for accuracy: a convolutional stem with batch normalization (32 → 64 → 128
-    /// channels down to a 7×7 grid of 49 tokens), dim 96, depth 6, heads 4 × 24, MLP ratio 2 with a BatchNorm in each
+    /// A deeper ViT for 28×28 gray images, for accuracy: a convolutional stem with batch normalization and two
+    /// convolutions per stage (32 → 64 → 128 channels down to a 7×7 grid of 49 tokens), dim 96, depth 6, heads 4 × 24, MLP ratio 2 with a BatchNorm in each
     /// feed-forward, drop-path 0.05; Fashion-MNIST mean/std.
     /// </summary>
     public static ViTConfig FmnistAccurate { get; } = FmnistFast with

@@ -72,6 +72,9 @@ internal static class OnnxTestSupport
         return mirrored;
     }
 
+    /// <summary>The views that shift averaging scores, as (dy, dx) for <see cref="Shift"/>: the image, then one pixel each way.</summary>
+    public static readonly (int Dy, int Dx)[] ShiftViews = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)];
+
     /// <summary>
     /// The images of <paramref name="pixels"/> (rows of <paramref name="width"/> values, <paramref name="height"/> rows per
     /// channel) moved by <paramref name="dy"/> rows and <paramref name="dx"/> columns: pixel (r, c) of the result is pixel

@@ -124,7 +124,7 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
         const int batch = 3;
         int h = config.ImageHeight, w = config.ImageWidth;
         var pixels = RandomPixels(config, batch, seed: 10);
-        var views = new[] { (0, 0), (1, 0), (-1, 0), (0, 1), (0, -1) }.Select(s => Shift(pixels, h, w, s.Item1, s.Item2)).ToList();
+        var views = ShiftViews.Select(s => Shift(pixels, h, w, s.Dy, s.Dx)).ToList();
         if (flip) views.AddRange(views.ToArray().Select(v => Mirror(v, w)));
         float[] Mean(IEnumerable<float[]> all) =>
             all.Aggregate(new float[batch * config.NumClasses], (sum, v) => sum.Zip(v, (a, b) => a + b).ToArray()).Select(v => v / views.Count).ToArray();
