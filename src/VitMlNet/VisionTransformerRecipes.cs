@@ -39,7 +39,7 @@ public static class VisionTransformerRecipes
         // feed-forwards with BatchNorm, light augmentation (crop, flip), drop-path, label smoothing, EMA, cosine schedule,
         // flip and one-pixel shift averaging at scoring time (ten views; docs/benchmarks.md has the ablations). A 56-minute
         // time budget (training fits the hour end to end, scoring the test set with ten views included, whatever the
-        // machine's speed of the day: 14 epochs at ~250 img/s in session 7) with at most 40 epochs.
+        // machine's speed of the day: 16 epochs at 252–330 img/s in session 8) with at most 40 epochs.
         ["fmnist-accurate"] = o =>
         {
             o.Architecture = ViTConfig.FmnistAccurate;
