@@ -124,8 +124,8 @@ internal static class ScoringBenchCommand
                     context.Out.WriteLine($"the zip scores {(shiftAverage ? "each image, its four one-pixel shifts" : "each image")}{(flipAverage ? " and their mirrors" : "")} (test-time averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
                 context.Out.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", engineMs));
                 context.Out.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", transformPerSecond));
-                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s ({1:F2}x the zip's Transform)", eagerBatch, transformPerSecond / eagerBatch));
-                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine)", eagerOne, eagerOne / engineMs));
+                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s (the zip's Transform runs at {1:F2}x this)", eagerBatch, transformPerSecond / eagerBatch));
+                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine's time)", eagerOne, eagerOne / engineMs));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 64:            {0:F1} img/s", ortBatch));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 1:             {0:F3} ms", ortOne));
                 if (int8EngineMs is { } im && int8TransformPerSecond is { } it)
