@@ -19,9 +19,10 @@ public class VisionTransformerTests
     public void FmnistAccuratePresetHasTheDocumentedParameterCount()
     {
         // docs/benchmarks.md quotes this size for the accuracy recipe (depth 5 since session 8; 745,322 at depth 6).
-        using var model = new VisionTransformer(ViTConfig.FmnistAccurate.WithInput(1, 28, 28, 10));
+        var config = ViTConfig.FmnistAccurate.WithInput(1, 28, 28, 10);
+        using var model = new VisionTransformer(config);
         Assert.Equal(670_442, model.parameters().Sum(p => p.numel()));
-        using var deeper = new VisionTransformer(ViTConfig.FmnistAccurate.WithInput(1, 28, 28, 10) with { Depth = 6 });
+        using var deeper = new VisionTransformer(config with { Depth = 6 });
         Assert.Equal(745_322, deeper.parameters().Sum(p => p.numel()));
     }
 
