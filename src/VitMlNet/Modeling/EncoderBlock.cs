@@ -37,6 +37,19 @@ public sealed class EncoderBlock : Module<Tensor, Tensor>
         return x + ApplyDropPath(feedForward.forward(x));
     }
 
+    /// <summary>
+    /// The block's output for the first <paramref name="queries"/> tokens only, [N, queries, dim]: equal to
+    /// <c>forward(x)</c> narrowed to those tokens (attention still reads every token), at a fraction of the cost. For a
+    /// last block whose other outputs nobody reads (class-token pooling). Not for a block with a convolutional feed-forward,
+    /// which needs the whole token grid. With <see cref="ViTConfig.FeedForwardBatchNorm"/>, training-mode batch
+    /// statistics come from these tokens alone.
+    /// </summary>
+    public Tensor ForwardQueries(Tensor x, long queries)
+    {
+        var y = x.narrow(1, 0, queries) + ApplyDropPath(attention.ForwardQueries(x, queries));
+        return y + ApplyDropPath(feedForward.forward(y));
+    }
+
     /// <summary>The block's attention probabilities [N, heads, tokens, tokens] for input tokens.</summary>
     public Tensor AttentionWeights(Tensor x) => attention.AttentionWeights(x);
 

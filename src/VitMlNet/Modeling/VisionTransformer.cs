@@ -167,12 +167,20 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// Encoder output: every token, or with class-token pooling only the prefix tokens (class, then distillation), since
+    /// nothing reads the others: the last block then computes queries, attention rows and feed-forward for the prefix
+    /// tokens alone (as the ONNX graph does), which is the same function at a fraction of that block's cost.
+    /// </summary>
     private Tensor Encode(Tensor images)
     {
         var x = EncodePrefix(images);
-        foreach (var block in layers) x = block.forward(x);
-        return x;
+        int last = layers.Count - 1;
+        for (int i = 0; i < last; i++) x = layers[i].forward(x);
+        return PrefixOnlyLastBlock ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
     }
+
+    private bool PrefixOnlyLastBlock => Config.Pooling == ViTPooling.Cls && !Config.HasConvFeedForward(Config.Depth - 1);
 
     /// <summary>Tokens entering the first block: patch embeddings with prefix tokens and position embedding, after dropout.</summary>
     private Tensor EncodePrefix(Tensor images)

@@ -4,7 +4,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Image;
+using VitMlNet.Cli;
 using VitMlNet.Data;
+using VitMlNet.Modeling;
 
 namespace VitMlNet.Tests.Cli;
 
@@ -461,6 +463,18 @@ public class CliTests : IClassFixture<CliFixture>
         var r = Vit.Run("bench", "--preset", "tiny", "--batch", "4", "--steps", "1", "--json");
         Assert.True(r.Code == 0, r.ToString());
         Assert.Equal("tiny", r.Json().GetProperty("preset").GetString());
+    }
+
+    [Fact]
+    public void BenchCountsTheFlopsTheModelRuns()
+    {
+        // The reference's nominal count for the seed model: 6 blocks of 65 tokens, 3× the forward for a training step.
+        Assert.Equal(1_078_242_816, BenchCommand.NominalTrainFlopsPerImage(ViTConfig.Seed));
+        // With class-token pooling the last block runs keys and values for all 65 tokens but queries, attention rows, the
+        // output projection and the MLP for the class token only: 3 × (59,770,880 − 17,696,768) fewer.
+        Assert.Equal(1_078_242_816 - 3 * (59_770_880 - 17_696_768), BenchCommand.TrainFlopsPerImage(ViTConfig.Seed));
+        var mean = ViTConfig.Seed with { Pooling = ViTPooling.Mean };
+        Assert.Equal(BenchCommand.NominalTrainFlopsPerImage(mean), BenchCommand.TrainFlopsPerImage(mean));
     }
 
     private static void AssertMetricsShape(JsonElement m, int count)

@@ -368,6 +368,68 @@ public class VisionTransformerTests
         Assert.True(training.requires_grad);
         Assert.True(torch.allclose(training, inference, rtol: 1e-4, atol: 1e-5), $"max difference {(training - inference).abs().max().item<float>()}");
     }
+
+    [Theory]
+    [InlineData("cls", true)]
+    [InlineData("cls", false)]
+    [InlineData("lsa", true)]
+    [InlineData("lsa", false)]
+    [InlineData("distill", true)]
+    [InlineData("ffbn", false)]
+    public void PrefixQueriesOfABlockEqualItsFullOutputNarrowedWithTheSameGradients(string arch, bool training)
+    {
+        // A class-token-pooled model runs its last block for the prefix tokens only (EncoderBlock.ForwardQueries). It
+        // must be the same function as the whole block narrowed to those tokens, in both modes, gradients included
+        // (with everything random off; a FeedForwardBatchNorm in training mode takes its statistics from the prefix
+        // tokens alone, by design, so it is checked in eval mode only).
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(17);
+        var config = Architecture(arch) with { Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
+        using var block = new EncoderBlock(config, 0);
+        block.train(training);
+        int prefix = config.NumPrefixTokens;
+        var x = torch.randn(3, config.NumPatches + prefix, config.Dim).requires_grad_(true);
+        var probe = torch.randn(3, prefix, config.Dim);
+
+        var full = block.forward(x).narrow(1, 0, prefix);
+        full.mul(probe).sum().backward();
+        var fullGrads = block.parameters().Select(p => p.grad!.clone()).Append(x.grad!.clone()).ToArray();
+        block.zero_grad();
+        x.grad!.zero_();
+
+        var part = block.ForwardQueries(x, prefix);
+        Assert.Equal(new long[] { 3, prefix, config.Dim }, part.shape);
+        Assert.True(part.allclose(full, rtol: 1e-4, atol: 1e-5), $"max difference {(part - full).abs().max().item<float>()}");
+        part.mul(probe).sum().backward();
+        var partGrads = block.parameters().Select(p => p.grad!).Append(x.grad!).ToArray();
+        Assert.Equal(fullGrads.Length, partGrads.Length);
+        for (int i = 0; i < fullGrads.Length; i++)
+            Assert.True(partGrads[i].allclose(fullGrads[i], rtol: 1e-4, atol: 1e-5), $"gradient {i}: max difference {(partGrads[i] - fullGrads[i]).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void ClassPooledModelGivesTheSameLogitsAsRunningEveryTokenThroughTheLastBlock()
+    {
+        // Whole model: logits of the prefix-only last block equal the head applied to the full last block's class token.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(19);
+        var config = ViTConfig.Tiny with { Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
+        using var model = new VisionTransformer(config);
+        model.eval();
+        using var noGrad = torch.no_grad();
+        var images = torch.randn(2, config.Channels, config.ImageHeight, config.ImageWidth);
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+        var blocks = Enumerable.Range(0, config.Depth).Select(i => (EncoderBlock)modules[$"layers.{i}"]).ToArray();
+        // Rebuild the encoder input by hand: stem/embedding, class token, position embedding.
+        var state = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var tokens = ((nn.Module<Tensor, Tensor>)modules["embed"]).call(
+            images.reshape(2, 3, 4, 4, 4, 4).permute(0, 2, 4, 3, 5, 1).reshape(2, 16, 48));
+        var x = torch.cat([state["cls"].expand(2, -1, -1), tokens], 1) + state["pos"];
+        foreach (var b in blocks) x = b.forward(x);
+        var expected = ((nn.Module<Tensor, Tensor>)modules["head"]).call(x[.., 0]);
+        var actual = model.forward(images);
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5), $"max difference {(actual - expected).abs().max().item<float>()}");
+    }
 }
 
 public class AttentionRolloutTests
