@@ -64,7 +64,7 @@ internal static class InfoCommand
         o.WriteLine(string.Format(inv, "network  ViT '{0}': {1}x{2}x{3} input, patch {4}, dim {5}, depth {6}, heads {7}x{8}, MLP ratio {9}, {10} pooling{11}",
             c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
             c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : "")
-            + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")}{(c.StemConvsPerStage > 1 ? $", {c.StemConvsPerStage} convs per stage" : "")})" : "")
+            + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")}{(c.StemConvsPerStage > 1 ? $", {c.StemConvsPerStage} convs per stage" : "")}{(c.StemAntiAlias ? ", anti-aliased" : "")})" : "")
             + (c.ConvFeedForward ? ", depthwise-conv feed-forward" : "")
             + (c.FeedForwardBatchNorm ? ", BatchNorm feed-forward" : "")
             + (c.LocalitySelfAttention ? ", locality self-attention" : "")
@@ -93,6 +93,7 @@ internal static class InfoCommand
         stem = c.Stem.ToString(),
         stemBatchNorm = c.StemBatchNorm,
         stemConvsPerStage = c.StemConvsPerStage,
+        stemAntiAlias = c.StemAntiAlias,
         convFeedForward = c.ConvFeedForward,
         feedForwardBatchNorm = c.FeedForwardBatchNorm,
         localitySelfAttention = c.LocalitySelfAttention,

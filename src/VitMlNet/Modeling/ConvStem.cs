@@ -23,6 +23,7 @@ public sealed class ConvStem : Module<Tensor, Tensor>
 {
     private readonly Sequential convs;
     private readonly LayerNorm norm;
+    private readonly HashSet<int> blurBefore = new();
 
     /// <summary>Creates the stem for <paramref name="config"/> (which must use <see cref="ViTStem.Conv"/>).</summary>
     public ConvStem(ViTConfig config) : base(nameof(ConvStem))
@@ -39,6 +40,13 @@ public sealed class ConvStem : Module<Tensor, Tensor>
         }
         convs = Sequential(layers);
         norm = LayerNorm(config.Dim);
+        if (config.StemAntiAlias)
+        {
+            // Module index of each stride-2 convolution in the sequence (see ConvName).
+            int perConv = config.StemBatchNorm ? 3 : 2;
+            for (int i = 0; i < layout.Count; i++)
+                if (layout[i].Stride > 1) blurBefore.Add(i * perConv);
+        }
         RegisterComponents();
     }
 
@@ -86,9 +94,31 @@ public sealed class ConvStem : Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor images)
     {
-        var x = convs.forward(images);               // [N, dim, H/p, W/p]
+        Tensor x;
+        if (blurBefore.Count == 0) x = convs.forward(images);
+        else
+        {
+            x = images;
+            for (int k = 0; k < convs.Count; k++)
+            {
+                if (blurBefore.Contains(k)) x = Blur(x);
+                x = convs[k].call(x);
+            }
+        }
+        // x: [N, dim, H/p, W/p]
         x = x.flatten(2).transpose(1, 2);           // [N, tokens, dim], row-major over the grid
         return norm.forward(x);
+    }
+
+    /// <summary>
+    /// The fixed 3×3 binomial blur of <see cref="ViTConfig.StemAntiAlias"/> on [N, C, H, W], same size out: two 2×2
+    /// stride-1 averages, the first zero-padded by one on every side, give ([1 2 1]ᵀ[1 2 1]/16) ∗ x with zero padding.
+    /// </summary>
+    public static Tensor Blur(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var once = functional.avg_pool2d(x, 2, stride: 1, padding: 1, count_include_pad: true);
+        return functional.avg_pool2d(once, 2, stride: 1);
     }
 
     /// <inheritdoc />

@@ -95,6 +95,14 @@ public sealed record ViTConfig
     /// </summary>
     public int StemConvsPerStage { get; init; } = 1;
 
+    /// <summary>
+    /// Anti-aliased downsampling in a <see cref="ViTStem.Conv"/> stem ("Making Convolutional Networks Shift-Invariant
+    /// Again", Zhang, arXiv 1904.11486): each stride-2 convolution reads its input through a fixed 3×3 binomial blur
+    /// ([1 2 1]ᵀ[1 2 1]/16, zero padding, stride 1; no parameters), so that a one-pixel shift of the image moves the
+    /// token features smoothly instead of aliasing. Ignored by the patch stem. The default is false.
+    /// </summary>
+    public bool StemAntiAlias { get; init; }
+
     /// <summary>The largest <see cref="StemConvsPerStage"/> accepted.</summary>
     public const int MaxStemConvsPerStage = 8;
 
@@ -232,7 +240,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && StemConvsPerStage == other.StemConvsPerStage && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && StemConvsPerStage == other.StemConvsPerStage && StemAntiAlias == other.StemAntiAlias && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -254,6 +262,7 @@ public sealed record ViTConfig
         hash.Add(StemChannels);
         hash.Add(StemBatchNorm);
         hash.Add(StemConvsPerStage);
+        hash.Add(StemAntiAlias);
         hash.Add(TokenInitStd);
         hash.Add(ConvFeedForward);
         hash.Add(FeedForwardBatchNorm);

@@ -47,7 +47,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn", "convstem-stages" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn", "convstem-stages", "convstem-aa" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -65,6 +65,7 @@ public class VisionTransformerTests
         "lsa" => ViTConfig.Tiny with { LocalitySelfAttention = true },
         "ffbn" => ViTConfig.Tiny with { FeedForwardBatchNorm = true },
         "convstem-stages" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemConvsPerStage = 2 },
+        "convstem-aa" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemAntiAlias = true },
         _ => throw new ArgumentException(name),
     };
 
@@ -299,6 +300,41 @@ public class VisionTransformerTests
         Assert.Equal(16L * 16 * 9 + 2 * 16 + 32L * 32 * 9 + 2 * 32, two - one.named_parameters().Sum(p => p.parameter.numel()));
         Assert.Equal(new long[] { 3, config.NumClasses }, model.forward(torch.randn(3, 3, 16, 16)).shape);
         Assert.NotEqual(config, config with { StemConvsPerStage = 1 });
+    }
+
+    [Fact]
+    public void StemAntiAliasBlursTheInputOfEveryStrideTwoConvolutionWithoutNewParameters()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(23);
+        // The blur is the zero-padded 3×3 binomial filter, channel by channel.
+        var x = torch.randn(2, 3, 7, 10);
+        var kernel = torch.tensor(new float[] { 1, 2, 1, 2, 4, 2, 1, 2, 1 }).div(16).reshape(1, 1, 3, 3).expand(3, 1, 3, 3).contiguous();
+        var expected = nn.functional.conv2d(x, kernel, padding: new long[] { 1, 1 }, groups: 3);
+        Assert.True(ConvStem.Blur(x).allclose(expected, rtol: 1e-5, atol: 1e-6), $"max difference {(ConvStem.Blur(x) - expected).abs().max().item<float>()}");
+
+        var config = ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemConvsPerStage = 2 };
+        using var plain = new VisionTransformer(config);
+        using var blurred = new VisionTransformer(config with { StemAntiAlias = true });
+        Assert.Equal(plain.named_parameters().Select(p => p.name), blurred.named_parameters().Select(p => p.name));
+        blurred.load_state_dict(plain.state_dict());
+        plain.eval();
+        blurred.eval();
+        // Same weights, different function: the blurs change what the stride-2 convolutions see.
+        var images = torch.randn(2, 3, 16, 16);
+        Assert.False(plain.forward(images).allclose(blurred.forward(images), rtol: 1e-3, atol: 1e-4));
+        // By hand: run the stem's modules in order, blurring before the two stride-2 convolutions (module indices 3 and 9).
+        var modules = blurred.named_modules().ToDictionary(m => m.name, m => m.module);
+        var h = images;
+        for (int k = 0; k < 16; k++)
+        {
+            if (k is 3 or 9) h = ConvStem.Blur(h);
+            h = ((nn.Module<Tensor, Tensor>)modules[$"stem.convs.{k}"]).call(h);
+        }
+        var tokens = ((nn.Module<Tensor, Tensor>)modules["stem.norm"]).call(h.flatten(2).transpose(1, 2));
+        var stem = (ConvStem)modules["stem"];
+        Assert.True(stem.forward(images).allclose(tokens, rtol: 1e-4, atol: 1e-5));
+        Assert.NotEqual(config, config with { StemAntiAlias = true });
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public class ViTOnnxReaderTests
     {
         var config = ViTConfig.Seed with
         {
-            Name = "x", Pooling = ViTPooling.Mean, DistillationToken = true, MlpRatio = 2.5, DropPathRate = 0.15, StemConvsPerStage = 3,
+            Name = "x", Pooling = ViTPooling.Mean, DistillationToken = true, MlpRatio = 2.5, DropPathRate = 0.15, StemConvsPerStage = 3, StemAntiAlias = true,
             Mean = [0.485f, 0.456f, 0.406f], Std = [0.229f, 0.224f, 0.225f],
         };
         AssertSameConfig(config, ViTOnnxMetadata.DeserializeConfig(ViTOnnxMetadata.SerializeConfig(config)));
