@@ -170,7 +170,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     /// <summary>
     /// Encoder output: every token, or with class-token pooling only the prefix tokens (class, then distillation), since
     /// nothing reads the others: the last block then computes queries, attention rows and feed-forward for the prefix
-    /// tokens alone (as the ONNX graph does), which is the same function at a fraction of that block's cost.
+    /// tokens alone (as the ONNX graph does), which is the same function at a fraction of that block's cost (except that
+    /// in training mode a BatchNorm feed-forward in that block takes its batch statistics from the prefix tokens alone).
     /// </summary>
     private Tensor Encode(Tensor images)
     {

@@ -37,7 +37,8 @@ namespace VitMlNet.Onnx;
 /// <para>
 /// A convolutional stem (<see cref="ViTStem.Conv"/>) is written as Conv nodes (each followed by BatchNormalization
 /// with the running statistics when <see cref="ViTConfig.StemBatchNorm"/> is set) with the same erf-form GELU, then a
-/// Reshape/Transpose to tokens and LayerNormalization. <see cref="ViTConfig.FeedForwardBatchNorm"/> is a
+/// Reshape/Transpose to tokens and LayerNormalization; with <see cref="ViTConfig.StemAntiAlias"/>, two AveragePool nodes
+/// (the binomial blur) before each stride-2 Conv. <see cref="ViTConfig.FeedForwardBatchNorm"/> is a
 /// BatchNormalization over [N·T, hidden] between two Reshapes. <see cref="ViTOnnxExportOptions.FlipAverage"/> prepends the
 /// mirrored images to the batch (Slice with step −1 over the width, Concat) and averages the two halves of the logits
 /// and embeddings (Reshape, ReduceMean); <see cref="ViTOnnxExportOptions.ShiftAverage"/> adds four one-pixel shifts
