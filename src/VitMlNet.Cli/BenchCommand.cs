@@ -117,7 +117,7 @@ internal static class BenchCommand
     public static double TrainFlopsPerImage(ViTConfig c)
     {
         double n = c.NumPatches + c.NumPrefixTokens;
-        double last = c.Pooling == ViTPooling.Cls ? c.NumPrefixTokens : n;
+        double last = c.LastBlockPrefixOnly ? c.NumPrefixTokens : n;
         return 3 * ((c.Depth - 1) * BlockFlops(c, n, n) + BlockFlops(c, n, last) + EmbeddingAndHeadFlops(c));
     }
 

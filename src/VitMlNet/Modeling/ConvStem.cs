@@ -42,10 +42,8 @@ public sealed class ConvStem : Module<Tensor, Tensor>
         norm = LayerNorm(config.Dim);
         if (config.StemAntiAlias)
         {
-            // Module index of each stride-2 convolution in the sequence (see ConvName).
-            int perConv = config.StemBatchNorm ? 3 : 2;
             for (int i = 0; i < layout.Count; i++)
-                if (layout[i].Stride > 1) blurBefore.Add(i * perConv);
+                if (layout[i].Stride > 1) blurBefore.Add(ModuleIndex(config, i));
         }
         RegisterComponents();
     }
@@ -74,8 +72,11 @@ public sealed class ConvStem : Module<Tensor, Tensor>
     public static string ConvName(ViTConfig config, int index)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return $"stem.convs.{index * (config.StemBatchNorm ? 3 : 2)}";
+        return $"stem.convs.{ModuleIndex(config, index)}";
     }
+
+    /// <summary>Position in the module sequence of convolution <paramref name="index"/> of <see cref="Layout"/>: each 3×3 one is followed by its GELU (and BatchNorm).</summary>
+    private static int ModuleIndex(ViTConfig config, int index) => index * (config.StemBatchNorm ? 3 : 2);
 
     /// <summary>Whether convolution <paramref name="index"/> of <see cref="Layout"/> is followed by a BatchNorm (every 3×3 one, with <see cref="ViTConfig.StemBatchNorm"/>).</summary>
     public static bool HasBatchNorm(ViTConfig config, int index)

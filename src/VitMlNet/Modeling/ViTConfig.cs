@@ -141,7 +141,14 @@ public sealed record ViTConfig
     public bool FeedForwardBatchNorm { get; init; }
 
     /// <summary>Whether encoder block <paramref name="block"/> (0-based) has the depthwise convolution of <see cref="ConvFeedForward"/>.</summary>
-    public bool HasConvFeedForward(int block) => ConvFeedForward && (Pooling == ViTPooling.Mean || block < Depth - 1);
+    public bool HasConvFeedForward(int block) => ConvFeedForward && (!LastBlockPrefixOnly || block < Depth - 1);
+
+    /// <summary>
+    /// Whether only the prefix tokens (class, then distillation) of the last block's output are read: true with class-token
+    /// pooling. The model, its ONNX graph and the FLOP count of <c>vit bench</c> then run that block's queries, attention
+    /// rows, output projection and feed-forward for the prefix tokens alone, and it has no depthwise-conv feed-forward.
+    /// </summary>
+    public bool LastBlockPrefixOnly => Pooling == ViTPooling.Cls;
 
     /// <summary>Pooling of the encoder output. The default is <see cref="ViTPooling.Cls"/>.</summary>
     public ViTPooling Pooling { get; init; } = ViTPooling.Cls;

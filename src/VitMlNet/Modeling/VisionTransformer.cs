@@ -178,10 +178,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         var x = EncodePrefix(images);
         int last = layers.Count - 1;
         for (int i = 0; i < last; i++) x = layers[i].forward(x);
-        return PrefixOnlyLastBlock ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
+        return Config.LastBlockPrefixOnly ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
     }
-
-    private bool PrefixOnlyLastBlock => Config.Pooling == ViTPooling.Cls && !Config.HasConvFeedForward(Config.Depth - 1);
 
     /// <summary>Tokens entering the first block: patch embeddings with prefix tokens and position embedding, after dropout.</summary>
     private Tensor EncodePrefix(Tensor images)

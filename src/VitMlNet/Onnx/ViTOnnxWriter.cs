@@ -338,7 +338,7 @@ public static class ViTOnnxWriter
         {
             string a = $"layers.{i}.0.", f = $"layers.{i}.1.";
             // With class-token pooling only the prefix tokens of the last block's output are read: compute just those rows.
-            bool prefixOnly = i == c.Depth - 1 && c.Pooling == ViTPooling.Cls && o.PrefixOnlyLastBlock;
+            bool prefixOnly = i == c.Depth - 1 && c.LastBlockPrefixOnly && o.PrefixOnlyLastBlock;
 
             // Attention with per-head projection weights [heads, dim, dim_head]: one broadcast MatMul each for q, k
             // and v yields [N, heads, T, dim_head] directly, with no Split and no Transpose of q, k and v.
