@@ -109,16 +109,23 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// Multiply-add FLOPs of one training step per image: 3× the forward (forward + two backward matmuls), counting the
-    /// work the model runs: with class-token pooling the last block computes queries, attention rows, output projection
-    /// and MLP for the prefix tokens only (keys and values still for every token), so the rate it gives is real
-    /// utilization, not the reference's nominal count (<see cref="NominalTrainFlopsPerImage"/>).
+    /// Multiply-add FLOPs of one training step per image: 3× the forward (<see cref="ForwardFlopsPerImage"/>: forward
+    /// and two backward matmuls), counting the work the model runs, so the rate it gives is real utilization, not the
+    /// reference's nominal count (<see cref="NominalTrainFlopsPerImage"/>).
     /// </summary>
-    public static double TrainFlopsPerImage(ViTConfig c)
+    public static double TrainFlopsPerImage(ViTConfig c) => 3 * ForwardFlopsPerImage(c);
+
+    /// <summary>
+    /// Multiply-add FLOPs of one forward pass per image, as training and the scoring graph run it: with class-token
+    /// pooling the last block computes queries, attention rows, output projection and MLP for the prefix tokens only
+    /// (keys and values still for every token). It counts the transformer's matrix products, patch embedding and
+    /// head; a convolutional stem's work is not counted.
+    /// </summary>
+    public static double ForwardFlopsPerImage(ViTConfig c)
     {
         double n = c.NumPatches + c.NumPrefixTokens;
         double last = c.LastBlockPrefixOnly ? c.NumPrefixTokens : n;
-        return 3 * ((c.Depth - 1) * BlockFlops(c, n, n) + BlockFlops(c, n, last) + EmbeddingAndHeadFlops(c));
+        return (c.Depth - 1) * BlockFlops(c, n, n) + BlockFlops(c, n, last) + EmbeddingAndHeadFlops(c);
     }
 
     /// <summary>The same count with every block computing every token, as the PyTorch reference does.</summary>

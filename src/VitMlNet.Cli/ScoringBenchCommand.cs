@@ -15,7 +15,8 @@ namespace VitMlNet.Cli;
 /// <c>vit bench-scoring</c>: scoring through a model zip, the way a business app runs it (MLImage → ResizeImages →
 /// ExtractPixels → ONNX Runtime → label), next to TorchSharp eager scoring of the same weights, in one run.
 /// Without <c>--zip</c> it first fits the seed preset for one step on random 32×32 RGB images (the weights do not
-/// matter for speed) and saves that zip.
+/// matter for speed) and saves that zip. It also times the zip's image preprocessing alone and gives the floor under
+/// any scoring graph of the model: its forward FLOPs per image at ONNX Runtime's own 2048² matmul rate in the same run.
 /// </summary>
 internal static class ScoringBenchCommand
 {
@@ -54,6 +55,7 @@ internal static class ScoringBenchCommand
             var files = RandomImages(config, count, rng);
 
             var (engineMs, transformPerSecond) = MeasureZip(ml, model, config, files, count);
+            double? preprocessUs = MeasurePreprocessing(ml, model, config, files, count);
             double? int8EngineMs = null, int8TransformPerSecond = null;
             if (temp is not null)
             {
@@ -96,6 +98,13 @@ internal static class ScoringBenchCommand
             var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, count, rng);
             var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, count, rng);
 
+            // The floor: the graph's matrix products per image at the best rate ONNX Runtime reaches in this run on a
+            // 2048² product (float, and int8 as the int8 graph runs it). No graph of this model scores an image faster.
+            int views = (shiftAverage ? 5 : 1) * (flipAverage ? 2 : 1);
+            double forwardGflop = views * BenchCommand.ForwardFlopsPerImage(config) / 1e9;
+            double ortPeak = OrtMatMulPeak(int8: false), ortInt8Peak = OrtMatMulPeak(int8: true);
+            double floorMs = forwardGflop / ortPeak * 1000, floorInt8Ms = forwardGflop / ortInt8Peak * 1000;
+
             var inv = CultureInfo.InvariantCulture;
             if (json)
             {
@@ -115,6 +124,12 @@ internal static class ScoringBenchCommand
                     int8TransformImagesPerSecond = int8TransformPerSecond is { } t ? Math.Round(t, 1) : (double?)null,
                     onnxRuntimeInt8Batch64ImagesPerSecond = Math.Round(ortInt8Batch, 1),
                     onnxRuntimeInt8Batch1Milliseconds = Math.Round(ortInt8One, 3),
+                    preprocessingMicroseconds = preprocessUs is { } p ? Math.Round(p, 1) : (double?)null,
+                    forwardGflopPerImage = Math.Round(forwardGflop, 6),
+                    onnxRuntimeMatMulGflops = Math.Round(ortPeak, 1),
+                    onnxRuntimeInt8MatMulGops = Math.Round(ortInt8Peak, 1),
+                    floorMilliseconds = Math.Round(floorMs, 6),
+                    int8FloorMilliseconds = Math.Round(floorInt8Ms, 6),
                 }));
             }
             else
@@ -135,6 +150,11 @@ internal static class ScoringBenchCommand
                 }
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 64:       {0:F1} img/s", ortInt8Batch));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 1:        {0:F3} ms", ortInt8One));
+                if (preprocessUs is { } pre)
+                    context.Out.WriteLine(string.Format(inv, "zip image preprocessing alone:           {0:F1} us/image (the transforms before the ONNX model)", pre));
+                context.Out.WriteLine(string.Format(inv, "ONNX Runtime 2048^2 matmul:              {0:F1} GFLOP/s float, {1:F1} GOP/s int8", ortPeak, ortInt8Peak));
+                context.Out.WriteLine(string.Format(inv, "floor at those rates:                    {0:F3} ms float, {1:F3} ms int8 ({2:F3} GFLOP per image{3})",
+                    floorMs, floorInt8Ms, forwardGflop, views > 1 ? $", {views} views" : ""));
             }
             return ExitCodes.Ok;
         }
@@ -174,6 +194,114 @@ internal static class ScoringBenchCommand
         double transformPerSecond = scored / clock.Elapsed.TotalSeconds;
 
         return (engineMs, transformPerSecond);
+    }
+
+    /// <summary>
+    /// Per-row time of the zip's transforms before its ONNX model (resize and pixel extraction), read through a cursor
+    /// over the last column they add; null when the zip has no such prefix.
+    /// </summary>
+    private static double? MeasurePreprocessing(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
+    {
+        var flat = new List<ITransformer>();
+        void Flatten(ITransformer t)
+        {
+            if (t is TransformerChain<ITransformer> chain)
+                foreach (var part in chain) Flatten(part);
+            else
+                flat.Add(t);
+        }
+        Flatten(model);
+        int onnxAt = flat.FindIndex(t => t is Microsoft.ML.Transforms.Onnx.OnnxTransformer);
+        if (onnxAt <= 0) return null;
+        var prefix = new TransformerChain<ITransformer>(flat.Take(onnxAt).ToArray());
+        var rows = Enumerable.Range(0, count).Select(i => new ModelInput
+        {
+            Image = MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]),
+        });
+        var output = prefix.Transform(ml.Data.LoadFromEnumerable(rows));
+        var last = output.Schema[output.Schema.Count - 1];
+        if (last.Type is not VectorDataViewType { ItemType: NumberDataViewType n } || n != NumberDataViewType.Single) return null;
+        var clock = Stopwatch.StartNew();
+        long seen = 0;
+        using (var cursor = output.GetRowCursor([last]))
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(last);
+            VBuffer<float> buffer = default;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                seen++;
+            }
+        }
+        return clock.Elapsed.TotalMilliseconds * 1000 / seen;
+    }
+
+    /// <summary>
+    /// ONNX Runtime's rate on one 2048×2048 by 2048×2048 product (2 threads, the best of a few runs): a float
+    /// <c>MatMul</c>, or int8 as the int8 scoring graph runs its products (<c>DynamicQuantizeLinear → MatMulInteger</c>).
+    /// </summary>
+    internal static double OrtMatMulPeak(bool int8, int size = 2048)
+    {
+        var graph = new global::Onnx.GraphProto { Name = "matmul_peak" };
+        var weight = new global::Onnx.TensorProto { Name = "w", DataType = (int)(int8 ? global::Onnx.TensorProto.Types.DataType.Int8 : global::Onnx.TensorProto.Types.DataType.Float) };
+        weight.Dims.Add(size);
+        weight.Dims.Add(size);
+        var rng = new Random(1);
+        var raw = new byte[size * size * (int8 ? 1 : sizeof(float))];
+        if (int8)
+        {
+            rng.NextBytes(raw);
+        }
+        else
+        {
+            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(raw.AsSpan());
+            for (int i = 0; i < floats.Length; i++) floats[i] = (float)rng.NextDouble() - 0.5f;
+        }
+        weight.RawData = Google.Protobuf.ByteString.CopyFrom(raw);
+        graph.Initializer.Add(weight);
+        global::Onnx.ValueInfoProto Value(string name)
+        {
+            var shape = new global::Onnx.TensorShapeProto();
+            shape.Dim.Add(new global::Onnx.TensorShapeProto.Types.Dimension { DimValue = size });
+            shape.Dim.Add(new global::Onnx.TensorShapeProto.Types.Dimension { DimValue = size });
+            var tensor = new global::Onnx.TypeProto.Types.Tensor { ElemType = (int)global::Onnx.TensorProto.Types.DataType.Float, Shape = shape };
+            return new global::Onnx.ValueInfoProto { Name = name, Type = new global::Onnx.TypeProto { TensorType = tensor } };
+        }
+        void Node(string op, string[] inputs, string[] outputs, params global::Onnx.AttributeProto[] attributes)
+        {
+            var node = new global::Onnx.NodeProto { OpType = op };
+            node.Input.AddRange(inputs);
+            node.Output.AddRange(outputs);
+            node.Attribute.AddRange(attributes);
+            graph.Node.Add(node);
+        }
+        graph.Input.Add(Value("x"));
+        graph.Output.Add(Value("y"));
+        if (int8)
+        {
+            Node("DynamicQuantizeLinear", ["x"], ["xq", "xq_scale", "xq_zero"]);
+            Node("MatMulInteger", ["xq", "w", "xq_zero"], ["yi"]);
+            Node("Cast", ["yi"], ["y"], new global::Onnx.AttributeProto { Name = "to", Type = global::Onnx.AttributeProto.Types.AttributeType.Int, I = (long)global::Onnx.TensorProto.Types.DataType.Float });
+        }
+        else
+        {
+            Node("MatMul", ["x", "w"], ["y"]);
+        }
+        var proto = new global::Onnx.ModelProto { IrVersion = 8, Graph = graph };
+        proto.OpsetImport.Add(new global::Onnx.OperatorSetIdProto { Domain = "", Version = 17 });
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        var x = new float[size * size];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble() - 0.5f;
+        var inputs = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("x", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [size, size])) };
+        using (session.Run(inputs)) { }
+        double best = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (session.Run(inputs)) { }
+            best = Math.Max(best, 2.0 * size * size * size / clock.Elapsed.TotalSeconds / 1e9);
+        }
+        return best;
     }
 
     private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureOrt(

@@ -475,6 +475,28 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.Equal(1_078_242_816 - 3 * (59_770_880 - 17_696_768), BenchCommand.TrainFlopsPerImage(ViTConfig.Seed));
         var mean = ViTConfig.Seed with { Pooling = ViTPooling.Mean };
         Assert.Equal(BenchCommand.NominalTrainFlopsPerImage(mean), BenchCommand.TrainFlopsPerImage(mean));
+        // One forward pass, as the scoring graph runs it: a third of the step.
+        Assert.Equal(1_078_242_816 / 3 - (59_770_880 - 17_696_768), BenchCommand.ForwardFlopsPerImage(ViTConfig.Seed));
+    }
+
+    [Fact]
+    public void BenchScoringTimesAZipAndGivesTheFloorUnderItsGraph()
+    {
+        var r = Vit.Run("bench-scoring", "--zip", f.Model, "--images", "64", "--json");
+        Assert.True(r.Code == 0, r.ToString());
+        var json = r.Json();
+        foreach (var key in new[] { "predictionEngineMilliseconds", "transformImagesPerSecond", "onnxRuntimeBatch1Milliseconds",
+            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops" })
+            Assert.True(json.GetProperty(key).GetDouble() > 0, key);
+        var config = VitMlNet.Onnx.ViTOnnxReader.ReadFromZip(f.Model).Config;
+        double gflop = json.GetProperty("forwardGflopPerImage").GetDouble();
+        Assert.Equal(BenchCommand.ForwardFlopsPerImage(config) / 1e9, gflop, 6);
+        // floor = FLOPs per image / rate, to the JSON's rounding (FLOPs to 1e-6 GFLOP, rates to 0.1, floors to 1e-6 ms).
+        foreach (var (floor, rate) in new[] { ("floorMilliseconds", "onnxRuntimeMatMulGflops"), ("int8FloorMilliseconds", "onnxRuntimeInt8MatMulGops") })
+        {
+            double expected = gflop / json.GetProperty(rate).GetDouble() * 1000;
+            Assert.InRange(json.GetProperty(floor).GetDouble(), expected * 0.995 - 1e-6, expected * 1.005 + 1e-6);
+        }
     }
 
     private static void AssertMetricsShape(JsonElement m, int count)
