@@ -31,7 +31,8 @@ public enum ViTOnnxWeightPrecision
     /// <summary>
     /// Dynamic int8 quantization of the encoder blocks' Linear layers (q/k/v, output projection, MLP): weights are
     /// stored as symmetric int8 with one float scale per output column, activations are quantized to uint8 per tensor
-    /// at run time (DynamicQuantizeLinear → MatMulInteger, which ONNX Runtime runs with VNNI/AVX-512 integer kernels).
+    /// at run time (DynamicQuantizeLinear → MatMulInteger, which ONNX Runtime runs with its integer kernels: VNNI where the CPU has
+    /// it, AVX2 otherwise).
     /// Faster and 4× smaller weights, at a small accuracy cost; the stem, tokens, norms, attention softmax and the head
     /// stay float. Weights read back from such a graph are the dequantized values.
     /// </summary>
