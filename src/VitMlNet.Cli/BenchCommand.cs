@@ -19,11 +19,18 @@ internal sealed record BenchResult(
     double MatmulGflops,
     double TrainGflopsPerSecond,
     double TrainPercentOfMatmulPeak,
-    double NominalTrainGflopPerImage);
+    double NominalTrainGflopPerImage,
+    double DenseGflops,
+    double AttentionGflops,
+    double AttentionFlopShare,
+    double UtilizationBoundPercent);
 
 /// <summary>
 /// Trains the chosen preset on random data (Adam, batch 64, as the PyTorch reference script does) and times
-/// training steps, batch inference and batch-1 latency, plus the 2048² float matmul peak of this machine.
+/// training steps, batch inference and batch-1 latency, plus the 2048² float matmul peak of this machine. It also
+/// times the model's two kinds of matrix products alone at its training shapes (forward + backward): the dense layers
+/// and the attention's batched products. From their rates and their shares of the FLOPs it gives the utilization a
+/// training step could reach if every element-wise operation (softmax, norms, GELU, dropout, optimizer) were free.
 /// </summary>
 internal static class BenchCommand
 {
@@ -88,8 +95,59 @@ internal static class BenchCommand
         }
         double peak = MatmulGflops();
         double stepFlops = TrainFlopsPerImage(config) * train / 1e9;
+        var (dense, attention) = KernelRates(config, batch);
+        double attentionShare = AttentionFlopsPerImage(config) / ForwardFlopsPerImage(config);
+        double bound = 100 / ((1 - attentionShare) * peak / dense + attentionShare * peak / attention);
         return new BenchResult(config.Name, parameters, batch, torch.get_num_threads(), train, infer, latency, peak, stepFlops, 100 * stepFlops / peak,
-            NominalTrainFlopsPerImage(config) / 1e9);
+            NominalTrainFlopsPerImage(config) / 1e9, dense, attention, attentionShare, bound);
+    }
+
+    /// <summary>
+    /// GFLOP/s of the model's matrix products alone at its training shapes, forward + backward, each the best of three
+    /// timed chunks: the encoder block's dense layers together (qkv, output projection, the two MLP layers, on
+    /// batch × tokens rows) and the attention's batched products (QKᵀ and AV on [batch·heads, tokens, head dim], as
+    /// training runs them, without the softmax between them). Gradients flow in from a dense random tensor.
+    /// </summary>
+    public static (double Dense, double Attention) KernelRates(ViTConfig c, int batch)
+    {
+        long n = c.NumPatches + c.NumPrefixTokens, rows = batch * n;
+        double Best(Action pass)
+        {
+            for (int i = 0; i < 2; i++) pass();
+            double best = double.MaxValue;
+            for (int chunk = 0; chunk < 3; chunk++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < 3; i++) pass();
+                best = Math.Min(best, clock.Elapsed.TotalSeconds / 3);
+            }
+            return best;
+        }
+        double denseFlops = 0, denseSeconds = 0;
+        foreach (var (inputs, outputs, bias) in new[] { (c.Dim, 3 * c.InnerDim, false), (c.InnerDim, c.Dim, true), (c.Dim, c.MlpHidden, true), (c.MlpHidden, c.Dim, true) })
+        {
+            using var layer = torch.nn.Linear(inputs, outputs, hasBias: bias);
+            using var x = torch.randn(new long[] { rows, inputs }, requires_grad: true);
+            using var grad = torch.randn(rows, outputs);
+            denseSeconds += Best(() =>
+            {
+                using var scope = torch.NewDisposeScope();
+                layer.forward(x).backward([grad]);
+            });
+            denseFlops += 3 * 2.0 * rows * inputs * outputs;
+        }
+        long bh = batch * c.Heads;
+        using var q = torch.randn(new long[] { bh, n, c.DimHead }, requires_grad: true);
+        using var k = torch.randn(new long[] { bh, n, c.DimHead }, requires_grad: true);
+        using var v = torch.randn(new long[] { bh, n, c.DimHead }, requires_grad: true);
+        using var outputGrad = torch.randn(bh, n, c.DimHead);
+        double attentionSeconds = Best(() =>
+        {
+            using var scope = torch.NewDisposeScope();
+            torch.bmm(torch.bmm(q, k.transpose(1, 2)), v).backward([outputGrad]);
+        });
+        double attentionFlops = 3 * 2 * 2.0 * bh * n * n * c.DimHead;
+        return (denseFlops / denseSeconds / 1e9, attentionFlops / attentionSeconds / 1e9);
     }
 
     /// <summary>GFLOP/s of a 2048×2048 float matmul, the best of a few runs.</summary>
@@ -128,6 +186,14 @@ internal static class BenchCommand
         return (c.Depth - 1) * BlockFlops(c, n, n) + BlockFlops(c, n, last) + EmbeddingAndHeadFlops(c);
     }
 
+    /// <summary>The attention's products (QKᵀ and AV) within <see cref="ForwardFlopsPerImage"/>; the rest are dense layers.</summary>
+    public static double AttentionFlopsPerImage(ViTConfig c)
+    {
+        double n = c.NumPatches + c.NumPrefixTokens;
+        double last = c.LastBlockPrefixOnly ? c.NumPrefixTokens : n;
+        return 2 * 2 * n * c.InnerDim * ((c.Depth - 1) * n + last);
+    }
+
     /// <summary>The same count with every block computing every token, as the PyTorch reference does.</summary>
     public static double NominalTrainFlopsPerImage(ViTConfig c)
     {
@@ -162,6 +228,10 @@ internal static class BenchCommand
                 trainGflopPerImage = Math.Round(r.TrainGflopsPerSecond / r.TrainImagesPerSecond, 4),
                 trainPercentOfMatmulPeak = Math.Round(r.TrainPercentOfMatmulPeak, 1),
                 trainGflopPerImageNominal = Math.Round(r.NominalTrainGflopPerImage, 4),
+                denseGflops = Math.Round(r.DenseGflops, 1),
+                attentionGflops = Math.Round(r.AttentionGflops, 1),
+                attentionFlopShare = Math.Round(r.AttentionFlopShare, 4),
+                utilizationBoundPercent = Math.Round(r.UtilizationBoundPercent, 1),
             }));
             return;
         }
@@ -170,5 +240,7 @@ internal static class BenchCommand
         output.WriteLine(string.Format(inv, "train_img_per_s {0:F1} infer_b{1}_img_per_s {2:F1} infer_b1_ms {3:F2}", r.TrainImagesPerSecond, r.Batch, r.InferImagesPerSecond, r.InferBatch1Milliseconds));
         output.WriteLine(string.Format(inv, "matmul_2048_gflops {0:F1} train_gflops {1:F1} ({2:F0}% of matmul peak; {3:F3} GFLOP per image executed, {4:F3} in the reference's count)",
             r.MatmulGflops, r.TrainGflopsPerSecond, r.TrainPercentOfMatmulPeak, r.TrainGflopsPerSecond / r.TrainImagesPerSecond, r.NominalTrainGflopPerImage));
+        output.WriteLine(string.Format(inv, "dense_gflops {0:F1} ({1:F0}% of peak) attention_gflops {2:F1} ({3:F0}%), forward+backward at the training shapes; attention is {4:F1}% of the FLOPs, so a step whose element-wise work were free would reach at most {5:F0}% of the peak",
+            r.DenseGflops, 100 * r.DenseGflops / r.MatmulGflops, r.AttentionGflops, 100 * r.AttentionGflops / r.MatmulGflops, 100 * r.AttentionFlopShare, r.UtilizationBoundPercent));
     }
 }

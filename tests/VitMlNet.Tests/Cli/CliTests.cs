@@ -462,7 +462,12 @@ public class CliTests : IClassFixture<CliFixture>
     {
         var r = Vit.Run("bench", "--preset", "tiny", "--batch", "4", "--steps", "1", "--json");
         Assert.True(r.Code == 0, r.ToString());
-        Assert.Equal("tiny", r.Json().GetProperty("preset").GetString());
+        var json = r.Json();
+        Assert.Equal("tiny", json.GetProperty("preset").GetString());
+        foreach (var key in new[] { "denseGflops", "attentionGflops", "utilizationBoundPercent" })
+            Assert.True(json.GetProperty(key).GetDouble() > 0, key);
+        var tiny = ViTConfig.FromPreset("tiny");
+        Assert.Equal(Math.Round(BenchCommand.AttentionFlopsPerImage(tiny) / BenchCommand.ForwardFlopsPerImage(tiny), 4), json.GetProperty("attentionFlopShare").GetDouble());
     }
 
     [Fact]
@@ -477,6 +482,8 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.Equal(BenchCommand.NominalTrainFlopsPerImage(mean), BenchCommand.TrainFlopsPerImage(mean));
         // One forward pass, as the scoring graph runs it: a third of the step.
         Assert.Equal(1_078_242_816 / 3 - (59_770_880 - 17_696_768), BenchCommand.ForwardFlopsPerImage(ViTConfig.Seed));
+        // Its attention products: QKᵀ and AV over 65 × 65 × 512 in five blocks, one query row in the last.
+        Assert.Equal(5 * 2 * 2 * 65 * 65 * 512 + 2 * 2 * 65 * 512, BenchCommand.AttentionFlopsPerImage(ViTConfig.Seed));
     }
 
     [Fact]
