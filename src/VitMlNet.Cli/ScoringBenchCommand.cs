@@ -57,7 +57,8 @@ internal static class ScoringBenchCommand
             var (engineMs, transformPerSecond) = MeasureZip(ml, model, config, files, count);
             double? preprocessUs = MeasurePreprocessing(ml, model, config, files, count);
             int cores = Environment.ProcessorCount;
-            double poolOne = MeasurePool(zipPath, config, files, 1), poolAll = MeasurePool(zipPath, config, files, cores);
+            double poolOne = MeasurePool(zipPath, config, files, 1, null), poolAll = MeasurePool(zipPath, config, files, cores, null);
+            double poolSplit = MeasurePool(zipPath, config, files, cores, 1);
             double? int8EngineMs = null, int8TransformPerSecond = null;
             if (temp is not null)
             {
@@ -128,6 +129,7 @@ internal static class ScoringBenchCommand
                     poolOneThreadImagesPerSecond = Math.Round(poolOne, 1),
                     poolThreads = cores,
                     poolImagesPerSecond = Math.Round(poolAll, 1),
+                    poolOneThreadPerEngineImagesPerSecond = Math.Round(poolSplit, 1),
                     forwardGflopPerImage = Math.Round(forwardGflop, 6),
                     onnxRuntimeMatMulGflops = Math.Round(ortPeak, 1),
                     onnxRuntimeInt8MatMulGops = Math.Round(ortInt8Peak, 1),
@@ -142,7 +144,7 @@ internal static class ScoringBenchCommand
                     context.Out.WriteLine($"the zip scores {(shiftAverage ? "each image, its four one-pixel shifts" : "each image")}{(flipAverage ? " and their mirrors" : "")} (test-time averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
                 context.Out.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", engineMs));
                 context.Out.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", transformPerSecond));
-                context.Out.WriteLine(string.Format(inv, "PredictionEnginePool, 1 / {0} threads:    {1:F1} / {2:F1} img/s", cores, poolOne, poolAll));
+                context.Out.WriteLine(string.Format(inv, "PredictionEnginePool, 1 / {0} threads:    {1:F1} / {2:F1} img/s; {0} threads with threadsPerEngine 1: {3:F1} img/s", cores, poolOne, poolAll, poolSplit));
                 context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s (the zip's Transform runs at {1:F2}x this)", eagerBatch, transformPerSecond / eagerBatch));
                 context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine's time)", eagerOne, eagerOne / engineMs));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 64:            {0:F1} img/s", ortBatch));
@@ -218,12 +220,12 @@ internal static class ScoringBenchCommand
 
     /// <summary>
     /// Images per second through a <see cref="PredictionEnginePool{TInput, TOutput}"/> over the zip with
-    /// <paramref name="threads"/> threads predicting at once (each engine has its own ONNX Runtime session, and each
-    /// session uses every core).
+    /// <paramref name="threads"/> threads predicting at once. Each engine has its own ONNX Runtime session, which uses
+    /// every core unless <paramref name="threadsPerEngine"/> says otherwise.
     /// </summary>
-    private static double MeasurePool(string zipPath, ViTConfig config, List<byte[]> files, int threads)
+    private static double MeasurePool(string zipPath, ViTConfig config, List<byte[]> files, int threads, int? threadsPerEngine)
     {
-        using var pool = new PredictionEnginePool<ModelInput, ModelOutput>(zipPath, new MLContext(1));
+        using var pool = new PredictionEnginePool<ModelInput, ModelOutput>(zipPath, new MLContext(1), threadsPerEngine: threadsPerEngine);
         MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]);
         void Work(int calls) => Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {

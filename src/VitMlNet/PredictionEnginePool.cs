@@ -12,6 +12,13 @@ namespace VitMlNet;
 /// Engines created from one in-memory model share its OnnxTransformer, and ML.NET 5.0.1 crashes the process
 /// (a native double free) when such engines run at once on several threads. So every engine here gets its own
 /// copy of the model, loaded from the model's saved bytes, with its own ONNX Runtime session.
+/// <para>
+/// By default each session uses every core (ONNX Runtime's default), which gives one caller the lowest latency.
+/// When several threads predict at once, those sessions compete for the same cores; pass
+/// <c>threadsPerEngine</c> (cores divided by concurrent callers, e.g. 1) so that they run side by side instead.
+/// On a 2-core machine, two threads predicting through the seed-preset zip ran at 283–342 images/s with
+/// <c>threadsPerEngine: 1</c> against 142–213 with the default (docs/benchmarks.md).
+/// </para>
 /// </remarks>
 /// <typeparam name="TInput">Input class, e.g. one with an <c>MLImage Image</c> property.</typeparam>
 /// <typeparam name="TOutput">Output class, e.g. with <c>string PredictedLabel</c> and <c>float[] Score</c>.</typeparam>
@@ -19,7 +26,7 @@ public sealed class PredictionEnginePool<TInput, TOutput> : IDisposable
     where TInput : class
     where TOutput : class, new()
 {
-    private readonly MLContext ml;
+    private readonly MLContext loader;
     private readonly byte[] modelBytes;
     private readonly ConcurrentBag<PredictionEngine<TInput, TOutput>> idle = new();
     private readonly int maxIdle;
@@ -31,10 +38,14 @@ public sealed class PredictionEnginePool<TInput, TOutput> : IDisposable
     /// <param name="model">The model, e.g. a fitted pipeline.</param>
     /// <param name="inputSchema">Schema of the data the model was fitted on, as for <c>Model.Save</c>; null for none.</param>
     /// <param name="maxIdle">Engines kept for reuse; the default is twice the processor count.</param>
-    public PredictionEnginePool(MLContext ml, ITransformer model, DataViewSchema? inputSchema = null, int? maxIdle = null)
+    /// <param name="threadsPerEngine">ONNX Runtime threads of each engine's session; null keeps ONNX Runtime's
+    /// default (every core). With a value, engines are loaded in a dedicated <see cref="MLContext"/> whose ONNX
+    /// session options carry it (so components registered only on <paramref name="ml"/> are not seen there).</param>
+    public PredictionEnginePool(MLContext ml, ITransformer model, DataViewSchema? inputSchema = null, int? maxIdle = null, int? threadsPerEngine = null)
     {
-        this.ml = ml ?? throw new ArgumentNullException(nameof(ml));
+        ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(model);
+        loader = Loader(ml, threadsPerEngine);
         using (var stream = new MemoryStream())
         {
             ml.Model.Save(model, inputSchema, stream);
@@ -50,9 +61,12 @@ public sealed class PredictionEnginePool<TInput, TOutput> : IDisposable
     /// <param name="modelZip">Path of a zip saved with <c>mlContext.Model.Save</c>.</param>
     /// <param name="ml">The context to load with; null creates one.</param>
     /// <param name="maxIdle">Engines kept for reuse; the default is twice the processor count.</param>
-    public PredictionEnginePool(string modelZip, MLContext? ml = null, int? maxIdle = null)
+    /// <param name="threadsPerEngine">ONNX Runtime threads of each engine's session; null keeps ONNX Runtime's
+    /// default (every core). With a value, engines are loaded in a dedicated <see cref="MLContext"/> whose ONNX
+    /// session options carry it.</param>
+    public PredictionEnginePool(string modelZip, MLContext? ml = null, int? maxIdle = null, int? threadsPerEngine = null)
     {
-        this.ml = ml ?? new MLContext();
+        loader = Loader(ml ?? new MLContext(), threadsPerEngine);
         modelBytes = File.ReadAllBytes(modelZip);
         this.maxIdle = maxIdle ?? 2 * Environment.ProcessorCount;
         if (this.maxIdle < 1) throw new ArgumentOutOfRangeException(nameof(maxIdle), maxIdle, "Keep at least one engine.");
@@ -102,11 +116,26 @@ public sealed class PredictionEnginePool<TInput, TOutput> : IDisposable
         engine.Dispose();
     }
 
+    private static MLContext Loader(MLContext ml, int? threadsPerEngine)
+    {
+        if (threadsPerEngine is null) return ml;
+        if (threadsPerEngine < 1)
+            throw new ArgumentOutOfRangeException(nameof(threadsPerEngine), threadsPerEngine, "Give each engine at least one thread (or null for ONNX Runtime's default).");
+        var loader = new MLContext();
+        Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.SetOnnxSessionOption(loader, new Microsoft.ML.Transforms.Onnx.OnnxSessionOptions
+        {
+            IntraOpNumThreads = threadsPerEngine.Value,
+            InterOpNumThreads = 1,
+            PerSessionThreads = true,
+        });
+        return loader;
+    }
+
     private PredictionEngine<TInput, TOutput> Create()
     {
         using var stream = new MemoryStream(modelBytes, writable: false);
-        var copy = ml.Model.Load(stream, out _);
+        var copy = loader.Model.Load(stream, out _);
         // The engine owns its model copy: disposing the engine disposes the copy's ONNX session.
-        return ml.Model.CreatePredictionEngine<TInput, TOutput>(copy, new PredictionEngineOptions { OwnsTransformer = true });
+        return loader.Model.CreatePredictionEngine<TInput, TOutput>(copy, new PredictionEngineOptions { OwnsTransformer = true });
     }
 }

@@ -198,6 +198,32 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
     }
 
     [Fact]
+    public void PredictionEnginePoolWithOneThreadPerEngineGivesTheDefaultPoolsResults()
+    {
+        using var defaults = new PredictionEnginePool<PathInput, Prediction>(f.Ml, f.Model, f.TrainData.Schema);
+        using var pool = new PredictionEnginePool<PathInput, Prediction>(f.Ml, f.Model, f.TrainData.Schema, threadsPerEngine: 1);
+        var inputs = f.Test.Rows.Select(r => new PathInput { ImagePath = r.ImagePath }).ToArray();
+        var expected = inputs.Select(i => defaults.Predict(i)).ToArray();
+        var results = new Prediction[4, 50];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            for (int i = 0; i < 50; i++) results[t, i] = pool.Predict(inputs[(i + t) % inputs.Length]);
+        });
+        for (int t = 0; t < 4; t++)
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                var e = expected[(i + t) % inputs.Length];
+                Assert.Equal(e.PredictedLabel, results[t, i].PredictedLabel);
+                Assert.Equal(e.Score.Length, results[t, i].Score.Length);
+                for (int k = 0; k < e.Score.Length; k++) Assert.Equal(e.Score[k], results[t, i].Score[k], 5);
+            }
+        }
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => new PredictionEnginePool<PathInput, Prediction>(f.Ml, f.Model, f.TrainData.Schema, threadsPerEngine: 0));
+        Assert.Equal("threadsPerEngine", bad.ParamName);
+    }
+
+    [Fact]
     public void ExportedOnnxGivesTheSameProbabilitiesInOnnxRuntime()
     {
         var vit = ((IEnumerable<ITransformer>)f.Model).OfType<VisionTransformerTransformer>().Single();

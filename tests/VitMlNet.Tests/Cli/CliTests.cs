@@ -493,7 +493,7 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.True(r.Code == 0, r.ToString());
         var json = r.Json();
         foreach (var key in new[] { "predictionEngineMilliseconds", "transformImagesPerSecond", "onnxRuntimeBatch1Milliseconds",
-            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond" })
+            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond", "poolOneThreadPerEngineImagesPerSecond" })
             Assert.True(json.GetProperty(key).GetDouble() > 0, key);
         var config = VitMlNet.Onnx.ViTOnnxReader.ReadFromZip(f.Model).Config;
         double gflop = json.GetProperty("forwardGflopPerImage").GetDouble();
