@@ -24,7 +24,7 @@ least() { sort -g | head -1; }
 declare -A v
 keys="predictionEngineMilliseconds int8PredictionEngineMilliseconds transformImagesPerSecond int8TransformImagesPerSecond
 onnxRuntimeBatch64ImagesPerSecond onnxRuntimeInt8Batch64ImagesPerSecond onnxRuntimeBatch1Milliseconds onnxRuntimeInt8Batch1Milliseconds
-torchSharpBatch64ImagesPerSecond preprocessingMicroseconds floorMilliseconds int8FloorMilliseconds poolOneThreadImagesPerSecond poolImagesPerSecond poolOneThreadPerEngineImagesPerSecond"
+torchSharpBatch64ImagesPerSecond preprocessingMicroseconds floorMilliseconds int8FloorMilliseconds poolOneThreadImagesPerSecond poolImagesPerSecond poolOneThreadPerEngineImagesPerSecond int8PoolOneThreadPerEngineImagesPerSecond"
 pi=(); pl=()
 for r in $(seq "$rounds"); do
   j=$("$vit" bench-scoring --json 2>/dev/null | tail -1)
@@ -48,6 +48,6 @@ row_ms "ONNX Runtime direct, batch 1" "$(pick onnxRuntimeBatch1Milliseconds leas
 row_ips "ONNX Runtime direct, batch 64" "$(pick onnxRuntimeBatch64ImagesPerSecond best)" "$(pick onnxRuntimeInt8Batch64ImagesPerSecond best)"
 printf '%-42s %6.1f /s %10s   (%.2fx the reference batch 64)\n' "TorchSharp eager, batch 64" "$(pick torchSharpBatch64ImagesPerSecond best)" "" "$(echo "$(pick torchSharpBatch64ImagesPerSecond best) / $PI" | bc -l)"
 printf '%-42s %6.1f /s %6.1f /s   (float zip, one thread / every core)\n' "PredictionEnginePool" "$(pick poolOneThreadImagesPerSecond best)" "$(pick poolImagesPerSecond best)"
-printf '%-42s %6.1f /s %10s   (float zip, every core, threadsPerEngine 1; %.2fx the reference batch 64)\n' "PredictionEnginePool, 1 thread per engine" "$(pick poolOneThreadPerEngineImagesPerSecond best)" "" "$(echo "$(pick poolOneThreadPerEngineImagesPerSecond best) / $PI" | bc -l)"
+row_ips "PredictionEnginePool, threadsPerEngine 1" "$(pick poolOneThreadPerEngineImagesPerSecond best)" "$(pick int8PoolOneThreadPerEngineImagesPerSecond best)"
 printf '%-42s %7.1f us\n' "zip image preprocessing alone" "$(pick preprocessingMicroseconds least)"
 printf '%-42s %7.3f ms %7.3f ms   (%s GFLOP per image at ONNX Runtime'"'"'s best 2048^2 matmul rate of the rounds)\n' "floor under any graph of the model" "$(pick floorMilliseconds least)" "$(pick int8FloorMilliseconds least)" "$gflop"

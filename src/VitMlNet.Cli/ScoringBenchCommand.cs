@@ -59,7 +59,7 @@ internal static class ScoringBenchCommand
             int cores = Environment.ProcessorCount;
             double poolOne = MeasurePool(zipPath, config, files, 1, null), poolAll = MeasurePool(zipPath, config, files, cores, null);
             double poolSplit = MeasurePool(zipPath, config, files, cores, 1);
-            double? int8EngineMs = null, int8TransformPerSecond = null;
+            double? int8EngineMs = null, int8TransformPerSecond = null, int8PoolSplit = null;
             if (temp is not null)
             {
                 // The same fit with int8 scoring weights (same seed, so the same float weights before quantization).
@@ -68,6 +68,7 @@ internal static class ScoringBenchCommand
                 {
                     FitSeedZip(ml, int8Zip, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8);
                     (int8EngineMs, int8TransformPerSecond) = MeasureZip(ml, ModelFile.Load(ml, int8Zip, out _), config, files, count);
+                    int8PoolSplit = MeasurePool(int8Zip, config, files, cores, 1);
                 }
                 finally
                 {
@@ -130,6 +131,7 @@ internal static class ScoringBenchCommand
                     poolThreads = cores,
                     poolImagesPerSecond = Math.Round(poolAll, 1),
                     poolOneThreadPerEngineImagesPerSecond = Math.Round(poolSplit, 1),
+                    int8PoolOneThreadPerEngineImagesPerSecond = int8PoolSplit is { } ps ? Math.Round(ps, 1) : (double?)null,
                     forwardGflopPerImage = Math.Round(forwardGflop, 6),
                     onnxRuntimeMatMulGflops = Math.Round(ortPeak, 1),
                     onnxRuntimeInt8MatMulGops = Math.Round(ortInt8Peak, 1),
@@ -153,6 +155,8 @@ internal static class ScoringBenchCommand
                 {
                     context.Out.WriteLine(string.Format(inv, "int8 zip PredictionEngine:               {0:F3} ms/image ({1:F2}x faster than float)", im, engineMs / im));
                     context.Out.WriteLine(string.Format(inv, "int8 zip Transform:                      {0:F1} img/s ({1:F2}x float)", it, it / transformPerSecond));
+                    if (int8PoolSplit is { } ips)
+                        context.Out.WriteLine(string.Format(inv, "int8 PredictionEnginePool, {0} threads with threadsPerEngine 1: {1:F1} img/s", cores, ips));
                 }
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 64:       {0:F1} img/s", ortInt8Batch));
                 context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 1:        {0:F3} ms", ortInt8One));
