@@ -164,4 +164,37 @@ public class ScoringOnlyTests : IClassFixture<TrainedZipFixture>
             Assert.Equal(batch[i].Score, single.Score);
         }
     }
+
+    [Fact]
+    public void AZipLoadedWithOneOnnxThreadPerSessionScoresTheSame()
+    {
+        // How an app that serves predictions from several threads keeps each session to one core, with ML.NET's own
+        // API: the context's ONNX session options apply to every OnnxTransformer loaded in it.
+        var files = Enumerable.Range(0, 4).Select(i =>
+        {
+            string file = Path.Combine(f.Root, $"threads-{i}.png");
+            TrainedZipFixture.WritePng(file, i % 3, 16, new Random(20 + i));
+            return file;
+        }).ToList();
+        ModelOutput[] Predict(MLContext ml)
+        {
+            var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(ml.Model.Load(f.Zip, out _));
+            return files.Select(file =>
+            {
+                using var image = MLImage.CreateFromFile(file);
+                return engine.Predict(new ModelInput { Image = image });
+            }).ToArray();
+        }
+        var expected = Predict(new MLContext());
+        var oneThread = new MLContext();
+        Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.SetOnnxSessionOption(oneThread,
+            new Microsoft.ML.Transforms.Onnx.OnnxSessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, PerSessionThreads = true });
+        Assert.Equal(1, Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.GetOnnxSessionOption(oneThread).IntraOpNumThreads);
+        var actual = Predict(oneThread);
+        for (int i = 0; i < files.Count; i++)
+        {
+            Assert.Equal(expected[i].PredictedLabel, actual[i].PredictedLabel);
+            for (int k = 0; k < expected[i].Score.Length; k++) Assert.Equal(expected[i].Score[k], actual[i].Score[k], 5);
+        }
+    }
 }
