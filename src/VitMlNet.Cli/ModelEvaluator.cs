@@ -60,15 +60,38 @@ internal sealed record EvaluationResult(
 /// <summary>Evaluates a model zip's scoring chain on an <see cref="ImageDataset"/> with ML.NET's multiclass evaluator.</summary>
 internal static class ModelEvaluator
 {
-    private sealed class ClassRow
+    /// <summary>One scored image for ML.NET's evaluator. <c>LoadFromEnumerable</c> reads a key column's value as the
+    /// zero-based class index (the key's raw value is that plus one).</summary>
+    private sealed class EvaluationRow
     {
-        public string Label { get; set; } = string.Empty;
+        public uint Label { get; set; }
+
+        public float[] Score { get; set; } = [];
+
+        public uint PredictedLabel { get; set; }
     }
 
     /// <summary>
-    /// Scores <paramref name="data"/> with <paramref name="model"/> and evaluates it. The dataset's string labels are
-    /// mapped to the model's key with <c>MapValueToKey</c> over the model's class names, so the key order matches the
-    /// Score slots whatever order the evaluation data lists its classes in.
+    /// The zip's outputs for every image, in order: a <see cref="PredictionEnginePool{TInput, TOutput}"/> with one
+    /// ONNX Runtime thread per engine, predicting from one worker per core (the same scores as <c>Transform</c>, tested).
+    /// </summary>
+    internal static ModelOutput[] ScoreInParallel(MLContext ml, ITransformer model, ImageDataset data)
+    {
+        int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, data.Count));
+        using var pool = new PredictionEnginePool<ModelInput, ModelOutput>(ml, model, null, maxIdle: workers, threadsPerEngine: 1);
+        var outputs = new ModelOutput[data.Count];
+        Parallel.For(0, data.Count, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
+        {
+            // ML.NET's image transforms dispose the MLImage they consume.
+            outputs[i] = pool.Predict(new ModelInput { Image = data.GetImage(i) });
+        });
+        return outputs;
+    }
+
+    /// <summary>
+    /// Scores <paramref name="data"/> with <paramref name="model"/> (<see cref="ScoreInParallel"/>) and evaluates it with
+    /// ML.NET's multiclass evaluator. The dataset's string labels are mapped to the model's class order (the Score slots),
+    /// whatever order the evaluation data lists its classes in.
     /// </summary>
     /// <exception cref="UsageException">The data holds a class the model does not know.</exception>
     public static EvaluationResult Evaluate(MLContext ml, ITransformer model, ImageDataset data, IReadOnlyList<string> modelClasses)
@@ -88,34 +111,33 @@ internal static class ModelEvaluator
             throw new UsageException("the evaluation data holds no images.");
         }
 
-        var view = data.ToDataView(ml);
-        var keyData = ml.Data.LoadFromEnumerable(modelClasses.Select(c => new ClassRow { Label = c }));
-        var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(view).Transform(view);
-        var scored = model.Transform(keyed);
-        var selected = ml.Transforms.SelectColumns("Label", "Score", "PredictedLabel").Fit(scored).Transform(scored);
-        var cached = ml.Data.Cache(selected);
-
+        // Score on every core: one PredictionEngine per worker, each with a one-thread ONNX Runtime session, which runs
+        // about 1.7x the throughput of one Transform cursor whose session spreads each small image over the cores.
+        int k = modelClasses.Count;
+        var index = modelClasses.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+        var outputs = ScoreInParallel(ml, model, data);
+        var rows = new EvaluationRow[data.Count];
         var predictions = new List<ImagePrediction>(data.Count);
-        using (var cursor = cached.GetRowCursor(cached.Schema))
+        for (int i = 0; i < data.Count; i++)
         {
-            var predicted = cursor.GetGetter<ReadOnlyMemory<char>>(cached.Schema["PredictedLabel"]);
-            var score = cursor.GetGetter<VBuffer<float>>(cached.Schema["Score"]);
-            ReadOnlyMemory<char> p = default;
-            VBuffer<float> s = default;
-            int i = 0;
-            while (cursor.MoveNext())
+            var o = outputs[i];
+            if (o.Score.Length != k || !index.TryGetValue(o.PredictedLabel, out int predicted))
             {
-                predicted(ref p);
-                score(ref s);
-                var values = s.DenseValues().ToArray();
-                predictions.Add(new ImagePrediction(i, data.ClassNames[data.Labels[i]], p.ToString(), values.Length == 0 ? 0 : values.Max()));
-                i++;
+                throw new UsageException($"the model's output does not match its {k} classes (Score has {o.Score.Length} values, PredictedLabel '{o.PredictedLabel}').");
             }
+
+            rows[i] = new EvaluationRow { Label = (uint)index[data.ClassNames[data.Labels[i]]], Score = o.Score, PredictedLabel = (uint)predicted };
+            predictions.Add(new ImagePrediction(i, data.ClassNames[data.Labels[i]], o.PredictedLabel, o.Score.Length == 0 ? 0 : o.Score.Max()));
         }
+
+        var schema = SchemaDefinition.Create(typeof(EvaluationRow));
+        schema[nameof(EvaluationRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), k);
+        schema[nameof(EvaluationRow.PredictedLabel)].ColumnType = new KeyDataViewType(typeof(uint), k);
+        schema[nameof(EvaluationRow.Score)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, k);
+        var cached = ml.Data.LoadFromEnumerable(rows, schema);
 
         var metrics = ml.MulticlassClassification.Evaluate(cached, "Label", "Score", "PredictedLabel");
         var cm = metrics.ConfusionMatrix;
-        int k = modelClasses.Count;
         var matrix = new int[k][];
         for (int i = 0; i < k; i++)
         {

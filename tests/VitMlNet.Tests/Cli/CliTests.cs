@@ -458,6 +458,36 @@ public class CliTests : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void EvaluationScoresInParallelExactlyAsTheZipsTransformDoes()
+    {
+        var ml = new MLContext(0);
+        var model = ModelFile.Load(ml, f.Model, out _);
+        var classes = ModelFile.SlotNames(model.GetOutputSchema(ModelFile.InputSchema()), "Score");
+        var config = ModelFile.ReadOnnx(f.Model).Config;
+        var data = DataSpec.Parse(f.Test.Root).LoadDataset(config.ImageHeight, config.ImageWidth, config.Channels, false);
+        var result = ModelEvaluator.Evaluate(ml, model, data, classes);
+
+        // The same images through ML.NET's Transform, one cursor, and ML.NET's evaluator on its output.
+        var scored = model.Transform(data.ToDataView(ml));
+        var expectedScores = scored.GetColumn<float[]>("Score").ToArray();
+        var expectedLabels = scored.GetColumn<string>("PredictedLabel").ToArray();
+        var parallel = ModelEvaluator.ScoreInParallel(ml, model, data);
+        Assert.Equal(data.Count, parallel.Length);
+        for (int i = 0; i < data.Count; i++)
+        {
+            Assert.Equal(expectedLabels[i], parallel[i].PredictedLabel);
+            for (int c = 0; c < classes.Length; c++) Assert.Equal(expectedScores[i][c], parallel[i].Score[c], 5);
+            Assert.Equal(expectedLabels[i], result.Predictions[i].Predicted);
+        }
+
+        int correct = Enumerable.Range(0, data.Count).Count(i => expectedLabels[i] == data.ClassNames[data.Labels[i]]);
+        Assert.Equal((double)correct / data.Count, result.Accuracy, 10);
+        double logLoss = Enumerable.Range(0, data.Count).Average(i =>
+            -Math.Log(Math.Max(expectedScores[i][Array.IndexOf(classes, data.ClassNames[data.Labels[i]])], 1e-15)));
+        Assert.Equal(logLoss, result.LogLoss, 4);
+    }
+
+    [Fact]
     public void BenchStillRuns()
     {
         var r = Vit.Run("bench", "--preset", "tiny", "--batch", "4", "--steps", "1", "--json");
