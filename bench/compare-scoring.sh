@@ -12,15 +12,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-reference=${VIT_REFERENCE:-../shared/reference/seed_vit.py}
-python=${VIT_PYTHON:-/usr/bin/python3}
-if ! "$python" -c 'import torch' 2>/dev/null; then
-  echo "PyTorch peer missing: apt-get install -y python3-torch libopenblas0-pthread" >&2; exit 1
-fi
-dotnet build -c Release src/VitMlNet.Cli -v q -nologo >/dev/null
-vit=src/VitMlNet.Cli/bin/Release/net10.0/vit
-best() { sort -g | tail -1; }
-least() { sort -g | head -1; }
+. bench/common.sh
 declare -A v
 keys="predictionEngineMilliseconds int8PredictionEngineMilliseconds transformImagesPerSecond int8TransformImagesPerSecond
 onnxRuntimeBatch64ImagesPerSecond onnxRuntimeInt8Batch64ImagesPerSecond onnxRuntimeBatch1Milliseconds onnxRuntimeInt8Batch1Milliseconds

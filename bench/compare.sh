@@ -12,14 +12,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-reference=${VIT_REFERENCE:-../shared/reference/seed_vit.py}
-python=${VIT_PYTHON:-/usr/bin/python3}
-if ! "$python" -c 'import torch' 2>/dev/null; then
-  echo "PyTorch peer missing: apt-get install -y python3-torch libopenblas0-pthread" >&2; exit 1
-fi
-dotnet build -c Release src/VitMlNet.Cli -v q -nologo >/dev/null
-vit=src/VitMlNet.Cli/bin/Release/net10.0/vit
-best() { sort -g | tail -1; }
+. bench/common.sh
 vt=(); vi=(); vl=(); pt=(); pi=(); pl=(); pk=(); dn=(); at=()
 for r in $(seq "$rounds"); do
   j=$("$vit" bench --json --steps "$steps")
@@ -30,8 +23,8 @@ for r in $(seq "$rounds"); do
   echo "pytorch:   $p"
   pt+=("$(awk '{print $2}' <<<"$p")"); pi+=("$(awk '{print $4}' <<<"$p")"); pl+=("$(awk '{print $6}' <<<"$p")")
 done
-VT=$(printf '%s\n' "${vt[@]}" | best); VI=$(printf '%s\n' "${vi[@]}" | best); VL=$(printf '%s\n' "${vl[@]}" | sort -g | head -1)
-PT=$(printf '%s\n' "${pt[@]}" | best); PI=$(printf '%s\n' "${pi[@]}" | best); PL=$(printf '%s\n' "${pl[@]}" | sort -g | head -1)
+VT=$(printf '%s\n' "${vt[@]}" | best); VI=$(printf '%s\n' "${vi[@]}" | best); VL=$(printf '%s\n' "${vl[@]}" | least)
+PT=$(printf '%s\n' "${pt[@]}" | best); PI=$(printf '%s\n' "${pi[@]}" | best); PL=$(printf '%s\n' "${pl[@]}" | least)
 echo
 echo "best of $rounds rounds, seed preset, batch 64"
 printf '%-24s %12s %12s %8s\n' metric VitMlNet PyTorch ratio

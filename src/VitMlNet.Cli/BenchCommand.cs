@@ -117,14 +117,7 @@ internal static class BenchCommand
         double Best(Action pass)
         {
             for (int i = 0; i < 2; i++) pass();
-            double best = double.MaxValue;
-            for (int chunk = 0; chunk < 3; chunk++)
-            {
-                var clock = Stopwatch.StartNew();
-                for (int i = 0; i < 3; i++) pass();
-                best = Math.Min(best, clock.Elapsed.TotalSeconds / 3);
-            }
-            return best;
+            return BenchTiming.BestSecondsPerCall(pass, chunks: 3, callsPerChunk: 3);
         }
         double denseFlops = 0, denseSeconds = 0;
         foreach (var (inputs, outputs, bias) in new[] { (c.Dim, 3 * c.InnerDim, false), (c.InnerDim, c.Dim, true), (c.Dim, c.MlpHidden, true), (c.MlpHidden, c.Dim, true) })
@@ -159,14 +152,8 @@ internal static class BenchCommand
         using var a = torch.randn(2048, 2048);
         using var b = torch.randn(2048, 2048);
         using (var warm = torch.matmul(a, b)) { }
-        double best = 0;
-        for (int i = 0; i < 5; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            using (var c = torch.matmul(a, b)) { }
-            best = Math.Max(best, 2.0 * 2048 * 2048 * 2048 / clock.Elapsed.TotalSeconds / 1e9);
-        }
-        return best;
+        double seconds = BenchTiming.BestSecondsPerCall(() => { using var c = torch.matmul(a, b); }, chunks: 5, callsPerChunk: 1);
+        return 2.0 * 2048 * 2048 * 2048 / seconds / 1e9;
     }
 
     /// <summary>
@@ -182,19 +169,20 @@ internal static class BenchCommand
     /// (keys and values still for every token). It counts the transformer's matrix products, patch embedding and
     /// head; a convolutional stem's work is not counted.
     /// </summary>
-    public static double ForwardFlopsPerImage(ViTConfig c)
-    {
-        double n = c.NumPatches + c.NumPrefixTokens;
-        double last = c.LastBlockPrefixOnly ? c.NumPrefixTokens : n;
-        return (c.Depth - 1) * BlockFlops(c, n, n) + BlockFlops(c, n, last) + EmbeddingAndHeadFlops(c);
-    }
+    public static double ForwardFlopsPerImage(ViTConfig c) => OverBlocks(c, BlockFlops) + EmbeddingAndHeadFlops(c);
 
     /// <summary>The attention's products (QKᵀ and AV) within <see cref="ForwardFlopsPerImage"/>; the rest are dense layers.</summary>
-    public static double AttentionFlopsPerImage(ViTConfig c)
+    public static double AttentionFlopsPerImage(ViTConfig c) => OverBlocks(c, AttentionFlops);
+
+    /// <summary>
+    /// <paramref name="block"/>(tokens, queries) summed over the encoder blocks as the model runs them: every token in
+    /// each block but a <see cref="ViTConfig.LastBlockPrefixOnly"/> last block, which has the prefix tokens as queries.
+    /// </summary>
+    private static double OverBlocks(ViTConfig c, Func<ViTConfig, double, double, double> block)
     {
         double n = c.NumPatches + c.NumPrefixTokens;
         double last = c.LastBlockPrefixOnly ? c.NumPrefixTokens : n;
-        return 2 * 2 * n * c.InnerDim * ((c.Depth - 1) * n + last);
+        return (c.Depth - 1) * block(c, n, n) + block(c, n, last);
     }
 
     /// <summary>The same count with every block computing every token, as the PyTorch reference does.</summary>
@@ -207,9 +195,11 @@ internal static class BenchCommand
     private static double BlockFlops(ViTConfig c, double tokens, double queries) =>
         2 * tokens * c.Dim * 2 * c.InnerDim                         // k and v projections
         + 2 * queries * c.Dim * c.InnerDim                          // q projection
-        + 2 * 2 * queries * tokens * c.InnerDim                     // QKᵀ and AV
+        + AttentionFlops(c, tokens, queries)                        // QKᵀ and AV
         + 2 * queries * c.InnerDim * c.Dim                          // out projection
         + 2 * 2 * queries * c.Dim * c.MlpHidden;                    // MLP
+
+    private static double AttentionFlops(ViTConfig c, double tokens, double queries) => 2 * 2 * queries * tokens * c.InnerDim;
 
     private static double EmbeddingAndHeadFlops(ViTConfig c) => 2.0 * c.NumPatches * c.PatchDim * c.Dim + 2.0 * c.Dim * c.NumClasses;
 

@@ -96,9 +96,9 @@ internal static class ModelEvaluator
     /// <exception cref="UsageException">The data holds a class the model does not know.</exception>
     public static EvaluationResult Evaluate(MLContext ml, ITransformer model, ImageDataset data, IReadOnlyList<string> modelClasses)
     {
-        var known = new HashSet<string>(modelClasses, StringComparer.Ordinal);
+        var index = modelClasses.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
         var present = data.CountPerClass();
-        var unknown = data.ClassNames.Where((name, k) => present[k] > 0 && !known.Contains(name)).ToList();
+        var unknown = data.ClassNames.Where((name, k) => present[k] > 0 && !index.ContainsKey(name)).ToList();
         if (unknown.Count > 0)
         {
             throw new UsageException(
@@ -114,7 +114,6 @@ internal static class ModelEvaluator
         // Score on every core: one PredictionEngine per worker, each with a one-thread ONNX Runtime session. On 2 cores
         // that was 1.35x faster than one Transform cursor whose session spreads each small image over both cores.
         int k = modelClasses.Count;
-        var index = modelClasses.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
         var outputs = ScoreInParallel(ml, model, data);
         var rows = new EvaluationRow[data.Count];
         var predictions = new List<ImagePrediction>(data.Count);

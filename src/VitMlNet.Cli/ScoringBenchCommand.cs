@@ -178,13 +178,12 @@ internal static class ScoringBenchCommand
     {
         // PredictionEngine: one MLImage in, label out (fresh MLImage per call: ML.NET disposes what it consumes).
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
-        MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]);
-        for (int i = 0; i < 200; i++) engine.Predict(new ModelInput { Image = Image(i) });
+        for (int i = 0; i < 200; i++) engine.Predict(new ModelInput { Image = Image(config, files, i) });
         int call = 0;
-        double engineMs = BestMeanMilliseconds(() => engine.Predict(new ModelInput { Image = Image(call++) }), Math.Min(count, 500));
+        double engineMs = BestMeanMilliseconds(() => engine.Predict(new ModelInput { Image = Image(config, files, call++) }), Math.Min(count, 500));
 
         // Batch Transform over an IDataView of images.
-        var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(i) }).ToList();
+        var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(config, files, i) }).ToList();
         var view = ml.Data.LoadFromEnumerable(rows);
         var clock = Stopwatch.StartNew();
         long scored = 0;
@@ -206,21 +205,15 @@ internal static class ScoringBenchCommand
 
     /// <summary>
     /// Mean milliseconds per call of <paramref name="call"/> over <paramref name="calls"/> calls, taken in five chunks of
-    /// a fifth each and reporting the best chunk: on a shared machine one slow stretch should not stand for the
-    /// path's latency, and every batch-1 figure (zip, ONNX Runtime, TorchSharp) is taken the same way.
+    /// a fifth each and reporting the best chunk (<see cref="BenchTiming.BestSecondsPerCall"/>): every batch-1 figure
+    /// (zip, ONNX Runtime, TorchSharp) is taken the same way.
     /// </summary>
-    private static double BestMeanMilliseconds(Action call, int calls)
-    {
-        int chunk = Math.Max(1, calls / 5);
-        double best = double.MaxValue;
-        for (int c = 0; c < 5; c++)
-        {
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < chunk; i++) call();
-            best = Math.Min(best, clock.Elapsed.TotalMilliseconds / chunk);
-        }
-        return best;
-    }
+    private static double BestMeanMilliseconds(Action call, int calls) =>
+        1000 * BenchTiming.BestSecondsPerCall(call, chunks: 5, callsPerChunk: Math.Max(1, calls / 5));
+
+    /// <summary>Image <paramref name="i"/> of the bench's random RGBA images (cycling), as a fresh <see cref="MLImage"/>: ML.NET disposes what it consumes.</summary>
+    private static MLImage Image(ViTConfig config, List<byte[]> files, int i) =>
+        MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]);
 
     /// <summary>
     /// Images per second through a <see cref="PredictionEnginePool{TInput, TOutput}"/> over the zip with
@@ -230,10 +223,9 @@ internal static class ScoringBenchCommand
     private static double MeasurePool(string zipPath, ViTConfig config, List<byte[]> files, int threads, int? threadsPerEngine)
     {
         using var pool = new PredictionEnginePool<ModelInput, ModelOutput>(zipPath, new MLContext(1), threadsPerEngine: threadsPerEngine);
-        MLImage Image(int i) => MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]);
         void Work(int calls) => Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
-            for (int i = 0; i < calls; i++) pool.Predict(new ModelInput { Image = Image(t * calls + i) });
+            for (int i = 0; i < calls; i++) pool.Predict(new ModelInput { Image = Image(config, files, t * calls + i) });
         });
         Work(20);
         const int Calls = 100;
@@ -263,10 +255,7 @@ internal static class ScoringBenchCommand
         double best = double.MaxValue;
         for (int pass = 0; pass < 2; pass++) // the first pass also warms up the JIT; the better pass is kept
         {
-            var rows = Enumerable.Range(0, count).Select(i => new ModelInput
-            {
-                Image = MLImage.CreateFromPixels(config.ImageWidth, config.ImageHeight, MLPixelFormat.Rgba32, files[i % files.Count]),
-            });
+            var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(config, files, i) });
             var output = prefix.Transform(ml.Data.LoadFromEnumerable(rows));
             var last = output.Schema[output.Schema.Count - 1];
             if (last.Type is not VectorDataViewType { ItemType: NumberDataViewType n } || n != NumberDataViewType.Single) return null;
@@ -346,14 +335,8 @@ internal static class ScoringBenchCommand
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble() - 0.5f;
         var inputs = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("x", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [size, size])) };
         using (session.Run(inputs)) { }
-        double best = 0;
-        for (int i = 0; i < 5; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            using (session.Run(inputs)) { }
-            best = Math.Max(best, 2.0 * size * size * size / clock.Elapsed.TotalSeconds / 1e9);
-        }
-        return best;
+        double seconds = BenchTiming.BestSecondsPerCall(() => { using (session.Run(inputs)) { } }, chunks: 5, callsPerChunk: 1);
+        return 2.0 * size * size * size / seconds / 1e9;
     }
 
     private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureOrt(

@@ -40,11 +40,8 @@ public sealed class ConvStem : Module<Tensor, Tensor>
         }
         convs = Sequential(layers);
         norm = LayerNorm(config.Dim);
-        if (config.StemAntiAlias)
-        {
-            for (int i = 0; i < layout.Count; i++)
-                if (layout[i].Stride > 1) blurBefore.Add(ModuleIndex(config, i));
-        }
+        for (int i = 0; i < layout.Count; i++)
+            if (HasBlur(config, i)) blurBefore.Add(ModuleIndex(config, i));
         RegisterComponents();
     }
 
@@ -83,6 +80,13 @@ public sealed class ConvStem : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(config);
         return config.StemBatchNorm && Layout(config)[index].Kernel != 1;
+    }
+
+    /// <summary>Whether convolution <paramref name="index"/> of <see cref="Layout"/> reads its input through <see cref="Blur"/> (every stride-2 one, with <see cref="ViTConfig.StemAntiAlias"/>).</summary>
+    public static bool HasBlur(ViTConfig config, int index)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.StemAntiAlias && Layout(config)[index].Stride > 1;
     }
 
     /// <summary>Parameter-name prefix of the BatchNorm after convolution <paramref name="index"/> (with <see cref="ViTConfig.StemBatchNorm"/>).</summary>

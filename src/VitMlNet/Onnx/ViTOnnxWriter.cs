@@ -267,7 +267,7 @@ public static class ViTOnnxWriter
                 int pad = kernel / 2;
                 string conv = ConvStem.ConvName(c, i);
                 bool batchNorm = ConvStem.HasBatchNorm(c, i);
-                if (c.StemAntiAlias && stride > 1)
+                if (ConvStem.HasBlur(c, i))
                 {
                     // ConvStem.Blur: two 2×2 stride-1 averages, the first zero-padded by one on every side.
                     x = g.Node("AveragePool", [x], null, Ints("kernel_shape", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("strides", 1, 1), Int("count_include_pad", 1));
