@@ -137,7 +137,7 @@ internal static class ImageCodec
             if (bitmap.Width != width || bitmap.Height != height)
             {
                 resized = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-                if (!bitmap.ScalePixels(resized, SKFilterQuality.High))
+                if (!bitmap.ScalePixels(resized, new SKSamplingOptions(SKCubicResampler.Mitchell)))
                 {
                     throw new InvalidOperationException($"SkiaSharp could not resize a {bitmap.Width}x{bitmap.Height} image to {width}x{height}.");
                 }
