@@ -31,13 +31,13 @@ internal static class EvaluateCommand
         var model = ModelFile.Load(ml, modelPath, out _);
         var classes = ModelFile.SlotNames(model.GetOutputSchema(ModelFile.InputSchema()), "Score");
         var config = onnx.Config;
-        var data = spec.LoadDataset(config.ImageHeight, config.ImageWidth, config.Channels, skipBadImages);
+        var data = spec.Open(skipBadImages);
         TrainCommand.WarnSkipped(data, context.Error);
 
         var result = ModelEvaluator.Evaluate(ml, model, data, classes);
         if (report is not null)
         {
-            ReportWriter.Write(report, ReportData.Create("evaluate", modelPath, dataSpec, classes, null, result, data));
+            ReportWriter.Write(report, ReportData.Create("evaluate", modelPath, dataSpec, classes, null, result, ReportData.FirstImagesAsModelSees(model, data, config)));
         }
 
         if (json)

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using VitMlNet.Data;
 using VitMlNet.Onnx;
 
 namespace VitMlNet.Cli;
@@ -52,39 +53,25 @@ internal sealed class ModelOutput
 internal static class ModelFile
 {
     /// <summary>The name of the image input column.</summary>
-    public const string ImageColumn = "Image";
+    public const string ImageColumn = ImagePreprocessing.ImageColumn;
 
     /// <summary>The name of the pixel vector the transformer reads.</summary>
-    public const string PixelsColumn = "Pixels";
+    public const string PixelsColumn = ImagePreprocessing.PixelsColumn;
 
     /// <summary>
-    /// The scoring pipeline <c>vit train</c> fits and saves: <c>ResizeImages</c> (fill, so any size works) →
-    /// gray models: <c>ConvertToGrayscale</c> + <c>ExtractPixels(Red)</c>, RGB models: <c>ExtractPixels</c> →
-    /// the Vision Transformer → <c>MapKeyToValue(PredictedLabel)</c>.
+    /// The scoring pipeline <c>vit train</c> fits and saves: <see cref="ImagePreprocessing"/> (the one preprocessing, any
+    /// input size) → the Vision Transformer → <c>MapKeyToValue(PredictedLabel)</c>.
     /// </summary>
     /// <remarks>
     /// The label's <c>MapValueToKey</c> is fitted separately and not saved: with it inside the zip, every caller
     /// (a <c>PredictionEngine</c> included) would have to supply a Label column. Evaluation maps labels to the
     /// model's key with the class names the zip carries (the Score slot names).
     /// </remarks>
-    public static IEstimator<ITransformer> ScoringPipeline(MLContext ml, int channels, int height, int width, VisionTransformerOptions options) =>
-        Preprocessing(ml, channels, height, width)
+    public static IEstimator<ITransformer> ScoringPipeline(MLContext ml, int channels, int height, int width, VisionTransformerOptions options,
+        ImageResizing resizing = ImagePreprocessing.DefaultResizing) =>
+        ImagePreprocessing.Estimator(ml, channels, height, width, resizing)
             .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-
-    /// <summary>
-    /// The image preprocessing of every zip the CLI writes (train and sweep): <c>ResizeImages</c> (fill, any input
-    /// size) → gray: <c>ConvertToGrayscale</c> + <c>ExtractPixels(Red)</c>, RGB: <c>ExtractPixels</c>.
-    /// </summary>
-    public static IEstimator<ITransformer> Preprocessing(MLContext ml, int channels, int height, int width)
-    {
-        IEstimator<ITransformer> pipeline = ml.Transforms.ResizeImages(ImageColumn, width, height, ImageColumn,
-            ImageResizingEstimator.ResizingKind.Fill);
-        return channels == 1
-            ? pipeline.Append(ml.Transforms.ConvertToGrayscale(ImageColumn, ImageColumn))
-                .Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn, ImagePixelExtractingEstimator.ColorBits.Red))
-            : pipeline.Append(ml.Transforms.ExtractPixels(PixelsColumn, ImageColumn));
-    }
 
     /// <summary>The zip's input: the <c>Image</c> column only, of any size. (The zip stores no input schema: ML.NET's
     /// binary saver cannot store an image column.)</summary>

@@ -57,7 +57,11 @@ internal sealed record EvaluationResult(
     }
 }
 
-/// <summary>Evaluates a model zip's scoring chain on an <see cref="ImageDataset"/> with ML.NET's multiclass evaluator.</summary>
+/// <summary>
+/// Evaluates a model zip on labelled images the way an app scores them: each image loaded as an app loads it
+/// (<see cref="IImageSource.LoadImage"/>: the file through <c>MLImage.CreateFromFile</c>), then the zip's whole chain,
+/// preprocessing included, then ML.NET's multiclass evaluator.
+/// </summary>
 internal static class ModelEvaluator
 {
     /// <summary>One scored image for ML.NET's evaluator. <c>LoadFromEnumerable</c> reads a key column's value as the
@@ -75,7 +79,7 @@ internal static class ModelEvaluator
     /// The zip's outputs for every image, in order: a <see cref="PredictionEnginePool{TInput, TOutput}"/> with one
     /// ONNX Runtime thread per engine, predicting from one worker per core (the same scores as <c>Transform</c>, tested).
     /// </summary>
-    internal static ModelOutput[] ScoreInParallel(MLContext ml, ITransformer model, ImageDataset data)
+    internal static ModelOutput[] ScoreInParallel(MLContext ml, ITransformer model, IImageSource data)
     {
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, data.Count));
         using var pool = new PredictionEnginePool<ModelInput, ModelOutput>(ml, model, null, maxIdle: workers, threadsPerEngine: 1);
@@ -83,7 +87,7 @@ internal static class ModelEvaluator
         Parallel.For(0, data.Count, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
         {
             // ML.NET's image transforms dispose the MLImage they consume.
-            outputs[i] = pool.Predict(new ModelInput { Image = data.GetImage(i) });
+            outputs[i] = pool.Predict(new ModelInput { Image = data.LoadImage(i) });
         });
         return outputs;
     }
@@ -94,7 +98,7 @@ internal static class ModelEvaluator
     /// whatever order the evaluation data lists its classes in.
     /// </summary>
     /// <exception cref="UsageException">The data holds a class the model does not know.</exception>
-    public static EvaluationResult Evaluate(MLContext ml, ITransformer model, ImageDataset data, IReadOnlyList<string> modelClasses)
+    public static EvaluationResult Evaluate(MLContext ml, ITransformer model, IImageSource data, IReadOnlyList<string> modelClasses)
     {
         var index = modelClasses.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
         var present = data.CountPerClass();

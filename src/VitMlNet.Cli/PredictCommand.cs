@@ -57,14 +57,12 @@ internal static class PredictCommand
         MLImage image;
         try
         {
-            image = MLImage.CreateFromFile(file);
+            image = DatasetReaders.LoadImage(file);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (DatasetException e)
         {
-            // MLImage.CreateFromFile says "Invalid path" for any file SkiaSharp cannot decode.
-            return new Entry(file, null, 0, [], e is ArgumentException
-                ? "cannot read the image: not a recognised image format, or the file is corrupt"
-                : $"cannot read the image: {Guard.OneLine(e.Message)}");
+            // The same check as training and evaluation: a truncated or corrupt file is an error, not a guess.
+            return new Entry(file, null, 0, [], "cannot read the image: " + Guard.OneLine(e.Message));
         }
 
         using (image)

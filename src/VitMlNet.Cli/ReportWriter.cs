@@ -1,5 +1,7 @@
+using Microsoft.ML;
 using TorchSharp;
 using VitMlNet.Data;
+using VitMlNet.Modeling;
 using VitMlNet.Reporting;
 using VitMlNet.Training;
 
@@ -27,11 +29,20 @@ internal sealed record ReportData(
     ImageDataset? SampleImages,
     IReadOnlyList<ImagePrediction> Samples)
 {
+    /// <summary>
+    /// The first <see cref="ReportWriter.SampleCount"/> images of <paramref name="data"/> as the model sees them: run
+    /// through the model's own leading image transforms (the zip's preprocessing); null without data.
+    /// </summary>
+    public static ImageDataset? FirstImagesAsModelSees(ITransformer model, IImageSource? data, ViTConfig config) =>
+        data is null ? null
+            : ImagePreprocessing.Apply(model, data.Select(Enumerable.Range(0, Math.Min(ReportWriter.SampleCount, data.Count))),
+                config.Channels, config.ImageHeight, config.ImageWidth);
+
     /// <summary>Gathers the report data of an evaluation: the metrics and the first sample images with their predictions.</summary>
     public static ReportData Create(string command, string modelPath, string? dataSpec, IReadOnlyList<string> classNames,
         IReadOnlyList<EpochSummary>? history, EvaluationResult? evaluation, ImageDataset? evaluated)
     {
-        ImageDataset? samples = evaluated?.Take(ReportWriter.SampleCount);
+        ImageDataset? samples = evaluated;
         var predictions = evaluation?.Predictions.Take(samples?.Count ?? 0).ToList() ?? [];
         return new ReportData(command, modelPath, dataSpec, classNames, history, evaluation, samples, predictions);
     }

@@ -140,13 +140,12 @@ internal static class SweepCommand
         var log = s.Json ? stderr : stdout;
         var clock = Stopwatch.StartNew();
 
-        var train = TrainCommand.LoadTraining(s.Data, s.ImageSize, config, s.Channels, s.SkipBadImages, s.Limit, stderr);
-        ImageDataset? valid = null;
+        var train = TrainCommand.LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, stderr);
+        var (channels, height, width) = TrainCommand.InputGeometry(train, s.ImageSize, s.Channels, config);
+        IImageSource? valid = null;
         if (s.Validation is not null)
         {
-            valid = DataSpec.Parse(s.Validation).LoadDataset(train.Height, train.Width, train.Channels, s.SkipBadImages);
-            TrainCommand.WarnSkipped(valid, stderr);
-            if (s.Limit is int validLimit) valid = valid.Take(validLimit);
+            valid = TrainCommand.LoadTraining(s.Validation, s.SkipBadImages, s.Limit, s.Seed, stderr);
             CheckValidationClasses(train.ClassNames, valid);
         }
 
@@ -154,7 +153,7 @@ internal static class SweepCommand
         var strategy = s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase)
             ? SearchStrategy.Random
             : SearchStrategy.SuccessiveHalving(s.MinEpochs, s.Eta);
-        log.WriteLine($"data: {train.Count} images of {train.Channels}x{train.Height}x{train.Width}, {train.ClassNames.Length} classes from {s.Data}" +
+        log.WriteLine($"data: {train.Count} images, {train.ClassNames.Length} classes from {s.Data}, model input {channels}x{height}x{width}" +
             (valid is null ? string.Format(inv, " ({0:0.#}% held out for validation)", s.ValidationFraction * 100) : $"; validation: {valid.Count} images from {s.Validation}"));
         log.WriteLine(string.Format(inv, "sweep: {0}, metric {1}, budget {2:0.#} s{3}, up to {4} epochs per trial, base preset {5}, batch {6}, {7}",
             strategy is SuccessiveHalvingStrategy h ? $"successive halving (rungs {string.Join("/", h.Rungs(s.Epochs))} epochs, eta {h.ReductionFactor})" : "random search",
@@ -179,7 +178,7 @@ internal static class SweepCommand
             ProgressEverySteps = 0,
         };
         var experiment = new VisionTransformerExperiment(ml, options)
-            .SetPreprocessing(ModelFile.Preprocessing(ml, train.Channels, train.Height, train.Width))
+            .SetPreprocessing(ImagePreprocessing.Estimator(ml, channels, height, width))
             .SetMetric(experimentMetric)
             .SetStrategy(strategy)
             .SetTimeBudget(TimeSpan.FromSeconds(s.TimeBudgetSeconds))
@@ -315,7 +314,7 @@ internal static class SweepCommand
         return preset!;
     }
 
-    private static void CheckValidationClasses(string[] trainClasses, ImageDataset validation)
+    private static void CheckValidationClasses(string[] trainClasses, IImageSource validation)
     {
         var known = new HashSet<string>(trainClasses, StringComparer.Ordinal);
         var counts = validation.CountPerClass();

@@ -30,7 +30,8 @@ internal sealed record TrainSettings(
     bool Int8 = false,
     bool? FlipAverage = null,
     string? TimeBudget = null,
-    bool? ShiftAverage = null);
+    bool? ShiftAverage = null,
+    ImageResizing Resize = ImagePreprocessing.DefaultResizing);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -62,21 +63,22 @@ internal static class TrainCommand
         var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
-        var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --test (quick trial runs)" };
+        var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use a seeded, stratified sample of N images of --data and of --test (quick trial runs)" };
         var int8 = new Option<bool>("--int8") { Description = "Save a zip that scores with int8-quantized encoder weights (faster on CPU, slightly less accurate)" };
         var flip = new Option<bool?>("--flip-average") { HelpName = "true|false", Description = "Score each image with its left-right mirror and average the two (default: the recipe's; fmnist-accurate: true)" };
         var shift = new Option<bool?>("--shift-average") { HelpName = "true|false", Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the scoring work; default: the recipe's; fmnist-accurate: true)" };
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
+        var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
-            budget, shift,
+            budget, shift, resize,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift)), context)));
+            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift), parse.GetValue(resize)), context)));
         return command;
     }
 
@@ -103,29 +105,32 @@ internal static class TrainCommand
         var log = s.Json ? context.Error : context.Out;
         var clock = Stopwatch.StartNew();
 
-        var train = LoadTraining(s.Data, s.ImageSize, config, s.Channels, s.SkipBadImages, s.Limit, context.Error);
-        if (train.Height % config.PatchSize != 0 || train.Width % config.PatchSize != 0)
+        var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
+        var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, config);
+        if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
         {
-            throw new UsageException($"the input size {train.Height}x{train.Width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
+            throw new UsageException($"the input size {height}x{width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
                 "choose --image-size accordingly.");
         }
 
-        ImageDataset? testData = null;
+        IImageSource? testData = null;
         if (s.Test is not null)
         {
-            testData = DataSpec.Parse(s.Test).LoadDataset(train.Height, train.Width, train.Channels, s.SkipBadImages);
-            WarnSkipped(testData, context.Error);
-            if (s.Limit is int testLimit) testData = testData.Take(testLimit);
+            testData = LoadTraining(s.Test, s.SkipBadImages, s.Limit, s.Seed, context.Error);
             CheckTestClasses(train.ClassNames, testData);
         }
         else if (s.TestFraction is double f)
         {
-            (train, testData) = train.Split(f, s.Seed);
+            (train, testData) = ImageSources.Split(train, f, s.Seed);
+            if (testData.Count == 0)
+            {
+                throw new UsageException(string.Format(inv, "--test-fraction {0} holds out no image of the {1} training images; use a larger fraction or --test.", f, train.Count));
+            }
         }
 
         log.WriteLine($"train: {Describe(train)} from {s.Data}");
         if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
-        log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {train.Channels}x{train.Height}x{train.Width}, " +
+        log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {channels}x{height}x{width}, " +
                       $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
                       (timeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));
 
@@ -152,7 +157,7 @@ internal static class TrainCommand
         var errors = options.GetErrors();
         if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
 
-        var pipeline = ModelFile.ScoringPipeline(ml, train.Channels, train.Height, train.Width, options);
+        var pipeline = ModelFile.ScoringPipeline(ml, channels, height, width, options, s.Resize);
         var model = display.Run(() => pipeline.Fit(keyed));
         var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         bool cancelled = context.Cancellation.IsCancellationRequested;
@@ -178,7 +183,8 @@ internal static class TrainCommand
         IReadOnlyList<string>? reportFiles = null;
         if (s.Report is not null)
         {
-            reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", s.Out, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation, testData));
+            reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", s.Out, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation,
+                ReportData.FirstImagesAsModelSees(model, testData, vit.Architecture)));
             log.WriteLine($"report: {s.Report}");
         }
 
@@ -262,7 +268,7 @@ internal static class TrainCommand
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
     }
 
-    private static void CheckTestClasses(string[] trainClasses, ImageDataset test)
+    private static void CheckTestClasses(string[] trainClasses, IImageSource test)
     {
         var known = new HashSet<string>(trainClasses, StringComparer.Ordinal);
         var counts = test.CountPerClass();
@@ -273,26 +279,34 @@ internal static class TrainCommand
         }
     }
 
-    private static string Describe(ImageDataset d) =>
-        $"{d.Count} images of {d.Channels}x{d.Height}x{d.Width}, {d.ClassNames.Length} classes";
+    private static string Describe(IImageSource d) => d is ImageDataset fixedSize
+        ? $"{d.Count} images of {fixedSize.Channels}x{fixedSize.Height}x{fixedSize.Width}, {d.ClassNames.Length} classes"
+        : $"{d.Count} image files, {d.ClassNames.Length} classes";
 
     /// <summary>
-    /// Loads the training data of <c>train</c> and <c>sweep</c>: <paramref name="imageSize"/> when given, else the
-    /// data's native size (IDX, CIFAR-10), else the architecture's; skipped files are listed; <paramref name="limit"/> keeps the first N.
+    /// The model's input: <paramref name="imageSize"/> when given, else the data's native size (IDX, CIFAR-10), else the
+    /// architecture's; <paramref name="channels"/> when given, else the data's (3 for image files).
     /// </summary>
-    public static ImageDataset LoadTraining(string data, int? imageSize, ViTConfig config, int? channels, bool skipBadImages, int? limit, TextWriter stderr)
+    public static (int Channels, int Height, int Width) InputGeometry(IImageSource data, int? imageSize, int? channels, ViTConfig config)
     {
-        var spec = DataSpec.Parse(data);
-        (int? height, int? width) = imageSize is int n ? (n, n)
-            : spec.HasNativeSize ? ((int?)null, (int?)null)
-            : (config.ImageHeight, config.ImageWidth);
-        var train = spec.LoadDataset(height, width, channels, skipBadImages);
-        WarnSkipped(train, stderr);
-        return limit is int most ? train.Take(most) : train;
+        var native = data as ImageDataset;
+        (int height, int width) = imageSize is int n ? (n, n) : native is not null ? (native.Height, native.Width) : (config.ImageHeight, config.ImageWidth);
+        return (channels ?? native?.Channels ?? 3, height, width);
+    }
+
+    /// <summary>
+    /// Opens the data of <c>train</c> and <c>sweep</c> at its own size (files are decoded when training reads them through
+    /// the zip's preprocessing); skipped files are listed; <paramref name="limit"/> keeps a seeded, stratified sample of N.
+    /// </summary>
+    public static IImageSource LoadTraining(string data, bool skipBadImages, int? limit, int seed, TextWriter stderr)
+    {
+        var source = DataSpec.Parse(data).Open(skipBadImages);
+        WarnSkipped(source, stderr);
+        return limit is int most ? ImageSources.Sample(source, most, seed) : source;
     }
 
     /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) on stderr.</summary>
-    public static void WarnSkipped(ImageDataset data, TextWriter stderr)
+    public static void WarnSkipped(IImageSource data, TextWriter stderr)
     {
         if (data.SkippedFiles.Count == 0) return;
         stderr.WriteLine($"vit: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");

@@ -134,8 +134,33 @@ public sealed class DataSpec
     }
 
     /// <summary>
-    /// Loads the source as raw pixels. Fixed-size sources are read at their native size and then resized/converted
-    /// when a size or channel count is given; file-based sources (folders, lists) are decoded at the given size.
+    /// Opens the source as labelled images at their own sizes: the listed files of a folder or list (decoded when used),
+    /// or the decoded pixels of Fashion-MNIST, CIFAR-10 and IDX at their native size. This is what training,
+    /// evaluation and the sweep read through <see cref="ImagePreprocessing"/>.
+    /// </summary>
+    /// <param name="skipBadImages">For folders and lists: leave unreadable files out and list them in
+    /// <see cref="IImageSource.SkippedFiles"/> instead of throwing.</param>
+    /// <returns>The images.</returns>
+    /// <exception cref="DatasetException">A file is missing or corrupt.</exception>
+    public IImageSource Open(bool skipBadImages = false)
+    {
+        if (!HasNativeSize)
+        {
+            return ListFiles(skipBadImages);
+        }
+
+        return Kind switch
+        {
+            DataSourceKind.FashionMnist => FashionMnist.Load(Train, Path),
+            DataSourceKind.Cifar10 when File.Exists(Path) => DatasetReaders.ReadCifar10Batch(Path),
+            DataSourceKind.Cifar10 => DatasetReaders.ReadCifar10(Path, Train),
+            _ => DatasetReaders.ReadIdx(Path, LabelsPath!),
+        };
+    }
+
+    /// <summary>
+    /// Loads the source as raw pixels. Fixed-size sources are read at their native size; a size or channel count, and
+    /// every folder or list, goes through <see cref="ImagePreprocessing"/>, the chain a model zip applies.
     /// </summary>
     /// <param name="height">Target height; required for folders and lists, optional otherwise.</param>
     /// <param name="width">Target width; required for folders and lists, optional otherwise.</param>
@@ -147,25 +172,19 @@ public sealed class DataSpec
     /// <exception cref="ArgumentException">A folder or list source was given no height or width.</exception>
     public ImageDataset LoadDataset(int? height = null, int? width = null, int? channels = null, bool skipBadImages = false)
     {
-        if (!HasNativeSize)
+        var source = Open(skipBadImages);
+        if (source is ImageDataset dataset)
         {
-            if (height is null || width is null)
-            {
-                throw new ArgumentException($"Data spec '{_text}' names image files of any size ({Kind}): give the height and width to decode them at.",
-                    height is null ? nameof(height) : nameof(width));
-            }
-
-            return ListFiles(skipBadImages).ToDataset(height.Value, width.Value, channels ?? 3, skipBadImages);
+            return dataset.Resize(height ?? dataset.Height, width ?? dataset.Width, channels ?? dataset.Channels);
         }
 
-        var dataset = Kind switch
+        if (height is null || width is null)
         {
-            DataSourceKind.FashionMnist => FashionMnist.Load(Train, Path),
-            DataSourceKind.Cifar10 when File.Exists(Path) => DatasetReaders.ReadCifar10Batch(Path),
-            DataSourceKind.Cifar10 => DatasetReaders.ReadCifar10(Path, Train),
-            _ => DatasetReaders.ReadIdx(Path, LabelsPath!),
-        };
-        return dataset.Resize(height ?? dataset.Height, width ?? dataset.Width, channels ?? dataset.Channels);
+            throw new ArgumentException($"Data spec '{_text}' names image files of any size ({Kind}): give the height and width to decode them at.",
+                height is null ? nameof(height) : nameof(width));
+        }
+
+        return ((ImageFileSet)source).ToDataset(height.Value, width.Value, channels ?? 3);
     }
 
     /// <summary>
@@ -176,8 +195,7 @@ public sealed class DataSpec
     /// <param name="skipBadImages">For folders and lists: leave missing or unrecognised files out instead of throwing.</param>
     /// <returns>The data view.</returns>
     /// <exception cref="DatasetException">A file is missing or corrupt.</exception>
-    public IDataView LoadDataView(MLContext mlContext, bool skipBadImages = false) =>
-        HasNativeSize ? LoadDataset().ToDataView(mlContext) : ListFiles(skipBadImages).ToDataView(mlContext);
+    public IDataView LoadDataView(MLContext mlContext, bool skipBadImages = false) => Open(skipBadImages).ToDataView(mlContext);
 
     /// <summary>The spec as it was given.</summary>
     /// <returns>The spec text.</returns>

@@ -93,7 +93,7 @@ public static partial class DatasetReaders
         var skipped = new List<SkippedFile>();
         foreach (var (line, path, label) in rows)
         {
-            string? problem = File.Exists(path) ? ImageCodec.ProbeHeader(path) : "the file does not exist";
+            string? problem = !File.Exists(path) ? "the file does not exist" : skipBadImages ? ImageCodec.CheckFile(path) : ImageCodec.ProbeHeader(path);
             if (problem is null)
             {
                 paths.Add(path);
@@ -121,9 +121,8 @@ public static partial class DatasetReaders
     }
 
     /// <summary>
-    /// Reads a CSV/TSV image list (see <see cref="ListImageCsv"/>) into raw pixels: every image is decoded with SkiaSharp,
-    /// resized to <paramref name="height"/>×<paramref name="width"/> (aspect ratio not kept) and converted to
-    /// <paramref name="channels"/> channels.
+    /// Reads a CSV/TSV image list (see <see cref="ListImageCsv"/>) into raw pixels through <see cref="ImagePreprocessing"/>,
+    /// the chain a model zip applies, at <paramref name="height"/>×<paramref name="width"/> and <paramref name="channels"/> channels.
     /// </summary>
     /// <param name="listPath">The <c>.csv</c> or <c>.tsv</c> file.</param>
     /// <param name="height">Target height in pixels.</param>
@@ -136,7 +135,7 @@ public static partial class DatasetReaders
     public static ImageDataset ReadImageCsv(string listPath, int height, int width, int channels = 3, bool skipBadImages = false, bool? hasHeader = null)
     {
         ImageCodec.ValidateShape(channels, height, width, nameof(ReadImageCsv));
-        return ListImageCsv(listPath, skipBadImages, hasHeader).ToDataset(height, width, channels, skipBadImages);
+        return ListImageCsv(listPath, skipBadImages, hasHeader).ToDataset(height, width, channels);
     }
 
     /// <summary>Splits one delimited line, honouring double quotes; fields are trimmed of surrounding spaces.</summary>

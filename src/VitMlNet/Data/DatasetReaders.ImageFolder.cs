@@ -6,7 +6,8 @@ public static partial class DatasetReaders
     /// Lists an image folder: one subfolder per class, class order = subfolder names sorted ordinally. Each class folder
     /// is searched recursively for files with an <see cref="ImageExtensions">image extension</see>; other files and
     /// hidden entries (names starting with '.') are ignored, as are files directly in <paramref name="root"/>.
-    /// Every file's header is checked with SkiaSharp; pixels are decoded later.
+    /// Every file's header is checked with SkiaSharp (with <paramref name="skipBadImages"/>, the whole file, so that
+    /// truncated files are skipped too); pixels are decoded later, through <see cref="ImagePreprocessing"/>.
     /// </summary>
     /// <remarks>With <paramref name="skipBadImages"/>, a class whose files are all skipped keeps its name (label indices
     /// always follow the folder order) but has no images.</remarks>
@@ -47,7 +48,7 @@ public static partial class DatasetReaders
                     classDirs[k]);
             }
 
-            var problems = files.AsParallel().AsOrdered().Select(ImageCodec.ProbeHeader).ToArray();
+            var problems = files.AsParallel().AsOrdered().Select(skipBadImages ? (Func<string, string?>)ImageCodec.CheckFile : ImageCodec.ProbeHeader).ToArray();
             int firstBad = Array.FindIndex(problems, p => p is not null);
             if (firstBad >= 0 && !skipBadImages)
             {
@@ -84,9 +85,8 @@ public static partial class DatasetReaders
     }
 
     /// <summary>
-    /// Reads an image folder (see <see cref="ListImageFolder"/>) into raw pixels: every image is decoded with SkiaSharp,
-    /// resized to <paramref name="height"/>×<paramref name="width"/> (aspect ratio not kept) and converted to
-    /// <paramref name="channels"/> channels.
+    /// Reads an image folder (see <see cref="ListImageFolder"/>) into raw pixels through <see cref="ImagePreprocessing"/>,
+    /// the chain a model zip applies, at <paramref name="height"/>×<paramref name="width"/> and <paramref name="channels"/> channels.
     /// </summary>
     /// <param name="root">The folder holding one subfolder per class.</param>
     /// <param name="height">Target height in pixels.</param>
@@ -98,6 +98,6 @@ public static partial class DatasetReaders
     public static ImageDataset ReadImageFolder(string root, int height, int width, int channels = 3, bool skipBadImages = false)
     {
         ImageCodec.ValidateShape(channels, height, width, nameof(ReadImageFolder));
-        return ListImageFolder(root, skipBadImages).ToDataset(height, width, channels, skipBadImages);
+        return ListImageFolder(root, skipBadImages).ToDataset(height, width, channels);
     }
 }

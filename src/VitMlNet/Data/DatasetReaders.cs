@@ -12,7 +12,7 @@ namespace VitMlNet.Data;
 /// Fixed-size formats (IDX, CIFAR-10) read straight into an <see cref="ImageDataset"/> (raw uint8 NCHW pixels);
 /// call <see cref="ImageDataset.ToDataView"/> for the ML.NET view. File-based formats list files into an
 /// <see cref="ImageFileSet"/>, whose <see cref="ImageFileSet.ToDataView"/> loads images lazily and whose
-/// <see cref="ImageFileSet.ToDataset"/> decodes them at a chosen size; <c>Read…</c> methods do both steps.
+/// <see cref="ImageFileSet.ToDataset"/> runs them through <see cref="ImagePreprocessing"/> at a chosen size; <c>Read…</c> methods do both steps.
 /// </para>
 /// <para>
 /// Every user-causable problem throws a <see cref="DatasetException"/> whose message names the file and states
@@ -24,6 +24,15 @@ public static partial class DatasetReaders
 {
     /// <summary>The image file extensions the folder and CSV readers accept (case-insensitive).</summary>
     public static IReadOnlyList<string> ImageExtensions { get; } = Array.AsReadOnly(ImageCodec.Extensions);
+
+    /// <summary>
+    /// Loads one image file as an app hands it to a model zip (<see cref="Microsoft.ML.Data.MLImage.CreateFromFile"/>),
+    /// after checking that the whole file decodes: SkiaSharp would otherwise return a truncated file's partial picture.
+    /// </summary>
+    /// <param name="path">The image file.</param>
+    /// <returns>The image; the caller owns it (ML.NET's image transforms dispose it).</returns>
+    /// <exception cref="DatasetException">The file is missing, truncated or not an image; the message names it and says why.</exception>
+    public static Microsoft.ML.Data.MLImage LoadImage(string path) => ImageCodec.LoadChecked(path);
 
     /// <summary>Total bytes for <paramref name="count"/> items of <paramref name="size"/> bytes, or a clear error when one array cannot hold them.</summary>
     internal static int CheckedTotal(long count, long size, string what)

@@ -18,7 +18,7 @@ namespace VitMlNet.Data;
 /// <c>Image</c> column (<see cref="MLImage"/>, Bgra32) and a <c>Label</c> column (string class name).
 /// </para>
 /// </remarks>
-public sealed class ImageDataset
+public sealed class ImageDataset : IImageSource
 {
     /// <summary>Creates a dataset from raw pixels and label indices, checking that the sizes agree.</summary>
     /// <param name="pixels">N×C×H×W uint8 pixels, planar, R, G, B channel order (or one gray plane).</param>
@@ -182,65 +182,36 @@ public sealed class ImageDataset
     /// <returns>The training part and the test part.</returns>
     public (ImageDataset Train, ImageDataset Test) Split(double testFraction, int seed = 0)
     {
-        if (!(testFraction > 0 && testFraction < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, "testFraction must be strictly between 0 and 1.");
-        }
-
-        var random = new Random(seed);
-        var byClass = new List<int>[ClassNames.Length];
-        for (int k = 0; k < byClass.Length; k++)
-        {
-            byClass[k] = [];
-        }
-
-        for (int i = 0; i < Count; i++)
-        {
-            byClass[Labels[i]].Add(i);
-        }
-
-        var isTest = new bool[Count];
-        foreach (var members in byClass)
-        {
-            var shuffled = members.ToArray();
-            random.Shuffle(shuffled);
-            int testCount = Math.Min(
-                (int)Math.Round(shuffled.Length * testFraction, MidpointRounding.AwayFromZero),
-                Math.Max(shuffled.Length - 1, 0));
-            for (int i = 0; i < testCount; i++)
-            {
-                isTest[shuffled[i]] = true;
-            }
-        }
-
-        var all = Enumerable.Range(0, Count);
-        return (Subset(all.Where(i => !isTest[i])), Subset(all.Where(i => isTest[i])));
+        var (train, test) = ImageSources.SplitIndices(Labels, ClassNames.Length, testFraction, seed);
+        return (Subset(train), Subset(test));
     }
 
     /// <summary>
-    /// A copy with every image resized to <paramref name="height"/>×<paramref name="width"/> (SkiaSharp, high quality,
-    /// aspect ratio not kept) and converted to <paramref name="channels"/> channels (gray → RGB replicates,
-    /// RGB → gray uses BT.601 luma). Returns this instance when nothing changes.
+    /// A copy with every image brought to <paramref name="height"/>×<paramref name="width"/> and
+    /// <paramref name="channels"/> channels by <see cref="ImagePreprocessing"/>, the chain a model zip applies.
+    /// Returns this instance when nothing changes.
     /// </summary>
     /// <param name="height">The new height in pixels.</param>
     /// <param name="width">The new width in pixels.</param>
     /// <param name="channels">1 (gray) or 3 (RGB).</param>
+    /// <param name="resizing">How the size changes.</param>
     /// <returns>The resized dataset.</returns>
-    public ImageDataset Resize(int height, int width, int channels)
+    public ImageDataset Resize(int height, int width, int channels, ImageResizing resizing = ImagePreprocessing.DefaultResizing)
     {
         ImageCodec.ValidateShape(channels, height, width, nameof(Resize));
-        if (height == Height && width == Width && channels == Channels)
-        {
-            return this;
-        }
-
-        int newSize = channels * height * width;
-        var pixels = new byte[DatasetReaders.CheckedTotal(Count, newSize, "resized dataset")];
-        Parallel.For(0, Count, i => ImageCodec.ResizeChw(
-            Pixels.AsSpan(i * ImageSize, ImageSize), Channels, Height, Width,
-            pixels.AsSpan(i * newSize, newSize), channels, height, width));
-        return new ImageDataset(pixels, (int[])Labels.Clone(), ClassNames, channels, height, width);
+        return height == Height && width == Width && channels == Channels
+            ? this
+            : ImagePreprocessing.Apply(new MLContext(0), this, channels, height, width, resizing);
     }
+
+    /// <inheritdoc/>
+    MLImage IImageSource.LoadImage(int index) => GetImage(index);
+
+    /// <inheritdoc/>
+    string IImageSource.NameOf(int index) => "#" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <inheritdoc/>
+    IImageSource IImageSource.Select(IEnumerable<int> indices) => Subset(indices);
 
     /// <inheritdoc/>
     public override string ToString() =>

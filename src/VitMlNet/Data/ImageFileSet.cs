@@ -8,7 +8,7 @@ namespace VitMlNet.Data;
 /// CSV/TSV list (<see cref="DatasetReaders.ListImageCsv"/>). Nothing is decoded until it is used: <see cref="ToDataView"/>
 /// loads each image when a cursor reaches it, <see cref="ToDataset"/> decodes all of them into raw pixels.
 /// </summary>
-public sealed class ImageFileSet
+public sealed class ImageFileSet : IImageSource
 {
     /// <summary>Creates a file set, checking that paths and labels agree.</summary>
     /// <param name="source">The folder or list file the paths came from (used in messages).</param>
@@ -68,7 +68,7 @@ public sealed class ImageFileSet
 
     /// <summary>
     /// An <see cref="IDataView"/> with columns <c>Image</c> (<see cref="MLImage"/> loaded with
-    /// <see cref="MLImage.CreateFromFile"/> when a cursor reaches the row), <c>Label</c> (string class name) and
+    /// <see cref="LoadImage"/> when a cursor reaches the row), <c>Label</c> (string class name) and
     /// <c>ImagePath</c> (string, full path).
     /// </summary>
     /// <param name="mlContext">The ML.NET context.</param>
@@ -76,50 +76,42 @@ public sealed class ImageFileSet
     public IDataView ToDataView(MLContext mlContext) => DatasetColumns.Load(mlContext, Rows());
 
     /// <summary>
-    /// Decodes every file with SkiaSharp, resizes it to <paramref name="height"/>×<paramref name="width"/> (aspect ratio
-    /// not kept) and converts it to <paramref name="channels"/> channels (RGB → gray uses BT.601 luma; alpha and EXIF
-    /// orientation are ignored; an animated GIF gives its first frame). Files are decoded in parallel.
+    /// Reads every file through <see cref="ImagePreprocessing"/> (the chain a model zip applies) at
+    /// <paramref name="height"/>×<paramref name="width"/> and <paramref name="channels"/> channels.
     /// </summary>
     /// <param name="height">Target height in pixels.</param>
     /// <param name="width">Target width in pixels.</param>
     /// <param name="channels">1 (gray) or 3 (RGB).</param>
-    /// <param name="skipBadImages">Leave undecodable files out and list them in <see cref="ImageDataset.SkippedFiles"/>
-    /// instead of throwing.</param>
-    /// <returns>The raw dataset; its <see cref="ImageDataset.SkippedFiles"/> includes this set's <see cref="SkippedFiles"/>.</returns>
-    /// <exception cref="DatasetException">A file cannot be decoded (and <paramref name="skipBadImages"/> is false).</exception>
-    public ImageDataset ToDataset(int height, int width, int channels = 3, bool skipBadImages = false)
+    /// <param name="resizing">How other sizes are brought to the target size.</param>
+    /// <returns>The preprocessed dataset; its <see cref="ImageDataset.SkippedFiles"/> are this set's <see cref="SkippedFiles"/>.</returns>
+    /// <exception cref="DatasetException">A file cannot be decoded.</exception>
+    public ImageDataset ToDataset(int height, int width, int channels = 3, ImageResizing resizing = ImagePreprocessing.DefaultResizing) =>
+        ImagePreprocessing.Apply(new MLContext(0), this, channels, height, width, resizing);
+
+    /// <summary>A file set holding the given files in the given order.</summary>
+    /// <param name="indices">File indices, each in [0, <see cref="Count"/>).</param>
+    /// <returns>The subset, with the same class names.</returns>
+    public ImageFileSet Subset(IEnumerable<int> indices)
     {
-        ImageCodec.ValidateShape(channels, height, width, nameof(ToDataset));
-        int size = channels * height * width;
-        var pixels = new byte[DatasetReaders.CheckedTotal(Count, size, Source)];
-        var errors = new string?[Count];
-        Parallel.For(0, Count, i => errors[i] = ImageCodec.TryDecodeFile(Paths[i], channels, height, width, pixels.AsSpan(i * size, size)));
-
-        var bad = Enumerable.Range(0, Count).Where(i => errors[i] is not null).ToArray();
-        if (bad.Length == 0)
-        {
-            return new ImageDataset(pixels, (int[])Labels.Clone(), ClassNames, channels, height, width, SkippedFiles);
-        }
-
-        if (!skipBadImages)
-        {
-            int first = bad[0];
-            string more = bad.Length > 1 ? $" ({bad.Length - 1} more file(s) also failed)" : string.Empty;
-            throw new DatasetException(
-                $"Image file '{Paths[first]}' cannot be decoded: {errors[first]}{more}. Fix or remove it, or set skipBadImages to leave such files out.",
-                Paths[first]);
-        }
-
-        var keep = Enumerable.Range(0, Count).Where(i => errors[i] is null).ToArray();
-        var kept = new byte[(long)keep.Length * size];
-        for (int i = 0; i < keep.Length; i++)
-        {
-            Array.Copy(pixels, (long)keep[i] * size, kept, (long)i * size, size);
-        }
-
-        var skipped = SkippedFiles.Concat(bad.Select(i => new SkippedFile(Paths[i], errors[i]!))).ToArray();
-        return new ImageDataset(kept, keep.Select(i => Labels[i]).ToArray(), ClassNames, channels, height, width, skipped);
+        ArgumentNullException.ThrowIfNull(indices);
+        int[] idx = indices.ToArray();
+        return new ImageFileSet(Source, idx.Select(i => Paths[i]).ToArray(), idx.Select(i => Labels[i]).ToArray(), ClassNames, SkippedFiles);
     }
+
+    /// <summary>
+    /// Loads file <paramref name="index"/> as an app would (<see cref="MLImage.CreateFromFile"/>), after checking that it
+    /// decodes completely: SkiaSharp would otherwise hand back a truncated file's partial image without a word.
+    /// </summary>
+    /// <param name="index">The file index.</param>
+    /// <returns>The image; the caller owns it.</returns>
+    /// <exception cref="DatasetException">The file is missing, truncated or not an image.</exception>
+    public MLImage LoadImage(int index) => ImageCodec.LoadChecked(Paths[index]);
+
+    /// <inheritdoc/>
+    string IImageSource.NameOf(int index) => Paths[index];
+
+    /// <inheritdoc/>
+    IImageSource IImageSource.Select(IEnumerable<int> indices) => Subset(indices);
 
     /// <inheritdoc/>
     public override string ToString() => $"{Count} image files in {ClassNames.Length} classes from '{Source}'";
@@ -128,18 +120,7 @@ public sealed class ImageFileSet
     {
         for (int i = 0; i < Count; i++)
         {
-            string path = Paths[i];
-            MLImage image;
-            try
-            {
-                image = MLImage.CreateFromFile(path);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new DatasetException($"Image file '{path}' cannot be loaded: {e.Message}", path, e);
-            }
-
-            yield return new ImageFileRow { Image = image, Label = ClassNames[Labels[i]], ImagePath = path };
+            yield return new ImageFileRow { Image = LoadImage(i), Label = ClassNames[Labels[i]], ImagePath = Paths[i] };
         }
     }
 }

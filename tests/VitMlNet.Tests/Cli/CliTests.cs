@@ -113,7 +113,8 @@ public class CliTests : IClassFixture<CliFixture>
         var lines = r.Out.Split('\n');
         Assert.Single(lines, l => l.StartsWith("epoch 1/2 loss ", StringComparison.Ordinal));
         Assert.Single(lines, l => l.StartsWith("epoch 2/2 loss ", StringComparison.Ordinal));
-        Assert.Contains("train: 45 images of 3x16x16, 3 classes", r.Out);
+        Assert.Contains("train: 45 image files, 3 classes", r.Out);
+        Assert.Contains("on 3x16x16", r.Out);
         Assert.Contains("test accuracy ", r.Out);
         Assert.True(File.Exists(zip));
     }
@@ -359,7 +360,8 @@ public class CliTests : IClassFixture<CliFixture>
         string zip = f.NewPath("gray.zip");
         var r = Vit.Run("train", "--data", f.Train.Root, "--channels", "1", "--image-size", "20", "--preset", "tiny", "--epochs", "1", "--limit", "30", "--out", zip);
         Assert.True(r.Code == 0, r.ToString());
-        Assert.Contains("train: 30 images of 1x20x20, 3 classes", r.Out);
+        Assert.Contains("train: 30 image files, 3 classes", r.Out);
+        Assert.Contains("on 1x20x20", r.Out);
         var info = Vit.Run("info", zip, "--json").Json().GetProperty("architecture");
         Assert.Equal(1, info.GetProperty("channels").GetInt32());
         Assert.Equal(20, info.GetProperty("imageHeight").GetInt32());
