@@ -14,7 +14,7 @@ internal sealed record TrainSettings(
     string Out,
     string? Test = null,
     double? TestFraction = null,
-    string Preset = "seed",
+    string Preset = VisionTransformerRecipes.Auto,
     int? Epochs = null,
     int? Batch = null,
     double? LearningRate = null,
@@ -50,7 +50,7 @@ internal static class TrainCommand
         var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
         var test = new Option<string?>("--test") { HelpName = "SPEC", Description = "Test data (same forms as --data), evaluated after training" };
         var testFraction = new Option<double?>("--test-fraction") { HelpName = "F", Description = "Hold out this share of --data (stratified) as test data instead of --test" };
-        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Recipe (architecture + training options): " + string.Join(", ", VisionTransformerRecipes.Names), DefaultValueFactory = _ => "seed" };
+        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Recipe (architecture + training options): " + string.Join(", ", VisionTransformerRecipes.Names) + "; auto (the default) chooses from the data and prints its choice", DefaultValueFactory = _ => VisionTransformerRecipes.Auto };
         var epochs = new Option<int?>("--epochs") { HelpName = "N", Description = "Passes over the training data (default: the recipe's; seed: 10)" };
         var batch = new Option<int?>("--batch") { HelpName = "N", Description = "Images per step (default: the recipe's; seed: 64)" };
         var lr = new Option<double?>("--lr") { HelpName = "X", Description = "Peak learning rate (default: the recipe's; seed: 3e-4)" };
@@ -95,23 +95,16 @@ internal static class TrainCommand
     public static int Run(TrainSettings s, CliContext context)
     {
         var inv = CultureInfo.InvariantCulture;
-        var recipe = VisionTransformerRecipes.Apply(CheckRecipe(s.Preset));
-        var config = recipe.ResolveArchitecture();
+        string recipeName = CheckRecipe(s.Preset);
+        bool auto = recipeName == VisionTransformerRecipes.Auto;
         CheckSettings(s);
-        int epochCount = s.Epochs ?? recipe.Epochs;
-        int batchSize = s.Batch ?? recipe.BatchSize;
-        double learningRate = s.LearningRate ?? recipe.LearningRate;
-        var timeBudget = s.TimeBudget is null ? recipe.TimeBudget : ParseDuration(s.TimeBudget);
         var log = s.Json ? context.Error : context.Out;
         var clock = Stopwatch.StartNew();
 
         var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
-        var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, config);
-        if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
-        {
-            throw new UsageException($"the input size {height}x{width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
-                "choose --image-size accordingly.");
-        }
+        // Image files of any size: the recipe's input size (auto: 32x32).
+        var sizeFrom = auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture();
+        var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
 
         IImageSource? testData = null;
         if (s.Test is not null)
@@ -128,8 +121,24 @@ internal static class TrainCommand
             }
         }
 
+        var recipe = auto
+            ? VisionTransformerRecipes.ForData(train.Count, train.ClassNames.Length, channels, height, width)
+            : VisionTransformerRecipes.Apply(recipeName);
+        var config = recipe.ResolveArchitecture();
+        if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
+        {
+            throw new UsageException($"the input size {height}x{width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
+                "choose --image-size accordingly.");
+        }
+
+        int epochCount = s.Epochs ?? recipe.Epochs;
+        int batchSize = s.Batch ?? recipe.BatchSize;
+        double learningRate = s.LearningRate ?? recipe.LearningRate;
+        var timeBudget = s.TimeBudget is null ? recipe.TimeBudget : ParseDuration(s.TimeBudget);
+
         log.WriteLine($"train: {Describe(train)} from {s.Data}");
         if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
+        if (auto) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, train.Count) + " (--preset NAME chooses another)");
         log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {channels}x{height}x{width}, " +
                       $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
                       (timeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));
@@ -151,7 +160,7 @@ internal static class TrainCommand
         if (s.ShiftAverage is bool shiftAverage) options.ScoringShiftAverage = shiftAverage;
         options.ValidationFraction = s.ValidationFraction;
         options.Device = s.Device;
-        options.Progress = display;
+        options.Progress = new LearningCheck(display, train.ClassNames.Length, context.Error);
         options.ProgressEverySteps = display.ProgressEverySteps;
         options.CancellationToken = context.Cancellation;
         var errors = options.GetErrors();
@@ -285,13 +294,13 @@ internal static class TrainCommand
 
     /// <summary>
     /// The model's input: <paramref name="imageSize"/> when given, else the data's native size (IDX, CIFAR-10), else the
-    /// architecture's; <paramref name="channels"/> when given, else the data's (3 for image files).
+    /// architecture's; <paramref name="channels"/> when given, else the data's (image files: 1 when every file is gray, else 3).
     /// </summary>
     public static (int Channels, int Height, int Width) InputGeometry(IImageSource data, int? imageSize, int? channels, ViTConfig config)
     {
         var native = data as ImageDataset;
         (int height, int width) = imageSize is int n ? (n, n) : native is not null ? (native.Height, native.Width) : (config.ImageHeight, config.ImageWidth);
-        return (channels ?? native?.Channels ?? 3, height, width);
+        return (channels ?? native?.Channels ?? (data is ImageFileSet files && files.IsGrayscale() ? 1 : 3), height, width);
     }
 
     /// <summary>
@@ -312,6 +321,29 @@ internal static class TrainCommand
         stderr.WriteLine($"vit: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");
         foreach (var f in data.SkippedFiles.Take(20)) stderr.WriteLine($"  {f.Path}: {f.Reason}");
         if (data.SkippedFiles.Count > 20) stderr.WriteLine($"  ... and {data.SkippedFiles.Count - 20} more");
+    }
+
+    /// <summary>
+    /// Passes progress on, and warns once when the training loss after a few epochs is still no lower than a uniform
+    /// guess over the classes (ln K): the run is not learning, and the user should hear it before it ends.
+    /// </summary>
+    private sealed class LearningCheck(IProgress<Training.TrainingProgress> inner, int classes, TextWriter stderr) : IProgress<Training.TrainingProgress>
+    {
+        private bool checkedOnce;
+
+        public void Report(Training.TrainingProgress value)
+        {
+            inner.Report(value);
+            if (checkedOnce || value.Kind != Training.TrainingProgressKind.EpochEnd || value.Epoch < Math.Min(3, value.Epochs)) return;
+            checkedOnce = true;
+            double uniform = Math.Log(classes);
+            if (!(value.Loss < 0.98 * uniform))
+            {
+                stderr.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                    "vit train: warning: after {0} epochs the training loss {1:F3} is no lower than a uniform guess over {2} classes (ln {2} = {3:F3}): " +
+                    "the model is not learning; try --preset auto (the default), a lower --lr, or more --epochs.", value.Epoch, value.Loss, classes, uniform));
+            }
+        }
     }
 
     private sealed class LabelRow

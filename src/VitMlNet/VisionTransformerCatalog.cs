@@ -14,10 +14,11 @@ public static class VisionTransformerCatalog
     /// <param name="featureColumnName">Pixel vector column. The default is "Pixels".</param>
     /// <param name="scoreColumnName">Output column of class probabilities. The default is "Score".</param>
     /// <param name="predictedLabelColumnName">Output column of the predicted key. The default is "PredictedLabel".</param>
-    /// <param name="preset">Architecture preset. The default is "seed" (the reference ViT).</param>
-    /// <param name="epochs">Passes over the data. The default is 10.</param>
-    /// <param name="batchSize">Images per step. The default is 64.</param>
-    /// <param name="learningRate">Adam learning rate. The default is 3e-4.</param>
+    /// <param name="preset">Recipe: "auto" (the default: chosen from the data when training starts, see
+    /// <see cref="VisionTransformerRecipes.ForData"/>), or a preset name such as "seed" (the reference ViT, Adam 3e-4, 10 epochs).</param>
+    /// <param name="epochs">Passes over the data. The default (null) is the recipe's; 10 for a plain preset.</param>
+    /// <param name="batchSize">Images per step. The default (null) is the recipe's; 64 for a plain preset.</param>
+    /// <param name="learningRate">Peak learning rate. The default (null) is the recipe's; 3e-4 for a plain preset.</param>
     /// <param name="validationSet">Optional validation data, evaluated after every epoch. The default is null.</param>
     /// <example><code>
     /// var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
@@ -33,25 +34,30 @@ public static class VisionTransformerCatalog
         string featureColumnName = "Pixels",
         string scoreColumnName = "Score",
         string predictedLabelColumnName = "PredictedLabel",
-        string preset = "seed",
-        int epochs = 10,
-        int batchSize = 64,
-        double learningRate = 3e-4,
+        string preset = VisionTransformerRecipes.Auto,
+        int? epochs = null,
+        int? batchSize = null,
+        double? learningRate = null,
         IDataView? validationSet = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new VisionTransformerTrainer(new VisionTransformerOptions
+        var options = new VisionTransformerOptions
         {
             LabelColumnName = labelColumnName,
             FeatureColumnName = featureColumnName,
             ScoreColumnName = scoreColumnName,
             PredictedLabelColumnName = predictedLabelColumnName,
             Preset = preset,
-            Epochs = epochs,
-            BatchSize = batchSize,
-            LearningRate = learningRate,
             ValidationData = validationSet,
-        });
+        };
+        if (!options.IsAuto)
+        {
+            options.Epochs = epochs ?? options.Epochs;
+            options.BatchSize = batchSize ?? options.BatchSize;
+            options.LearningRate = learningRate ?? options.LearningRate;
+        }
+
+        return new VisionTransformerTrainer(options, (epochs, batchSize, learningRate));
     }
 
     /// <summary>Creates a <see cref="VisionTransformerTrainer"/> from a full set of options.</summary>

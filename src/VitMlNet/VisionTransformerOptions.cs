@@ -183,7 +183,12 @@ public sealed class VisionTransformerOptions
     public bool ScoringShiftAverage { get; set; }
 
     /// <summary>The architecture to train: <see cref="Architecture"/> or the named <see cref="Preset"/>.</summary>
-    public ViTConfig ResolveArchitecture() => Architecture ?? ViTConfig.FromPreset(Preset);
+    /// <exception cref="InvalidOperationException">The preset is <see cref="VisionTransformerRecipes.Auto"/>, which the trainer resolves from the data.</exception>
+    public ViTConfig ResolveArchitecture() => Architecture
+        ?? (IsAuto ? throw new InvalidOperationException("Preset 'auto' is chosen from the data when training starts (VisionTransformerRecipes.ForData).") : ViTConfig.FromPreset(Preset));
+
+    /// <summary>Whether the data-aware recipe is asked for (<see cref="Preset"/> = "auto" and no <see cref="Architecture"/>).</summary>
+    internal bool IsAuto => Architecture is null && string.Equals(Preset, VisionTransformerRecipes.Auto, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Lists every invalid field; empty when the options are valid.</summary>
     public IReadOnlyList<string> GetErrors()
@@ -197,8 +202,8 @@ public sealed class VisionTransformerOptions
         Need(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), "PredictedLabelColumnName must be set");
         if (Architecture is null)
         {
-            Need(ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase),
-                $"Preset must be one of {string.Join(", ", ViTConfig.PresetNames)} (actual '{Preset}')");
+            Need(IsAuto || ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase),
+                $"Preset must be {VisionTransformerRecipes.Auto} or one of {string.Join(", ", ViTConfig.PresetNames)} (actual '{Preset}')");
         }
         else
         {

@@ -36,11 +36,13 @@ namespace VitMlNet;
 public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTransformer>
 {
     private readonly VisionTransformerOptions options;
+    private readonly (int? Epochs, int? BatchSize, double? LearningRate) autoOverrides;
 
-    internal VisionTransformerTrainer(VisionTransformerOptions options)
+    internal VisionTransformerTrainer(VisionTransformerOptions options, (int? Epochs, int? BatchSize, double? LearningRate) autoOverrides = default)
     {
         options.Validate();
         this.options = options.Clone();
+        this.autoOverrides = autoOverrides;
     }
 
     /// <summary>A copy of the options this trainer was created with.</summary>
@@ -76,6 +78,14 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
         using var train = DataViewImageLoader.Load(input, o.FeatureColumnName, o.LabelColumnName, o.TeacherColumnName,
             o.Channels, o.ImageHeight, o.ImageWidth, cancellation: o.CancellationToken);
         int classes = train.ClassNames.Length;
+        if (o.IsAuto)
+        {
+            o = VisionTransformerRecipes.ForData(train.Cache.Count, classes, train.Channels, train.Height, train.Width, o);
+            o.Epochs = autoOverrides.Epochs ?? o.Epochs;
+            o.BatchSize = autoOverrides.BatchSize ?? o.BatchSize;
+            o.LearningRate = autoOverrides.LearningRate ?? o.LearningRate;
+        }
+
         using var validation = o.ValidationData is null ? null
             : DataViewImageLoader.Load(o.ValidationData, o.FeatureColumnName, o.LabelColumnName, null,
                 train.Channels, train.Height, train.Width, expectedClasses: classes, cancellation: o.CancellationToken);

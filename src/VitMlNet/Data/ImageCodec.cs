@@ -50,6 +50,20 @@ internal static class ImageCodec
         }
     }
 
+    /// <summary>Whether the file's header says it is a gray image (SkiaSharp decodes it as Gray8); false when unreadable.</summary>
+    internal static bool IsGray(string path)
+    {
+        try
+        {
+            using var codec = SKCodec.Create(path);
+            return codec?.Info.ColorType == SKColorType.Gray8;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// Decodes the whole file once with SkiaSharp to find out whether it is a complete image: a truncated PNG or JPEG
     /// still yields a partial picture from <see cref="MLImage.CreateFromFile"/> (SkiaSharp's IncompleteInput).

@@ -88,6 +88,12 @@ public sealed class ImageFileSet : IImageSource
     public ImageDataset ToDataset(int height, int width, int channels = 3, ImageResizing resizing = ImagePreprocessing.DefaultResizing) =>
         ImagePreprocessing.Apply(new MLContext(0), this, channels, height, width, resizing);
 
+    /// <summary>Whether every file is a gray image by its header (read once, then remembered): such data trains a 1-channel model by default.</summary>
+    /// <returns>True when all files are gray.</returns>
+    public bool IsGrayscale() => isGray ??= Paths.AsParallel().All(ImageCodec.IsGray);
+
+    private bool? isGray;
+
     /// <summary>A file set holding the given files in the given order.</summary>
     /// <param name="indices">File indices, each in [0, <see cref="Count"/>).</param>
     /// <returns>The subset, with the same class names.</returns>

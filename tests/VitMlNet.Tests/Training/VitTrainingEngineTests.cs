@@ -286,7 +286,7 @@ public class VitTrainingEngineTests
         Assert.Contains("BatchSize must be positive (actual -1)", e.Message);
         Assert.Contains("LearningRate must be positive (actual 0)", e.Message);
         Assert.Contains("LabelSmoothing must be in [0, 1) (actual 1.5)", e.Message);
-        Assert.Contains("Preset must be one of", e.Message);
+        Assert.Contains("Preset must be auto or one of", e.Message);
         Assert.Contains("TimeBudget must be positive (actual 00:00:00)", e.Message);
     }
 }
