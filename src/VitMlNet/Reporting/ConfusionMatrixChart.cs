@@ -197,10 +197,10 @@ public static class ConfusionMatrixChart
         plot.Title(ChartText.Fit($"{title} \u2014 {accuracy}", ChartStyle.TitleSize, Width - 56, bold: true));
         plot.XLabel("Predicted class");
         plot.YLabel("Actual class");
-        plot.Axes.Bottom.Label.Bold = true;
-        plot.Axes.Left.Label.Bold = true;
         ChartStyle.Apply(plot);
         ReportFonts.Apply(plot.Axes.Title.Label, ChartStyle.TitleSize, ChartStyle.Ink, bold: true);
+        ReportFonts.Apply(plot.Axes.Bottom.Label, ChartStyle.LabelSize, ChartStyle.Ink, bold: true);
+        ReportFonts.Apply(plot.Axes.Left.Label, ChartStyle.LabelSize, ChartStyle.Ink, bold: true);
         StyleColorBar(bar);
         SetClassTicks(plot, names, cell);
 
@@ -274,6 +274,8 @@ public static class ConfusionMatrixChart
         {
             plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
             plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Axes.Bottom.TickLabelStyle.OffsetX = -2;
+            plot.Axes.Bottom.TickLabelStyle.OffsetY = 4;
             float longest = labels.Max(l => ChartText.Measure(l, size));
             plot.Axes.Bottom.Label.OffsetY = longest * 0.7071f;
         }

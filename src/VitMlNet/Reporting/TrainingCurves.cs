@@ -115,10 +115,12 @@ public static class TrainingCurves
             lo = finite.Min();
             hi = finite.Max();
             double pad = hi - lo > 1e-6 * Math.Max(1, Math.Abs(hi)) ? (hi - lo) * 0.06 : Math.Max(Math.Abs(hi) * 0.1, percent ? 5 : 0.1);
-            (lo, hi) = (lo - pad, hi + pad);
+            // Widen to whole steps of about 5 ticks, so that the frame starts and ends on a labelled grid line.
+            double step = NiceStep((hi - lo + (2 * pad)) / 5);
+            (lo, hi) = (Math.Floor((lo - pad) / step) * step, Math.Ceiling((hi + pad) / step) * step);
             if (percent)
             {
-                (lo, hi) = (Math.Max(lo, -1), Math.Min(hi, 101));
+                (lo, hi) = (Math.Max(lo, 0), Math.Min(hi, 100));
             }
         }
         else
@@ -129,7 +131,7 @@ public static class TrainingCurves
         }
 
         plot.Axes.SetLimits(x[0] - xPad, x[^1] + xPad, lo, hi);
-        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true, TargetTickCount = Math.Min(10, x.Length + 1) };
+        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true, TargetTickCount = Math.Min(14, x.Length + 1) };
         plot.Axes.Left.TickGenerator = new EvenDecimals();
         plot.Title(panelTitle);
         plot.XLabel("Epoch");
@@ -172,10 +174,18 @@ public static class TrainingCurves
         }
     }
 
-    /// <summary>ScottPlot's automatic ticks (about 6), all labelled with the same number of decimals ("0.0, 0.5, 1.0").</summary>
+    /// <summary>1, 2 or 5 × 10^k, the smallest at least <paramref name="raw"/>.</summary>
+    private static double NiceStep(double raw)
+    {
+        double magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double fraction = raw / magnitude;
+        return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude;
+    }
+
+    /// <summary>ScottPlot's automatic ticks (about 8), all labelled with the same number of decimals ("0.0, 0.5, 1.0").</summary>
     private sealed class EvenDecimals : ITickGenerator
     {
-        private readonly NumericAutomatic _inner = new() { TargetTickCount = 6 };
+        private readonly NumericAutomatic _inner = new() { TargetTickCount = 8 };
 
         public Tick[] Ticks { get; private set; } = [];
 
