@@ -261,7 +261,8 @@ public static class ConfusionMatrixChart
         int n = names.Count;
         float size = Math.Clamp(cell * 0.55f, 8f, 13f);
         int every = Math.Max(1, (int)MathF.Ceiling((size + 2) / cell));
-        var labels = names.Select(name => ChartText.Fit(name, size, LabelRoom - 14)).ToArray();
+        var (_, drawable) = ReportFonts.ForTexts(names);
+        var labels = drawable.Select(name => ChartText.Fit(name, size, LabelRoom - 14)).ToArray();
         bool horizontal = labels.All(l => ChartText.Measure(l, size) <= (cell * every) - 4);
         var indexes = Enumerable.Range(0, (n + every - 1) / every).Select(i => i * every).ToArray();
 

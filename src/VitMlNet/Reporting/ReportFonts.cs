@@ -35,26 +35,48 @@ internal static class ReportFonts
     /// </summary>
     internal static (SKTypeface Typeface, string Text) ForText(string text, bool bold = false)
     {
+        var typeface = Choose(text, bold);
+        return (typeface, Drawable(typeface, text));
+    }
+
+    /// <summary>
+    /// One typeface for several texts drawn in one style (e.g. an axis's tick labels), chosen as for their concatenation
+    /// by <see cref="ForText"/>, and the texts to draw with it.
+    /// </summary>
+    internal static (SKTypeface Typeface, string[] Texts) ForTexts(IReadOnlyList<string> texts, bool bold = false)
+    {
+        var typeface = Choose(string.Concat(texts), bold);
+        return (typeface, texts.Select(t => Drawable(typeface, t)).ToArray());
+    }
+
+    private static SKTypeface Choose(string text, bool bold)
+    {
         var shipped = bold ? Bold : Regular;
         int missing = FirstMissing(shipped, text);
         if (missing < 0)
         {
-            return (shipped, text);
+            return shipped;
         }
 
         var fallback = SystemFallback.GetOrAdd((missing, bold), static key => MatchCharacter(key.CodePoint, key.Bold));
-        if (fallback is not null && FirstMissing(fallback, text) < 0)
+        return fallback is not null && FirstMissing(fallback, text) < 0 ? fallback : shipped;
+    }
+
+    /// <summary><paramref name="text"/> with each character that <paramref name="typeface"/> lacks replaced by '?'.</summary>
+    private static string Drawable(SKTypeface typeface, string text)
+    {
+        if (FirstMissing(typeface, text) < 0)
         {
-            return (fallback, text);
+            return text;
         }
 
         var sb = new StringBuilder(text.Length);
         foreach (var rune in text.EnumerateRunes())
         {
-            sb.Append(Drawable(shipped, rune) ? rune.ToString() : "?");
+            sb.Append(Drawable(typeface, rune) ? rune.ToString() : "?");
         }
 
-        return (shipped, sb.ToString());
+        return sb.ToString();
     }
 
     /// <summary>
@@ -73,10 +95,18 @@ internal static class ReportFonts
         }
     }
 
-    /// <summary>Sets a ScottPlot label's font to the shipped (or fallback) typeface for <paramref name="text"/>.</summary>
+    /// <summary>
+    /// Sets a ScottPlot label's font, size and colour: the typeface <see cref="ForText"/> picks for the label's own text
+    /// (which becomes the drawable text), or for <paramref name="text"/> when given (e.g. all tick labels of an axis).
+    /// </summary>
     internal static void Apply(LabelStyle style, float size, SKColor color, bool bold = false, string? text = null)
     {
-        var (typeface, _) = ForText(text ?? style.Text, bold);
+        var (typeface, shown) = ForText(text ?? style.Text, bold);
+        if (text is null)
+        {
+            style.Text = shown;
+        }
+
         style.FontName = FamilyName;
         style.Font = typeface;
         style.Bold = bold;

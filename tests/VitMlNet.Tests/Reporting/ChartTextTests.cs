@@ -37,6 +37,16 @@ public sealed class ChartTextTests
     }
 
     [Fact]
+    public void ForTexts_PicksOneTypefaceForAllTexts()
+    {
+        var (typeface, texts) = ReportFonts.ForTexts(["\u732b cat", "dog"]);
+        Assert.Equal(ReferenceEquals(typeface, ReportFonts.Regular) ? ["? cat", "dog"] : new[] { "\u732b cat", "dog" }, texts);
+        var (bold, plain) = ReportFonts.ForTexts(["cat", "dog"], bold: true);
+        Assert.Same(ReportFonts.Bold, bold);
+        Assert.Equal(["cat", "dog"], plain);
+    }
+
+    [Fact]
     public void ScottPlot_ResolvesTheShippedFamilyName()
     {
         ReportFonts.UseInScottPlot();
