@@ -37,6 +37,22 @@ public sealed class ChartTextTests
     }
 
     [Fact]
+    public void ForText_CharacterInAnInstalledFont_IsDrawnWithThatFont()
+    {
+        // U+2600 (sun) is not in the shipped subset; full DejaVu Sans and most other font packages have it.
+        var installed = SKFontManager.Default.MatchCharacter('\u2600');
+        var (typeface, shown) = ReportFonts.ForText("\u2600 sunny");
+        if (installed is null || installed.GetGlyph('\u2600') == 0 || installed.GetGlyph('s') == 0)
+        {
+            Assert.Equal("? sunny", shown);
+            return;
+        }
+
+        Assert.NotSame(ReportFonts.Regular, typeface);
+        Assert.Equal("\u2600 sunny", shown);
+    }
+
+    [Fact]
     public void ForTexts_PicksOneTypefaceForAllTexts()
     {
         var (typeface, texts) = ReportFonts.ForTexts(["\u732b cat", "dog"]);
