@@ -14,7 +14,6 @@ internal static class ChartStyle
     internal static readonly SKColor Train = new(0x1f, 0x77, 0xb4);
     internal static readonly SKColor Validation = new(0xff, 0x7f, 0x0e);
     internal static readonly SKColor Wrong = new(0xd6, 0x27, 0x28);
-    internal static readonly SKColor Right = new(0x2c, 0xa0, 0x2c);
 
     internal const float TitleSize = 20;
     internal const float PanelTitleSize = 16;
