@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace VitMlNet.Reporting;
 
 /// <summary>
-/// A confusion-matrix heat map: actual classes in rows, predicted classes in columns, counts in the cells, each row's
+/// A confusion-matrix heat map drawn with ScottPlot: actual classes in rows, predicted classes in columns, counts in the cells, each row's
 /// colour normalized by the row's total (so the diagonal shows per-class recall), and the accuracy in the title.
 /// </summary>
 public static class ConfusionMatrixChart

@@ -5,7 +5,7 @@ using SkiaSharp;
 namespace VitMlNet.Reporting;
 
 /// <summary>
-/// Loss and accuracy per epoch, training and validation, as a two-panel line chart (loss left, accuracy right), with the
+/// Loss and accuracy per epoch, training and validation, as a two-panel ScottPlot line chart (loss left, accuracy right), with the
 /// best validation accuracy marked.
 /// </summary>
 public static class TrainingCurves
