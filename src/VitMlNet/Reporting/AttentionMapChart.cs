@@ -53,10 +53,9 @@ public static class AttentionMapChart
 
         using var chart = new ChartCanvas(width, height);
         var canvas = chart.Canvas;
-        var text = chart.Text;
-        text.Draw(canvas, text.Fit(title ?? "Attention maps", ChartStyle.TitleSize, width - 40, bold: true), 24, 22, ChartStyle.TitleSize,
+        ChartText.Draw(canvas, ChartText.Fit(title ?? "Attention maps", ChartStyle.TitleSize, width - 40, bold: true), 24, 22, ChartStyle.TitleSize,
             ChartStyle.Ink, bold: true);
-        text.Draw(canvas, text.Fit(string.Create(ChartStyle.Invariant,
+        ChartText.Draw(canvas, ChartText.Fit(string.Create(ChartStyle.Invariant,
                 $"Top: input image. Bottom: attention per patch, upsampled, scaled to its maximum, blended at alpha {alpha:0.##}."),
                 ChartStyle.TickSize, width - 40), 24, 44, ChartStyle.TickSize, ChartStyle.MutedInk);
 
@@ -68,14 +67,14 @@ public static class AttentionMapChart
             if (i % cols == 0)
             {
                 float imageTop = top + TitleBlock + Padding;
-                text.Draw(canvas, "Input", 18, imageTop + (imageH / 2f), ChartStyle.TickSize, ChartStyle.MutedInk, TextAnchor.Middle, degrees: -90);
-                text.Draw(canvas, "Attention", 18, imageTop + imageH + Padding + (imageH / 2f), ChartStyle.TickSize, ChartStyle.MutedInk,
+                ChartText.Draw(canvas, "Input", 18, imageTop + (imageH / 2f), ChartStyle.TickSize, ChartStyle.MutedInk, TextAnchor.Middle, degrees: -90);
+                ChartText.Draw(canvas, "Attention", 18, imageTop + imageH + Padding + (imageH / 2f), ChartStyle.TickSize, ChartStyle.MutedInk,
                     TextAnchor.Middle, degrees: -90);
             }
 
             if (!string.IsNullOrEmpty(s.Title))
             {
-                text.Draw(canvas, text.Fit(s.Title, 13, cellW - 6), centerX, top + 16, 13, ChartStyle.Ink, TextAnchor.Middle);
+                ChartText.Draw(canvas, ChartText.Fit(s.Title, 13, cellW - 6), centerX, top + 16, 13, ChartStyle.Ink, TextAnchor.Middle);
             }
 
             int w = Math.Max(1, (int)MathF.Round(s.Width * display)), h = Math.Max(1, (int)MathF.Round(s.Height * display));
@@ -195,7 +194,7 @@ public static class AttentionMapChart
 
         using var frame = ChartStyle.Stroke(ChartStyle.Axis, 1, antialias: false);
         canvas.DrawRect(bar.Left - 0.5f, bar.Top - 0.5f, bar.Width + 1, bar.Height + 1, frame);
-        chart.Text.Draw(canvas, "high", bar.Right + 6, bar.Top + 6, ChartStyle.TickSize, ChartStyle.MutedInk);
-        chart.Text.Draw(canvas, "low", bar.Right + 6, bar.Bottom - 6, ChartStyle.TickSize, ChartStyle.MutedInk);
+        ChartText.Draw(canvas, "high", bar.Right + 6, bar.Top + 6, ChartStyle.TickSize, ChartStyle.MutedInk);
+        ChartText.Draw(canvas, "low", bar.Right + 6, bar.Bottom - 6, ChartStyle.TickSize, ChartStyle.MutedInk);
     }
 }

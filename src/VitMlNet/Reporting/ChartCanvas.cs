@@ -2,7 +2,7 @@ using SkiaSharp;
 
 namespace VitMlNet.Reporting;
 
-/// <summary>A white raster surface with text support that saves itself as PNG.</summary>
+/// <summary>A white raster surface that saves itself as PNG.</summary>
 internal sealed class ChartCanvas : IDisposable
 {
     private readonly SKSurface _surface;
@@ -15,7 +15,6 @@ internal sealed class ChartCanvas : IDisposable
             ?? throw new InvalidOperationException($"SkiaSharp could not create a {width}x{height} raster surface.");
         Canvas = _surface.Canvas;
         Canvas.Clear(SKColors.White);
-        Text = ChartText.Create();
     }
 
     internal int Width { get; }
@@ -23,8 +22,6 @@ internal sealed class ChartCanvas : IDisposable
     internal int Height { get; }
 
     internal SKCanvas Canvas { get; }
-
-    internal ChartText Text { get; }
 
     /// <summary>Encodes the surface as PNG to <paramref name="path"/> (creating its folder) and returns its size.</summary>
     internal PixelSize Save(string path)

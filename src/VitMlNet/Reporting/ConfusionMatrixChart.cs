@@ -1,9 +1,10 @@
+using ScottPlot;
 using SkiaSharp;
 
 namespace VitMlNet.Reporting;
 
 /// <summary>
-/// A confusion-matrix heat map: actual classes in rows, predicted classes in columns, counts in the cells, each row's
+/// A confusion-matrix heat map drawn with ScottPlot: actual classes in rows, predicted classes in columns, counts in the cells, each row's
 /// colour normalized by the row's total (so the diagonal shows per-class recall), and the accuracy in the title.
 /// </summary>
 public static class ConfusionMatrixChart
@@ -17,9 +18,9 @@ public static class ConfusionMatrixChart
     /// <summary>Height of the written PNG.</summary>
     public const int Height = 900;
 
-    private const float MatrixLeft = 214;
-    private const float MatrixTop = 78;
-    private const float MatrixSize = 640;
+    private const int MatrixLeft = 214;
+    private const int MatrixTop = 64;
+    private const int MatrixSize = 640;
     private const float LabelRoom = 160;
 
     /// <summary>Draws the matrix of <paramref name="counts"/> and writes it as a PNG.</summary>
@@ -138,73 +139,83 @@ public static class ConfusionMatrixChart
         int n = counts.Length;
         long total = 0, correct = 0;
         var rowTotals = new long[n];
+        var shares = new double[n, n];
         for (int r = 0; r < n; r++)
         {
             rowTotals[r] = counts[r].Sum();
             total += rowTotals[r];
             correct += counts[r][r];
+            for (int c = 0; c < n; c++)
+            {
+                shares[r, c] = rowTotals[r] == 0 ? 0 : (double)counts[r][c] / rowTotals[r];
+            }
         }
-
-        using var chart = new ChartCanvas(Width, Height);
-        var canvas = chart.Canvas;
-        var text = chart.Text;
 
         string accuracy = total == 0
             ? "accuracy n/a (no samples)"
             : string.Create(ChartStyle.Invariant, $"accuracy {100.0 * correct / total:F2}% ({ChartStyle.Count(correct)} of {ChartStyle.Count(total)})");
-        string heading = text.Fit($"{title} \u2014 {accuracy}", ChartStyle.TitleSize, Width - 56, bold: true);
-        text.Draw(canvas, heading, 28, 28, ChartStyle.TitleSize, ChartStyle.Ink, bold: true);
-        text.Draw(canvas, "Rows: actual class; columns: predicted class; colour: share of the row (recall on the diagonal).",
-            28, 54, ChartStyle.TickSize, ChartStyle.MutedInk);
 
-        float cell = MatrixSize / n;
-        float right = MatrixLeft + MatrixSize, bottom = MatrixTop + MatrixSize;
+        using var plot = new Plot();
+        plot.Layout.Fixed(new PixelPadding(MatrixLeft, Width - MatrixLeft - MatrixSize, Height - MatrixTop - MatrixSize, MatrixTop));
 
-        // Cells.
-        using (var fill = ChartStyle.Fill(SKColors.White, antialias: false))
+        // Row 0 of the heat map is drawn at the top; cell (r, c) is centred on (c, n - 1 - r).
+        var heatmap = plot.Add.Heatmap(shares);
+        heatmap.Colormap = new ScottPlot.Colormaps.Blues().Reversed();
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        for (int r = 0; r < n; r++)
         {
-            for (int r = 0; r < n; r++)
+            if (rowTotals[r] == 0)
             {
-                for (int c = 0; c < n; c++)
-                {
-                    double share = rowTotals[r] == 0 ? 0 : (double)counts[r][c] / rowTotals[r];
-                    fill.Color = rowTotals[r] == 0 ? new SKColor(0xf2, 0xf2, 0xf2) : ChartStyle.Blues(share);
-                    canvas.DrawRect(Edge(MatrixLeft, cell, c), Edge(MatrixTop, cell, r),
-                        Edge(MatrixLeft, cell, c + 1) - Edge(MatrixLeft, cell, c), Edge(MatrixTop, cell, r + 1) - Edge(MatrixTop, cell, r), fill);
-                }
+                // A class without samples: a light gray row instead of "0% of nothing".
+                var empty = plot.Add.Rectangle(-0.5, n - 0.5, n - 1.5 - r, n - 0.5 - r);
+                empty.FillColor = ChartStyle.ToColor(new SKColor(0xf2, 0xf2, 0xf2));
+                empty.LineWidth = 0;
             }
         }
 
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
+        plot.HideGrid();
+
+        float cell = MatrixSize / (float)n;
         if (cell >= 6)
         {
-            using var separator = ChartStyle.Stroke(SKColors.White, cell >= 20 ? 1.5f : 1f, antialias: false);
+            float width = cell >= 20 ? 1.5f : 1f;
             for (int i = 1; i < n; i++)
             {
-                canvas.DrawLine(Edge(MatrixLeft, cell, i), MatrixTop, Edge(MatrixLeft, cell, i), bottom, separator);
-                canvas.DrawLine(MatrixLeft, Edge(MatrixTop, cell, i), right, Edge(MatrixTop, cell, i), separator);
+                plot.Add.VerticalLine(i - 0.5, width, Colors.White);
+                plot.Add.HorizontalLine(i - 0.5, width, Colors.White);
             }
         }
 
-        using (var frame = ChartStyle.Stroke(ChartStyle.Axis, 1, antialias: false))
-        {
-            canvas.DrawRect(MatrixLeft - 0.5f, MatrixTop - 0.5f, MatrixSize + 1, MatrixSize + 1, frame);
-        }
+        AddCellText(plot, counts, rowTotals, cell);
 
-        DrawCellText(chart, counts, rowTotals, cell);
-        DrawClassLabels(chart, names, cell);
-        DrawColorBar(chart, new SKRect(right + 28, MatrixTop, right + 46, bottom));
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Width = 18;
+        bar.Axis.SetTicks([0, 0.25, 0.5, 0.75, 1], ["0%", "25%", "50%", "75%", "100%"]);
+        bar.Label = "Share of the row (recall on the diagonal)";
+
+        plot.Title(ChartText.Fit($"{title} \u2014 {accuracy}", ChartStyle.TitleSize, Width - 56, bold: true));
+        plot.XLabel("Predicted class");
+        plot.YLabel("Actual class");
+        ChartStyle.Apply(plot);
+        ReportFonts.Apply(plot.Axes.Title.Label, ChartStyle.TitleSize, ChartStyle.Ink, bold: true);
+        ReportFonts.Apply(plot.Axes.Bottom.Label, ChartStyle.LabelSize, ChartStyle.Ink, bold: true);
+        ReportFonts.Apply(plot.Axes.Left.Label, ChartStyle.LabelSize, ChartStyle.Ink, bold: true);
+        StyleColorBar(bar);
+        SetClassTicks(plot, names, cell);
+
+        using var chart = new ChartCanvas(Width, Height);
+        plot.Render(chart.Canvas, new PixelRect(0, Width, Height, 0));
         return chart.Save(path);
     }
 
-    /// <summary>Pixel edge i of a row/column band, rounded so that neighbouring cells meet exactly.</summary>
-    private static float Edge(float origin, float cell, int i) => MathF.Round(origin + (i * cell));
-
-    private static void DrawCellText(ChartCanvas chart, long[][] counts, long[] rowTotals, float cell)
+    /// <summary>Counts (bold on the diagonal) and, when cells are large enough, the row share below each count.</summary>
+    private static void AddCellText(Plot plot, long[][] counts, long[] rowTotals, float cell)
     {
         int n = counts.Length;
         float size = Math.Clamp(cell * 0.3f, 8f, 16f);
         long max = counts.Max(row => row.Max());
-        if (cell < 16 || chart.Text.Measure(ChartStyle.Count(max), size, bold: true) > cell - 6)
+        if (cell < 16 || ChartText.Measure(ChartStyle.Count(max), size, bold: true) > cell - 6)
         {
             return;
         }
@@ -217,84 +228,68 @@ public static class ConfusionMatrixChart
             {
                 double share = rowTotals[r] == 0 ? 0 : (double)counts[r][c] / rowTotals[r];
                 var color = share > 0.5 ? SKColors.White : ChartStyle.Ink;
-                float cx = MatrixLeft + ((c + 0.5f) * cell), cy = MatrixTop + ((r + 0.5f) * cell);
                 string count = ChartStyle.Count(counts[r][c]);
                 if (counts[r][c] == 0)
                 {
-                    chart.Text.Draw(chart.Canvas, count, cx, cy, size, new SKColor(0xb0, 0xb4, 0xba), TextAnchor.Middle);
+                    AddText(plot, count, c, n - 1 - r, 0, size, new SKColor(0xb0, 0xb4, 0xba), bold: false);
                 }
                 else if (percent && rowTotals[r] > 0)
                 {
-                    chart.Text.Draw(chart.Canvas, count, cx, cy - (small * 0.55f), size, color, TextAnchor.Middle, bold: r == c);
+                    AddText(plot, count, c, n - 1 - r, -(small * 0.55f), size, color, bold: r == c);
                     var muted = share > 0.5 ? new SKColor(255, 255, 255, 210) : ChartStyle.MutedInk;
-                    chart.Text.Draw(chart.Canvas, string.Create(ChartStyle.Invariant, $"{share * 100:F1}%"), cx, cy + (size * 0.75f),
-                        small, muted, TextAnchor.Middle);
+                    AddText(plot, string.Create(ChartStyle.Invariant, $"{share * 100:F1}%"), c, n - 1 - r, size * 0.75f, small, muted, bold: false);
                 }
                 else
                 {
-                    chart.Text.Draw(chart.Canvas, count, cx, cy, size, color, TextAnchor.Middle, bold: r == c);
+                    AddText(plot, count, c, n - 1 - r, 0, size, color, bold: r == c);
                 }
             }
         }
     }
 
-    private static void DrawClassLabels(ChartCanvas chart, IReadOnlyList<string> names, float cell)
+    private static void AddText(Plot plot, string text, double x, double y, float offsetY, float size, SKColor color, bool bold)
     {
-        var canvas = chart.Canvas;
-        var text = chart.Text;
+        var label = plot.Add.Text(text, x, y);
+        label.LabelAlignment = Alignment.MiddleCenter;
+        label.OffsetY = offsetY;
+        ReportFonts.Apply(label.LabelStyle, size, color, bold);
+    }
+
+    /// <summary>Class names as tick labels, every k-th one when cells are small; bottom labels turn 45° when any is wider than its cell.</summary>
+    private static void SetClassTicks(Plot plot, IReadOnlyList<string> names, float cell)
+    {
         int n = names.Count;
         float size = Math.Clamp(cell * 0.55f, 8f, 13f);
         int every = Math.Max(1, (int)MathF.Ceiling((size + 2) / cell));
-        float bottom = MatrixTop + MatrixSize;
+        var (_, drawable) = ReportFonts.ForTexts(names);
+        var labels = drawable.Select(name => ChartText.Fit(name, size, LabelRoom - 14)).ToArray();
+        bool horizontal = labels.All(l => ChartText.Measure(l, size) <= (cell * every) - 4);
+        var indexes = Enumerable.Range(0, (n + every - 1) / every).Select(i => i * every).ToArray();
 
-        var labels = names.Select(name => text.Fit(name, size, LabelRoom - 14)).ToArray();
-        bool horizontal = labels.All(l => text.Measure(l, size) <= cell * every - 4);
-        using var tick = ChartStyle.Stroke(ChartStyle.Axis, 1, antialias: false);
-        for (int i = 0; i < n; i += every)
+        plot.Axes.Left.SetTicks(indexes.Select(i => (double)(n - 1 - i)).ToArray(), indexes.Select(i => labels[i]).ToArray());
+        plot.Axes.Bottom.SetTicks(indexes.Select(i => (double)i).ToArray(), indexes.Select(i => labels[i]).ToArray());
+        string all = string.Concat(labels);
+        ReportFonts.Apply(plot.Axes.Left.TickLabelStyle, size, ChartStyle.Ink, text: all);
+        ReportFonts.Apply(plot.Axes.Bottom.TickLabelStyle, size, ChartStyle.Ink, text: all);
+        if (!horizontal)
         {
-            float mid = MathF.Round(MatrixLeft + ((i + 0.5f) * cell)) + 0.5f;
-            float midY = MathF.Round(MatrixTop + ((i + 0.5f) * cell)) + 0.5f;
-            canvas.DrawLine(MatrixLeft - 5, midY, MatrixLeft, midY, tick);
-            canvas.DrawLine(mid, bottom, mid, bottom + 5, tick);
-            text.Draw(canvas, labels[i], MatrixLeft - 9, midY, size, ChartStyle.Ink, TextAnchor.End);
-            if (horizontal)
-            {
-                text.Draw(canvas, labels[i], mid, bottom + 18, size, ChartStyle.Ink, TextAnchor.Middle);
-            }
-            else
-            {
-                text.Draw(canvas, labels[i], mid + 3, bottom + 12, size, ChartStyle.Ink, TextAnchor.End, degrees: -45);
-            }
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Axes.Bottom.TickLabelStyle.OffsetX = -2;
+            plot.Axes.Bottom.TickLabelStyle.OffsetY = 4;
+            float longest = labels.Max(l => ChartText.Measure(l, size));
+            plot.Axes.Bottom.Label.OffsetY = longest * 0.7071f;
         }
-
-        float longest = labels.Max(l => text.Measure(l, size));
-        float xLabelY = horizontal ? bottom + 46 : bottom + 12 + (longest * 0.7071f) + (size * 0.7071f) + 26;
-        text.Draw(canvas, "Predicted class", MatrixLeft + (MatrixSize / 2), Math.Min(xLabelY, Height - 20), ChartStyle.LabelSize,
-            ChartStyle.Ink, TextAnchor.Middle, bold: true);
-        text.Draw(canvas, "Actual class", Math.Max(24, MatrixLeft - 9 - longest - 22), MatrixTop + (MatrixSize / 2), ChartStyle.LabelSize,
-            ChartStyle.Ink, TextAnchor.Middle, bold: true, degrees: -90);
     }
 
-    private static void DrawColorBar(ChartCanvas chart, SKRect bar)
+    private static void StyleColorBar(ScottPlot.Panels.ColorBar bar)
     {
-        var canvas = chart.Canvas;
-        using (var fill = ChartStyle.Fill(SKColors.White, antialias: false))
-        {
-            for (int y = (int)bar.Top; y < (int)bar.Bottom; y++)
-            {
-                fill.Color = ChartStyle.Blues((bar.Bottom - y - 0.5) / bar.Height);
-                canvas.DrawRect(bar.Left, y, bar.Width, 1, fill);
-            }
-        }
-
-        using var frame = ChartStyle.Stroke(ChartStyle.Axis, 1, antialias: false);
-        canvas.DrawRect(bar.Left - 0.5f, bar.Top - 0.5f, bar.Width + 1, bar.Height + 1, frame);
-        for (int i = 0; i <= 4; i++)
-        {
-            float y = MathF.Round(bar.Bottom - (i * bar.Height / 4)) + 0.5f;
-            canvas.DrawLine(bar.Right, y, bar.Right + 4, y, frame);
-            chart.Text.Draw(canvas, string.Create(ChartStyle.Invariant, $"{i * 25}%"), bar.Right + 8, y, ChartStyle.TickSize,
-                ChartStyle.MutedInk);
-        }
+        var axis = bar.Axis;
+        axis.FrameLineStyle.Color = ChartStyle.ToColor(ChartStyle.Axis);
+        axis.MajorTickStyle.Color = ChartStyle.ToColor(ChartStyle.Axis);
+        axis.MajorTickStyle.Length = 4;
+        axis.MinorTickStyle.Length = 0;
+        ReportFonts.Apply(axis.TickLabelStyle, ChartStyle.TickSize, ChartStyle.MutedInk);
+        ReportFonts.Apply(axis.Label, ChartStyle.TickSize, ChartStyle.MutedInk);
     }
 }

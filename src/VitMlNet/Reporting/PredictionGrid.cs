@@ -91,7 +91,6 @@ public static class PredictionGrid
 
         using var chart = new ChartCanvas(width, height);
         var canvas = chart.Canvas;
-        var text = chart.Text;
         int wrong = 0;
         for (int i = 0; i < count; i++)
         {
@@ -99,10 +98,10 @@ public static class PredictionGrid
         }
 
         string heading = title ?? $"Predictions on the first {count} test images";
-        text.Draw(canvas, text.Fit(heading, ChartStyle.TitleSize, width - 40, bold: true), 2 * Padding, 22, ChartStyle.TitleSize,
+        ChartText.Draw(canvas, ChartText.Fit(heading, ChartStyle.TitleSize, width - 40, bold: true), 2 * Padding, 22, ChartStyle.TitleSize,
             ChartStyle.Ink, bold: true);
         string summary = $"{count - wrong} correct, {wrong} wrong (red). Titles: predicted / actual, probability of the prediction.";
-        text.Draw(canvas, text.Fit(summary, ChartStyle.TickSize, width - 40), 2 * Padding, 44, ChartStyle.TickSize, ChartStyle.MutedInk);
+        ChartText.Draw(canvas, ChartText.Fit(summary, ChartStyle.TickSize, width - 40), 2 * Padding, 44, ChartStyle.TickSize, ChartStyle.MutedInk);
 
         for (int i = 0; i < count; i++)
         {
@@ -111,9 +110,9 @@ public static class PredictionGrid
             float centerX = left + (cellW / 2);
             var color = s.IsCorrect ? ChartStyle.Ink : ChartStyle.Wrong;
             float room = cellW - 8;
-            text.Draw(canvas, text.Fit($"{s.Predicted} / {s.Actual}", 13, room, bold: !s.IsCorrect), centerX, top + Padding + 8, 13,
+            ChartText.Draw(canvas, ChartText.Fit($"{s.Predicted} / {s.Actual}", 13, room, bold: !s.IsCorrect), centerX, top + Padding + 8, 13,
                 color, TextAnchor.Middle, bold: !s.IsCorrect);
-            text.Draw(canvas, string.Create(ChartStyle.Invariant, $"p = {s.Probability:F3}"), centerX, top + Padding + 27, 11.5f,
+            ChartText.Draw(canvas, string.Create(ChartStyle.Invariant, $"p = {s.Probability:F3}"), centerX, top + Padding + 27, 11.5f,
                 s.IsCorrect ? ChartStyle.MutedInk : ChartStyle.Wrong, TextAnchor.Middle);
 
             int w = Math.Max(1, (int)MathF.Round(s.Width * display)), h = Math.Max(1, (int)MathF.Round(s.Height * display));

@@ -1,9 +1,11 @@
+using ScottPlot;
+using ScottPlot.TickGenerators;
 using SkiaSharp;
 
 namespace VitMlNet.Reporting;
 
 /// <summary>
-/// Loss and accuracy per epoch, training and validation, as a two-panel line chart (loss left, accuracy right), with the
+/// Loss and accuracy per epoch, training and validation, as a two-panel ScottPlot line chart (loss left, accuracy right), with the
 /// best validation accuracy marked.
 /// </summary>
 public static class TrainingCurves
@@ -30,20 +32,20 @@ public static class TrainingCurves
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Validate(points);
 
-        using var chart = new ChartCanvas(Width, Height);
-        var canvas = chart.Canvas;
-        chart.Text.Draw(canvas, title ?? "Training curves", 28, HeaderHeight / 2 + 4, ChartStyle.TitleSize, ChartStyle.Ink, bold: true);
-
         var epochs = points.Select(p => (double)p.Epoch).ToArray();
         var trainLoss = points.Select(p => p.TrainLoss).ToArray();
         var validationLoss = points.Select(p => p.ValidationLoss ?? double.NaN).ToArray();
         var trainAccuracy = points.Select(p => p.TrainAccuracy * 100).ToArray();
         var validationAccuracy = points.Select(p => (p.ValidationAccuracy ?? double.NaN) * 100).ToArray();
 
+        using var loss = Panel("Loss", "Loss", epochs, trainLoss, validationLoss, percent: false);
+        using var accuracy = Panel("Accuracy", "Accuracy (%)", epochs, trainAccuracy, validationAccuracy, percent: true);
+        using var chart = new ChartCanvas(Width, Height);
+        ChartText.Draw(chart.Canvas, ChartText.Fit(title ?? "Training curves", ChartStyle.TitleSize, Width - 56, bold: true), 28,
+            (HeaderHeight / 2) + 4, ChartStyle.TitleSize, ChartStyle.Ink, bold: true);
         float half = Width / 2f;
-        DrawPanel(chart, new SKRect(0, HeaderHeight, half, Height), "Loss", "Loss", "", epochs, trainLoss, validationLoss, markBest: false);
-        DrawPanel(chart, new SKRect(half, HeaderHeight, Width, Height), "Accuracy", "Accuracy (%)", "%", epochs, trainAccuracy,
-            validationAccuracy, markBest: true);
+        loss.Render(chart.Canvas, new PixelRect(0, half, Height, HeaderHeight));
+        accuracy.Render(chart.Canvas, new PixelRect(half, Width, Height, HeaderHeight));
         return chart.Save(path);
     }
 
@@ -78,76 +80,20 @@ public static class TrainingCurves
         }
     }
 
-    private static void DrawPanel(ChartCanvas chart, SKRect panel, string panelTitle, string yLabel, string unit,
-        double[] x, double[] train, double[] validation, bool markBest)
+    /// <summary>One panel: train and validation series (gaps at non-finite values), legend, and on the accuracy panel the best validation epoch.</summary>
+    private static Plot Panel(string panelTitle, string yLabel, double[] x, double[] train, double[] validation, bool percent)
     {
-        var canvas = chart.Canvas;
-        var text = chart.Text;
-        var plot = new SKRect(panel.Left + 84, panel.Top + 44, panel.Right - 36, panel.Bottom - 62);
+        var plot = new Plot();
         bool hasValidation = validation.Any(double.IsFinite);
-
-        text.Draw(canvas, panelTitle, plot.Left, panel.Top + 20, ChartStyle.PanelTitleSize, ChartStyle.Ink, bold: true);
-        DrawLegend(chart, plot.Right, panel.Top + 20, hasValidation);
-
         var finite = train.Concat(validation).Where(double.IsFinite).ToArray();
-        var xTicks = ChartStyle.NiceTicks(x[0], x[^1], target: Math.Min(10, x.Length + 1), integer: true);
-        double xPad = x.Length == 1 ? 0.5 : Math.Max(0.3, (x[^1] - x[0]) * 0.025);
-        double xMin = x[0] - xPad, xMax = x[^1] + xPad;
-        var xValues = xTicks.Values.Where(v => v >= xMin - 1e-9 && v <= xMax + 1e-9).ToArray();
 
-        AxisTicks yTicks;
-        if (finite.Length == 0)
+        AddSeries(plot, x, train, ChartStyle.Train, "Train");
+        if (hasValidation)
         {
-            yTicks = ChartStyle.NiceTicks(0, 1);
-        }
-        else
-        {
-            double lo = finite.Min(), hi = finite.Max();
-            double pad = hi - lo > 1e-6 * Math.Max(1, Math.Abs(hi)) ? (hi - lo) * 0.05 : Math.Max(Math.Abs(hi) * 0.1, unit == "%" ? 5 : 0.1);
-            yTicks = ChartStyle.NiceTicks(lo - pad, hi + pad, target: 6);
-            if (unit == "%")
-            {
-                yTicks = ChartStyle.NiceTicks(Math.Max(0, yTicks.Min), Math.Min(100, yTicks.Max), target: 6);
-            }
+            AddSeries(plot, x, validation, ChartStyle.Validation, "Validation");
         }
 
-        float X(double v) => plot.Left + (float)((v - xMin) / (xMax - xMin) * plot.Width);
-        float Y(double v) => plot.Bottom - (float)((v - yTicks.Min) / (yTicks.Max - yTicks.Min) * plot.Height);
-
-        using (var grid = ChartStyle.Stroke(ChartStyle.Grid, 1, antialias: false))
-        using (var tick = ChartStyle.Stroke(ChartStyle.Axis, 1, antialias: false))
-        {
-            foreach (double v in yTicks.Values)
-            {
-                float y = MathF.Round(Y(v)) + 0.5f;
-                canvas.DrawLine(plot.Left, y, plot.Right, y, grid);
-                canvas.DrawLine(plot.Left - 5, y, plot.Left, y, tick);
-                text.Draw(canvas, yTicks.Label(v), plot.Left - 9, y, ChartStyle.TickSize, ChartStyle.MutedInk, TextAnchor.End);
-            }
-
-            foreach (double v in xValues)
-            {
-                float xx = MathF.Round(X(v)) + 0.5f;
-                canvas.DrawLine(xx, plot.Top, xx, plot.Bottom, grid);
-                canvas.DrawLine(xx, plot.Bottom, xx, plot.Bottom + 5, tick);
-                text.Draw(canvas, xTicks.Label(v), xx, plot.Bottom + 17, ChartStyle.TickSize, ChartStyle.MutedInk, TextAnchor.Middle);
-            }
-
-            canvas.DrawRect(plot.Left + 0.5f, plot.Top + 0.5f, plot.Width - 1, plot.Height - 1, tick);
-        }
-
-        text.Draw(canvas, "Epoch", plot.MidX, plot.Bottom + 42, ChartStyle.LabelSize, ChartStyle.Ink, TextAnchor.Middle);
-        text.Draw(canvas, yLabel, panel.Left + 22, plot.MidY, ChartStyle.LabelSize, ChartStyle.Ink, TextAnchor.Middle, degrees: -90);
-
-        if (finite.Length == 0)
-        {
-            text.Draw(canvas, "no finite values", plot.MidX, plot.MidY, ChartStyle.LabelSize, ChartStyle.MutedInk, TextAnchor.Middle);
-            return;
-        }
-
-        canvas.Save();
-        canvas.ClipRect(plot);
-        if (markBest && hasValidation)
+        if (percent && hasValidation)
         {
             int best = 0;
             for (int i = 1; i < validation.Length; i++)
@@ -158,89 +104,113 @@ public static class TrainingCurves
                 }
             }
 
-            using var dashed = ChartStyle.Stroke(ChartStyle.Axis, 1.2f);
-            using var effect = SKPathEffect.CreateDash([5, 4], 0);
-            dashed.PathEffect = effect;
-            float bx = X(x[best]);
-            canvas.DrawLine(bx, plot.Top, bx, plot.Bottom, dashed);
-            string label = string.Create(ChartStyle.Invariant, $"best validation {validation[best]:F2}% (epoch {x[best]:F0})");
-            float width = text.Measure(label, ChartStyle.TickSize);
-            bool right = bx + 8 + width < plot.Right - 4;
-            float lx = right ? bx + 8 : bx - 8;
-            using (var background = ChartStyle.Fill(new SKColor(255, 255, 255, 220)))
-            {
-                canvas.DrawRect(right ? lx - 3 : lx - width - 3, plot.Top + 8, width + 6, 20, background);
-            }
-
-            text.Draw(canvas, label, lx, plot.Top + 18, ChartStyle.TickSize, ChartStyle.MutedInk, right ? TextAnchor.Start : TextAnchor.End);
+            var line = plot.Add.VerticalLine(x[best], 1.2f, ChartStyle.ToColor(ChartStyle.Axis), LinePattern.Dashed);
+            line.LegendText = string.Create(ChartStyle.Invariant, $"best validation {validation[best]:F2}% (epoch {x[best]:F0})");
         }
 
-        DrawSeries(canvas, x, train, X, Y, ChartStyle.Train);
-        DrawSeries(canvas, x, validation, X, Y, ChartStyle.Validation);
-        canvas.Restore();
+        double xPad = x.Length == 1 ? 0.5 : Math.Max(0.3, (x[^1] - x[0]) * 0.025);
+        double lo = 0, hi = 1;
+        if (finite.Length > 0)
+        {
+            lo = finite.Min();
+            hi = finite.Max();
+            double pad = hi - lo > 1e-6 * Math.Max(1, Math.Abs(hi)) ? (hi - lo) * 0.06 : Math.Max(Math.Abs(hi) * 0.1, percent ? 5 : 0.1);
+            // Widen to whole steps of about 5 ticks, so that the frame starts and ends on a labelled grid line.
+            double step = NiceStep((hi - lo + (2 * pad)) / 5);
+            (lo, hi) = (Math.Floor((lo - pad) / step) * step, Math.Ceiling((hi + pad) / step) * step);
+            if (percent)
+            {
+                (lo, hi) = (Math.Max(lo, 0), Math.Min(hi, 100));
+            }
+        }
+        else
+        {
+            var note = plot.Add.Text("no finite values", (x[0] + x[^1]) / 2, 0.5);
+            note.LabelAlignment = Alignment.MiddleCenter;
+            ReportFonts.Apply(note.LabelStyle, ChartStyle.LabelSize, ChartStyle.MutedInk);
+        }
+
+        plot.Axes.SetLimits(x[0] - xPad, x[^1] + xPad, lo, hi);
+        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true, TargetTickCount = Math.Min(14, x.Length + 1) };
+        plot.Axes.Left.TickGenerator = new EvenDecimals();
+        plot.Title(panelTitle);
+        plot.XLabel("Epoch");
+        plot.YLabel(yLabel);
+        ChartStyle.Apply(plot);
+        plot.ShowLegend(percent ? Alignment.LowerRight : Alignment.UpperRight);
+        return plot;
     }
 
-    private static void DrawSeries(SKCanvas canvas, double[] x, double[] y, Func<double, float> toX, Func<double, float> toY, SKColor color)
+    /// <summary>Adds one series as lines with round markers, one scatter per run of finite values; only the first carries the legend entry.</summary>
+    private static void AddSeries(Plot plot, double[] x, double[] y, SKColor color, string label)
     {
-        using var path = new SKPath();
-        bool open = false;
-        for (int i = 0; i < x.Length; i++)
+        bool labelled = false;
+        int i = 0;
+        while (i < y.Length)
         {
             if (!double.IsFinite(y[i]))
             {
-                open = false;
+                i++;
                 continue;
             }
 
-            if (open)
+            int start = i;
+            while (i < y.Length && double.IsFinite(y[i]))
             {
-                path.LineTo(toX(x[i]), toY(y[i]));
+                i++;
             }
-            else
-            {
-                path.MoveTo(toX(x[i]), toY(y[i]));
-                open = true;
-            }
-        }
 
-        using var line = ChartStyle.Stroke(color, 2.2f);
-        line.StrokeJoin = SKStrokeJoin.Round;
-        line.StrokeCap = SKStrokeCap.Round;
-        canvas.DrawPath(path, line);
-
-        if (x.Length <= 60)
-        {
-            using var fill = ChartStyle.Fill(color);
-            using var ring = ChartStyle.Stroke(SKColors.White, 1.2f);
-            for (int i = 0; i < x.Length; i++)
+            var scatter = plot.Add.Scatter(x[start..i], y[start..i], ChartStyle.ToColor(color));
+            scatter.LineWidth = 2.2f;
+            scatter.MarkerShape = x.Length <= 60 ? MarkerShape.FilledCircle : MarkerShape.None;
+            scatter.MarkerSize = 7.5f;
+            scatter.MarkerLineColor = Colors.White;
+            scatter.MarkerLineWidth = 1.2f;
+            if (!labelled)
             {
-                if (double.IsFinite(y[i]))
-                {
-                    canvas.DrawCircle(toX(x[i]), toY(y[i]), 3.6f, fill);
-                    canvas.DrawCircle(toX(x[i]), toY(y[i]), 3.6f, ring);
-                }
+                scatter.LegendText = label;
+                labelled = true;
             }
         }
     }
 
-    private static void DrawLegend(ChartCanvas chart, float right, float centerY, bool hasValidation)
+    /// <summary>1, 2 or 5 × 10^k, the smallest at least <paramref name="raw"/>.</summary>
+    private static double NiceStep(double raw)
     {
-        var entries = hasValidation
-            ? new[] { ("Train", ChartStyle.Train), ("Validation", ChartStyle.Validation) }
-            : [("Train", ChartStyle.Train)];
-        float x = right;
-        using var fill = ChartStyle.Fill(SKColors.White);
-        for (int i = entries.Length - 1; i >= 0; i--)
+        double magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double fraction = raw / magnitude;
+        return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude;
+    }
+
+    /// <summary>ScottPlot's automatic ticks (about 8), all labelled with the same number of decimals ("0.0, 0.5, 1.0").</summary>
+    private sealed class EvenDecimals : ITickGenerator
+    {
+        private readonly NumericAutomatic _inner = new() { TargetTickCount = 8 };
+
+        public Tick[] Ticks { get; private set; } = [];
+
+        public int MaxTickCount { get => _inner.MaxTickCount; set => _inner.MaxTickCount = value; }
+
+        public void Regenerate(CoordinateRange range, Edge edge, PixelLength size, Paint paint, LabelStyle labelStyle)
         {
-            var (label, color) = entries[i];
-            float width = chart.Text.Measure(label, ChartStyle.TickSize + 1);
-            chart.Text.Draw(chart.Canvas, label, x, centerY, ChartStyle.TickSize + 1, ChartStyle.Ink, TextAnchor.End);
-            x -= width + 8;
-            using var line = ChartStyle.Stroke(color, 2.2f);
-            chart.Canvas.DrawLine(x - 22, centerY, x, centerY, line);
-            fill.Color = color;
-            chart.Canvas.DrawCircle(x - 11, centerY, 3.6f, fill);
-            x -= 22 + 18;
+            _inner.Regenerate(range, edge, size, paint, labelStyle);
+            var major = _inner.Ticks.Where(t => t.IsMajor).ToArray();
+            int decimals = major.Length == 0 ? 0 : major.Max(t => Decimals(t.Position));
+            string format = "F" + decimals.ToString(ChartStyle.Invariant);
+            Ticks = major.Select(t => Tick.Major(t.Position, t.Position.ToString(format, ChartStyle.Invariant))).ToArray();
+        }
+
+        private static int Decimals(double value)
+        {
+            for (int d = 0; d < 6; d++)
+            {
+                if (Math.Abs((value * Math.Pow(10, d)) - Math.Round(value * Math.Pow(10, d))) < 1e-6)
+                {
+                    return d;
+                }
+            }
+
+            return 6;
         }
     }
 }

@@ -6,70 +6,94 @@ namespace VitMlNet.Tests.Reporting;
 public sealed class ChartTextTests
 {
     [Fact]
-    public void BuiltInFont_HasWellFormedGlyphsForPrintableAscii()
+    public void ShippedFonts_AreDejaVuSansRegularAndBold()
     {
-        for (char c = ' '; c <= '~'; c++)
+        Assert.Equal("DejaVu Sans", ReportFonts.Regular.FamilyName);
+        Assert.Equal("DejaVu Sans", ReportFonts.Bold.FamilyName);
+        Assert.True(ReportFonts.Bold.FontWeight >= (int)SKFontStyleWeight.Bold, $"bold weight {ReportFonts.Bold.FontWeight}");
+        Assert.True(ReportFonts.Regular.FontWeight < (int)SKFontStyleWeight.SemiBold, $"regular weight {ReportFonts.Regular.FontWeight}");
+
+        // Everything the charts write themselves, and typical class names, has glyphs in the shipped faces.
+        const string text = "Accuracy (%) \u2014 T-shirt/top Ankle boot p = 0.97 \u2026 Kr\u00e4he \u00e9t\u00e9 \u0394\u03b1 \u0416\u0443\u043a";
+        Assert.Equal((ReportFonts.Regular, text), ReportFonts.ForText(text));
+        Assert.Equal((ReportFonts.Bold, text), ReportFonts.ForText(text, bold: true));
+    }
+
+    [Fact]
+    public void ForText_CharacterMissingFromTheShippedFont_UsesAFontWithItOrAQuestionMark()
+    {
+        const string text = "\u732b cat";
+        var (typeface, shown) = ReportFonts.ForText(text);
+        if (ReferenceEquals(typeface, ReportFonts.Regular))
         {
-            string[] rows = BuiltInFont.GlyphRows(c);
-            Assert.InRange(rows.Length, BuiltInFont.CapRows, BuiltInFont.CapRows + 2);
-            Assert.All(rows, r => Assert.Matches("^[.#]{5}$", r));
-            Assert.Equal(c == ' ', rows.All(r => !r.Contains('#')));
+            Assert.Equal("? cat", shown);
+        }
+        else
+        {
+            Assert.Equal(text, shown);
+            Assert.NotEqual(0, typeface.GetGlyph('\u732b'));
+            Assert.NotEqual(0, typeface.GetGlyph('c'));
+        }
+    }
+
+    [Fact]
+    public void ForText_CharacterInAnInstalledFont_IsDrawnWithThatFont()
+    {
+        // U+2600 (sun) is not in the shipped subset; full DejaVu Sans and most other font packages have it.
+        var installed = SKFontManager.Default.MatchCharacter('\u2600');
+        var (typeface, shown) = ReportFonts.ForText("\u2600 sunny");
+        if (installed is null || installed.GetGlyph('\u2600') == 0 || installed.GetGlyph('s') == 0)
+        {
+            Assert.Equal("? sunny", shown);
+            return;
         }
 
-        Assert.Equal(BuiltInFont.GlyphRows('?'), BuiltInFont.GlyphRows('\u4e2d'));
-        Assert.Equal(BuiltInFont.GlyphRows('-'), BuiltInFont.GlyphRows('\u2014'));
+        Assert.NotSame(ReportFonts.Regular, typeface);
+        Assert.Equal("\u2600 sunny", shown);
+    }
+
+    [Fact]
+    public void ForTexts_PicksOneTypefaceForAllTexts()
+    {
+        var (typeface, texts) = ReportFonts.ForTexts(["\u732b cat", "dog"]);
+        Assert.Equal(ReferenceEquals(typeface, ReportFonts.Regular) ? ["? cat", "dog"] : new[] { "\u732b cat", "dog" }, texts);
+        var (bold, plain) = ReportFonts.ForTexts(["cat", "dog"], bold: true);
+        Assert.Same(ReportFonts.Bold, bold);
+        Assert.Equal(["cat", "dog"], plain);
+    }
+
+    [Fact]
+    public void ScottPlot_ResolvesTheShippedFamilyName()
+    {
+        ReportFonts.UseInScottPlot();
+        ReportFonts.UseInScottPlot();
+        Assert.Single(ScottPlot.Fonts.FontResolvers, r => r.CreateTypeface(ReportFonts.FamilyName, false, false) is not null);
+        Assert.Same(ReportFonts.Regular, ScottPlot.Fonts.GetTypeface(ReportFonts.FamilyName, bold: false, italic: false));
+        Assert.Same(ReportFonts.Bold, ScottPlot.Fonts.GetTypeface(ReportFonts.FamilyName, bold: true, italic: false));
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Draw_PutsInkWhereTheTextIs(bool builtIn)
+    public void Draw_PutsInkWhereTheTextIs(bool bold)
     {
-        ChartText.ForceBuiltInFont = builtIn;
-        try
+        using var bitmap = new SKBitmap(200, 40);
+        using (var canvas = new SKCanvas(bitmap))
         {
-            var text = ChartText.Create();
-            Assert.Equal(builtIn, text.UsesBuiltInFont);
-            using var bitmap = new SKBitmap(200, 40);
-            using (var canvas = new SKCanvas(bitmap))
-            {
-                canvas.Clear(SKColors.White);
-                text.Draw(canvas, "Accuracy 91%", 10, 20, 14, SKColors.Black);
-            }
+            canvas.Clear(SKColors.White);
+            ChartText.Draw(canvas, "Accuracy 91%", 10, 20, 14, SKColors.Black, bold: bold);
+        }
 
-            float width = text.Measure("Accuracy 91%", 14);
-            Assert.InRange(width, 50, 180);
-            Assert.True(Png.DarkPixels(bitmap, new SKRectI(10, 10, 10 + (int)width, 30)) > 40);
-            Assert.Equal(0, Png.DarkPixels(bitmap, new SKRectI(12 + (int)width, 0, 200, 40)));
-            Assert.Equal(0, Png.DarkPixels(bitmap, new SKRectI(0, 0, 8, 40)));
+        float width = ChartText.Measure("Accuracy 91%", 14, bold);
+        Assert.InRange(width, 70, 130);
+        Assert.True(Png.DarkPixels(bitmap, new SKRectI(10, 10, 10 + (int)width, 30)) > 60);
+        Assert.Equal(0, Png.DarkPixels(bitmap, new SKRectI(12 + (int)width, 0, 200, 40)));
+        Assert.Equal(0, Png.DarkPixels(bitmap, new SKRectI(0, 0, 8, 40)));
+        Assert.Equal(0, Png.DarkPixels(bitmap, new SKRectI(0, 0, 200, 8)));
 
-            string fitted = text.Fit("a very long class name indeed", 14, 80);
-            Assert.True(text.Measure(fitted, 14) <= 80);
-            Assert.NotEqual("a very long class name indeed", fitted);
-        }
-        finally
-        {
-            ChartText.ForceBuiltInFont = false;
-        }
-    }
-
-    [Fact]
-    public void Charts_RenderWithTheBuiltInFont()
-    {
-        using var folder = new ReportFolder();
-        ChartText.ForceBuiltInFont = true;
-        try
-        {
-            var curves = TrainingCurves.Write(folder.File("fallback_curves.png"), ReportTestData.Epochs());
-            var matrix = ConfusionMatrixChart.Write(folder.File("fallback_confusion.png"), ReportTestData.Confusion(), ReportTestData.FashionClasses);
-            using var a = Png.Load(folder.File("fallback_curves.png"), curves);
-            using var b = Png.Load(folder.File("fallback_confusion.png"), matrix);
-            Png.AssertNotBlank(a);
-            Png.AssertNotBlank(b);
-        }
-        finally
-        {
-            ChartText.ForceBuiltInFont = false;
-        }
+        string fitted = ChartText.Fit("a very long class name indeed", 14, 80, bold);
+        Assert.True(ChartText.Measure(fitted, 14, bold) <= 80);
+        Assert.EndsWith("\u2026", fitted, StringComparison.Ordinal);
+        Assert.StartsWith("a very", fitted, StringComparison.Ordinal);
     }
 }

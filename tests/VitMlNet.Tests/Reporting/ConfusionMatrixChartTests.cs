@@ -23,6 +23,25 @@ public sealed class ConfusionMatrixChartTests
         var offDiagonal = CellCorner(png, 1, 8, 10);
         Assert.True(diagonal.Blue > 80 && diagonal.Red < 40, $"diagonal cell colour {diagonal}");
         Assert.True(offDiagonal.Red > 230 && offDiagonal.Blue > 240, $"off-diagonal cell colour {offDiagonal}");
+        // Text is drawn: the title, the class names left of and under the matrix, the counts in the cells.
+        Assert.True(Png.DarkPixels(png, new SKRectI(200, 15, 860, 55)) > 800, "no title text");
+        Assert.True(Png.DarkPixels(png, new SKRectI(100, 70, 208, 700)) > 600, "no class names left of the matrix");
+        Assert.True(Png.DarkPixels(png, new SKRectI(150, 712, 860, 780)) > 600, "no class names under the matrix");
+        // Cell (0, 1), a light one, holds "33" and "3.3%" in dark text (the matrix starts at (214, 64) with 64-pixel cells).
+        Assert.True(Png.DarkPixels(png, new SKRectI(280, 66, 340, 126)) > 40, "no count in cell (0, 1)");
+    }
+
+    [Fact]
+    public void Write_ClassNamesWithCharactersOutsideTheShippedFont_Render()
+    {
+        using var folder = new ReportFolder();
+        string[] names = ["\u732b cat", "\u72ac dog", "\u9ce5 bird"];
+
+        var size = ConfusionMatrixChart.Write(folder.File("cm_cjk.png"), ReportTestData.Confusion(3, 30), names, "\u6df7\u540c\u884c\u5217");
+
+        using var png = Png.Load(folder.File("cm_cjk.png"), size);
+        Png.AssertNotBlank(png);
+        Assert.True(Png.DarkPixels(png, new SKRectI(100, 70, 208, 700)) > 100, "no class names left of the matrix");
     }
 
     /// <summary>The matrix occupies a 640-pixel square whose left/top edges are found as the first non-white pixels.</summary>

@@ -19,6 +19,10 @@ public sealed class PredictionGridTests
         using var png = Png.Load(path, size);
         Png.AssertNotBlank(png);
         Assert.True(Png.Count(png, IsWrongRed) > 7 * 4 * 112, "wrong predictions should be framed in red");
+        // Text is drawn: the title and the first image's caption ("T-shirt/top / T-shirt/top", "p = 0.860").
+        Assert.True(Png.DarkPixels(png, new SKRectI(20, 8, 480, 34)) > 400, "no title text");
+        Assert.True(Png.Count(png, new SKRectI(20, 64, 190, 100), p => p.Red < 140 && p.Green < 140 && p.Blue < 140) > 150,
+            "no caption over the first image");
     }
 
     [Fact]

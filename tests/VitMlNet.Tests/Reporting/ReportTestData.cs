@@ -76,6 +76,21 @@ internal static class Png
 
     public static int Count(SKBitmap bitmap, Func<SKColor, bool> predicate) => bitmap.Pixels.Count(predicate);
 
+    /// <summary>Pixels within a rectangle that match <paramref name="predicate"/>.</summary>
+    public static int Count(SKBitmap bitmap, SKRectI area, Func<SKColor, bool> predicate)
+    {
+        int count = 0;
+        for (int y = Math.Max(0, area.Top); y < Math.Min(bitmap.Height, area.Bottom); y++)
+        {
+            for (int x = Math.Max(0, area.Left); x < Math.Min(bitmap.Width, area.Right); x++)
+            {
+                count += predicate(bitmap.GetPixel(x, y)) ? 1 : 0;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>Pixels that are dark gray/black text ink within a rectangle.</summary>
     public static int DarkPixels(SKBitmap bitmap, SKRectI area)
     {

@@ -1,3 +1,4 @@
+using SkiaSharp;
 using VitMlNet.Reporting;
 using VitMlNet.Training;
 
@@ -19,6 +20,30 @@ public sealed class TrainingCurvesTests
         // Both series are drawn: the train blue and the validation orange appear.
         Assert.True(Png.Count(png, p => p.Blue > 150 && p.Red < 80 && p.Green is > 90 and < 150) > 200, "no train (blue) line");
         Assert.True(Png.Count(png, p => p.Red > 230 && p.Green is > 100 and < 150 && p.Blue < 60) > 200, "no validation (orange) line");
+        // Text is drawn: the title at the top left, tick labels left of each panel and under it.
+        Assert.True(Png.DarkPixels(png, new SKRectI(20, 10, 220, 44)) > 150, "no title text");
+        Assert.True(Png.Count(png, new SKRectI(0, 60, 48, TrainingCurves.Height - 40), IsText) > 80, "no loss tick labels");
+        Assert.True(Png.Count(png, new SKRectI(40, TrainingCurves.Height - 45, TrainingCurves.Width / 2, TrainingCurves.Height), IsText) > 150,
+            "no epoch tick labels or axis label");
+    }
+
+    private static bool IsText(SKColor p) => p.Red < 140 && p.Green < 140 && p.Blue < 140;
+
+    [Fact]
+    public void Write_CurvesGoWhereTheValuesAre()
+    {
+        using var folder = new ReportFolder();
+        // Train loss falls from 2 to 0; its blue line starts near the top left of the loss panel and ends near the bottom right.
+        var points = Enumerable.Range(1, 10).Select(e => new EpochPoint(e, 2.0 * (10 - e) / 9, 0.5)).ToList();
+
+        var size = TrainingCurves.Write(folder.File("curves_falling.png"), points);
+
+        using var png = Png.Load(folder.File("curves_falling.png"), size);
+        static bool Blue(SKColor p) => p.Blue > 150 && p.Red < 80 && p.Green is > 90 and < 150;
+        int half = TrainingCurves.Width / 2, middle = TrainingCurves.Height / 2;
+        Assert.True(Png.Count(png, new SKRectI(0, 0, half / 3, middle), Blue) > 30, "loss does not start high on the left");
+        Assert.True(Png.Count(png, new SKRectI(2 * half / 3, middle, half, TrainingCurves.Height), Blue) > 30, "loss does not end low on the right");
+        Assert.True(Png.Count(png, new SKRectI(0, middle + 60, half / 3, TrainingCurves.Height), Blue) < 10, "loss is low on the left");
     }
 
     [Fact]
