@@ -7,7 +7,7 @@
 #          backend to load with no hand step: the package's buildTransitive targets);
 #   score  references VitMlNet.Scoring only: loads model.zip, PredictionEnginePool, predicts; checks that no
 #          TorchSharp file reached its output.
-#   tool   `dotnet tool install vit` from the folder, `vit info model.zip`.
+#   tool   `dotnet tool install vit` from the folder (RID-specific: vit -> vit.linux-x64): vit info, predict, train.
 # Each package gets a version unique to this run, so the NuGet cache never serves an older build of it.
 # Usage: build/stranger-test.sh [--keep]    Prints "stranger test: passed" or "stranger test: FAILED (...)".
 set -euo pipefail
@@ -23,7 +23,7 @@ cleanup() {
   status=$?
   # This run's packages in the NuGet cache (small; the dependencies stay cached).
   for id in vitmlnet vitmlnet.scoring vit; do rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/$id/$version"; done
-  [ -n "${tools:-}" ] && rm -rf "$tools"
+  [ -n "${tools:-}" ] && rm -rf "$tools"; rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/vit.linux-x64/$version"
   if [ "$status" -eq 0 ]; then
     echo "stranger test: passed ($((SECONDS - start)) s, version $version)"
     $keep || rm -rf "$work"
@@ -63,3 +63,14 @@ echo "== score: dotnet new console + dotnet add package VitMlNet.Scoring"
 (cd "$work/score" && dotnet add package VitMlNet.Scoring --version "$version" >/dev/null)
 rm "$work/score/Program.cs"; cp "$repo/build/stranger/ScoreApp.cs" "$work/score/Program.cs"
 (cd "$work/score" && dotnet run -c Release -- "$work/images" "$work/model.zip")
+
+step="tool"
+echo "== tool: dotnet tool install vit (RID-specific: vit -> vit.linux-x64)"
+tools="$work/tools"
+dotnet tool install vit --version "$version" --tool-path "$tools" --add-source "$feed" >/dev/null
+"$tools/vit" info "$work/model.zip" > "$work/info.txt"
+head -n 6 "$work/info.txt"
+"$tools/vit" predict "$work/model.zip" "$work/images/left/00.png" "$work/images/right/00.png"
+# Training loads the tool's own libtorch and libLibTorchSharp.so (patched at pack time).
+"$tools/vit" train --data "$work/images" --preset tiny --epochs 1 --batch 16 --out "$work/tool-model.zip" > "$work/tool-train.txt"
+grep -E '^(saved|test accuracy)' "$work/tool-train.txt" || tail -n 3 "$work/tool-train.txt"
