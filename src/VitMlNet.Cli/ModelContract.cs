@@ -6,48 +6,7 @@ using VitMlNet.Onnx;
 
 namespace VitMlNet.Cli;
 
-/// <summary>
-/// The input row of a model zip written by <c>vit train</c>: one image of any size, in any format
-/// <see cref="MLImage.CreateFromFile(string)"/> reads. This is the exact class a business app copies.
-/// </summary>
-/// <remarks>
-/// <para>
-/// Microsoft.ML 5.0.1 needs a column-type attribute on an <see cref="MLImage"/> member: without one, creating the data
-/// view or the <c>PredictionEngine</c> throws "Could not determine an IDataView type ... for member Image", and the
-/// parameterless <c>[ImageType]</c> throws "Must be positive (Parameter 'height')". <c>[ImageType(h, w)]</c> only
-/// declares a column type; nothing checks the actual image against it, and the zip's first transform
-/// (<c>ResizeImages</c>) resizes whatever image arrives. So <c>[ImageType(1, 1)]</c> accepts images of every size
-/// (tested with sizes other than the training size).
-/// </para>
-/// <code>
-/// public class ModelInput  { [ImageType(1, 1)] public MLImage Image { get; set; } }
-/// public class ModelOutput { public string PredictedLabel { get; set; } public float[] Score { get; set; } }
-///
-/// var ml = new MLContext();
-/// var model = ml.Model.Load("model.zip", out _);
-/// var engine = ml.Model.CreatePredictionEngine&lt;ModelInput, ModelOutput&gt;(model);
-/// using var image = MLImage.CreateFromFile("cat.png");
-/// var prediction = engine.Predict(new ModelInput { Image = image });   // prediction.PredictedLabel, prediction.Score
-/// </code>
-/// <para>Score holds one probability per class; its slot names (<c>engine.OutputSchema["Score"].GetSlotNames</c>)
-/// are the class names in order.</para>
-/// </remarks>
-internal sealed class ModelInput
-{
-    /// <summary>The image to classify; the model resizes it (stretching, aspect ratio not kept) to its input size.</summary>
-    [ImageType(1, 1)]
-    public MLImage Image { get; set; } = null!;
-}
-
-/// <summary>The output row of a model zip written by <c>vit train</c>.</summary>
-internal sealed class ModelOutput
-{
-    /// <summary>The predicted class name.</summary>
-    public string PredictedLabel { get; set; } = string.Empty;
-
-    /// <summary>One probability per class, in the order of the Score column's slot names.</summary>
-    public float[] Score { get; set; } = [];
-}
+// ModelInput and ModelOutput (the zip's row contract) live in VitMlNet.Scoring, shared with scoring-only apps.
 
 /// <summary>The zip's pipeline and the loading of zips and their embedded ONNX model.</summary>
 internal static class ModelFile

@@ -1,0 +1,198 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+
+namespace VitMlNet.Scoring;
+
+/// <summary>What <see cref="VitModelZip.Inspect(string)"/> reads from a VitMlNet model zip.</summary>
+/// <param name="ClassNames">Class names in class-index order (the <c>Score</c> column's slot names).</param>
+/// <param name="Channels">Image channels the model reads: 1 (gray) or 3 (RGB).</param>
+/// <param name="ImageHeight">Input height in pixels the model resizes images to.</param>
+/// <param name="ImageWidth">Input width in pixels the model resizes images to.</param>
+/// <param name="ArchitectureName">The architecture's name (a preset name such as <c>seed</c>, or <c>custom</c>).</param>
+/// <param name="ConfigJson">The full architecture as JSON (VitMlNet's <c>ViTConfig</c>).</param>
+/// <param name="Metadata">Every metadata entry of the embedded ONNX model.</param>
+/// <param name="OnnxModelBytes">Size of the embedded ONNX model in bytes.</param>
+public sealed record VitModelZipInfo(
+    IReadOnlyList<string> ClassNames,
+    int Channels,
+    int ImageHeight,
+    int ImageWidth,
+    string ArchitectureName,
+    string ConfigJson,
+    IReadOnlyDictionary<string, string> Metadata,
+    long OnnxModelBytes);
+
+/// <summary>
+/// Reads what a VitMlNet model zip is (class names, input size, architecture) without loading it into ML.NET and
+/// without TorchSharp: the zip's ONNX model carries VitMlNet's metadata, which this class finds and parses.
+/// </summary>
+/// <remarks>
+/// ML.NET's <c>OnnxTransformer</c> stores the ONNX model bytes as one zip entry (after a length prefix); every entry
+/// is tried as an ONNX <c>ModelProto</c> and the first one with VitMlNet's configuration metadata wins.
+/// </remarks>
+public static class VitModelZip
+{
+    /// <summary>The ONNX metadata key of the architecture JSON.</summary>
+    public const string ConfigKey = "vitmlnet.config";
+
+    /// <summary>The ONNX metadata key of the class-name JSON array.</summary>
+    public const string ClassesKey = "vitmlnet.classes";
+
+    /// <summary>Reads a model zip file.</summary>
+    /// <param name="path">Path of a zip written by <c>vit train</c> or <c>MLContext.Model.Save</c> with a VitMlNet model.</param>
+    /// <returns>The class names, input size and architecture.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a zip, or holds no VitMlNet ONNX model.</exception>
+    public static VitModelZipInfo Inspect(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = File.OpenRead(path);
+        return Inspect(file);
+    }
+
+    /// <summary>Reads a model zip from a readable, seekable stream.</summary>
+    /// <param name="zip">The zip's bytes.</param>
+    /// <returns>The class names, input size and architecture.</returns>
+    /// <exception cref="InvalidDataException">The stream is not a zip, or holds no VitMlNet ONNX model.</exception>
+    public static VitModelZipInfo Inspect(Stream zip)
+    {
+        ArgumentNullException.ThrowIfNull(zip);
+        using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
+        foreach (var entry in archive.Entries)
+        {
+            if (entry.Length < 16) continue;
+            byte[] bytes;
+            using (var s = entry.Open())
+            using (var buffer = new MemoryStream(checked((int)entry.Length)))
+            {
+                s.CopyTo(buffer);
+                bytes = buffer.ToArray();
+            }
+            foreach (int offset in LengthPrefixes(bytes))
+            {
+                var metadata = TryReadMetadata(bytes.AsSpan(offset));
+                if (metadata is not null && metadata.ContainsKey(ConfigKey))
+                    return Describe(metadata, bytes.Length - offset);
+            }
+        }
+        throw new InvalidDataException("The zip holds no ONNX model written by VitMlNet.");
+    }
+
+    /// <summary>Whether a file is a zip holding a VitMlNet ONNX model.</summary>
+    /// <param name="path">The file to check.</param>
+    /// <returns>True when <see cref="Inspect(string)"/> would succeed.</returns>
+    public static bool IsVitModelZip(string path)
+    {
+        try
+        {
+            Inspect(path);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static VitModelZipInfo Describe(Dictionary<string, string> metadata, long onnxBytes)
+    {
+        string configJson = metadata[ConfigKey];
+        try
+        {
+            using var config = JsonDocument.Parse(configJson);
+            var root = config.RootElement;
+            int Int(string name, int fallback) => root.TryGetProperty(name, out var v) && v.TryGetInt32(out int i) ? i : fallback;
+            string name = root.TryGetProperty("Name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "custom";
+            string[] classes = metadata.TryGetValue(ClassesKey, out var classJson)
+                ? JsonSerializer.Deserialize<string[]>(classJson) ?? []
+                : Enumerable.Range(0, Int("NumClasses", 0)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            return new VitModelZipInfo(classes, Int("Channels", 3), Int("ImageHeight", 0), Int("ImageWidth", 0), name,
+                configJson, metadata, onnxBytes);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The zip's VitMlNet metadata is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Offsets to try: after a 4- or 8-byte little-endian length prefix that matches the rest (ML.NET's
+    /// <c>WriteByteArray</c> writes an int32), then 0.
+    /// </summary>
+    private static IEnumerable<int> LengthPrefixes(byte[] bytes)
+    {
+        if (bytes.Length > 4 && BinaryPrimitives.ReadInt32LittleEndian(bytes) == bytes.Length - 4) yield return 4;
+        if (bytes.Length > 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) == bytes.Length - 8) yield return 8;
+        yield return 0;
+    }
+
+    /// <summary>
+    /// Walks the top-level fields of a serialized ONNX <c>ModelProto</c> and collects its <c>metadata_props</c>
+    /// (field 14: key = 1, value = 2). Returns null when the bytes are not a well-formed protobuf message.
+    /// </summary>
+    private static Dictionary<string, string>? TryReadMetadata(ReadOnlySpan<byte> bytes)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        int pos = 0;
+        while (pos < bytes.Length)
+        {
+            if (!TryVarint(bytes, ref pos, out ulong tag)) return null;
+            int field = (int)(tag >> 3), wire = (int)(tag & 7);
+            if (field == 0) return null;
+            switch (wire)
+            {
+                case 0:
+                    if (!TryVarint(bytes, ref pos, out _)) return null;
+                    break;
+                case 1:
+                    pos += 8;
+                    break;
+                case 5:
+                    pos += 4;
+                    break;
+                case 2:
+                    if (!TryVarint(bytes, ref pos, out ulong length) || length > (ulong)(bytes.Length - pos)) return null;
+                    var payload = bytes.Slice(pos, (int)length);
+                    pos += (int)length;
+                    if (field == 14 && !TryReadEntry(payload, metadata)) return null;
+                    break;
+                default:
+                    return null;
+            }
+            if (pos > bytes.Length) return null;
+        }
+        return metadata;
+    }
+
+    private static bool TryReadEntry(ReadOnlySpan<byte> entry, Dictionary<string, string> metadata)
+    {
+        string key = "", value = "";
+        int pos = 0;
+        while (pos < entry.Length)
+        {
+            if (!TryVarint(entry, ref pos, out ulong tag) || (tag & 7) != 2) return false;
+            if (!TryVarint(entry, ref pos, out ulong length) || length > (ulong)(entry.Length - pos)) return false;
+            string text = Encoding.UTF8.GetString(entry.Slice(pos, (int)length));
+            pos += (int)length;
+            if ((tag >> 3) == 1) key = text;
+            else if ((tag >> 3) == 2) value = text;
+        }
+        metadata[key] = value;
+        return true;
+    }
+
+    private static bool TryVarint(ReadOnlySpan<byte> bytes, ref int pos, out ulong value)
+    {
+        value = 0;
+        for (int shift = 0; shift < 64; shift += 7)
+        {
+            if (pos >= bytes.Length) return false;
+            byte b = bytes[pos++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return true;
+        }
+        return false;
+    }
+}
