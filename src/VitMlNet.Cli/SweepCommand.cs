@@ -139,6 +139,10 @@ internal static class SweepCommand
         var config = ViTConfig.FromPreset(CheckSettings(s));
         var log = s.Json ? stderr : stdout;
         var clock = Stopwatch.StartNew();
+        OutputChecks.CheckFile(s.Out, "--out");
+        OutputChecks.CheckNotInput(s.Out, "--out", (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
+        if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");
+        OutputChecks.CheckNotInput(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
 
         var train = TrainCommand.LoadTraining(s.Data, s.ImageSize, config, s.Channels, s.SkipBadImages, s.Limit, stderr);
         ImageDataset? valid = null;
@@ -194,7 +198,7 @@ internal static class SweepCommand
         if (s.Leaderboard is not null)
         {
             CreateFolderFor(s.Leaderboard);
-            using (var writer = new StreamWriter(s.Leaderboard)) result.WriteLeaderboardCsv(writer);
+            VitMlNet.IO.AtomicFile.Write(s.Leaderboard, stream => { using var writer = new StreamWriter(stream); result.WriteLeaderboardCsv(writer); });
             log.WriteLine($"leaderboard: {s.Leaderboard}");
         }
 
@@ -209,7 +213,7 @@ internal static class SweepCommand
             var zip = WithLabelNames(ml, result.Model!, keyedTrain);
             CreateFolderFor(s.Out);
             // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
-            ml.Model.Save(zip, null, s.Out);
+            VitMlNet.IO.AtomicFile.Write(s.Out, stream => ml.Model.Save(zip, null, stream));
             log.WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric, best.Epochs,
                 best.Seconds, best.Summary));
             log.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
