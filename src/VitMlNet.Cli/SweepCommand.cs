@@ -299,7 +299,7 @@ internal static class SweepCommand
         var e = new List<string>();
         string? preset = ViTConfig.PresetNames.FirstOrDefault(p => string.Equals(p, s.Preset, StringComparison.OrdinalIgnoreCase));
         if (preset is null) e.Add($"unknown preset '{s.Preset}'; known presets: {string.Join(", ", ViTConfig.PresetNames)}");
-        if (!(s.TimeBudgetSeconds > 0) || !double.IsFinite(s.TimeBudgetSeconds)) e.Add($"--time-budget must be a positive number of seconds (got {s.TimeBudgetSeconds})");
+        if (!(s.TimeBudgetSeconds > 0) || !(s.TimeBudgetSeconds <= TrainChecks.MaxBudgetSeconds)) e.Add($"--time-budget must be a positive number of seconds of at most a year (got {s.TimeBudgetSeconds})");
         if (s.Trials is < 1) e.Add($"--trials must be at least 1 (got {s.Trials})");
         if (!s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase) && !s.Strategy.Equals("halving", StringComparison.OrdinalIgnoreCase))
             e.Add($"--strategy must be random or halving (got '{s.Strategy}')");
