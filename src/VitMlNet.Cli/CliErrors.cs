@@ -45,7 +45,8 @@ internal static class Guard
         }
         catch (OperationCanceledException e)
         {
-            Report(verb, stderr, e);
+            // Ctrl+C or SIGTERM before training started (while the data was read): nothing was written.
+            Report(verb, stderr, new OperationCanceledException("cancelled (Ctrl+C or SIGTERM) before anything was saved.", e));
             return ExitCodes.Failure;
         }
         catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)

@@ -341,7 +341,7 @@ internal static class SweepCommand
         {
             return action();
         }
-        catch (Exception e) when (e is SweepUsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is SweepUsageException or UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
         {
             Report(stderr, e);
             return ExitUsage;

@@ -27,6 +27,16 @@ internal static class Robust
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Runs <c>vit</c> in-process and cancels it (as Ctrl+C does) when the first epoch's progress line appears.</summary>
+    public static CliResult CancelAfterFirstEpoch(params string[] args)
+    {
+        using var cts = new CancellationTokenSource();
+        var stdout = new CancellingWriter(cts, "epoch 1/");
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr, interactive: false, cts.Token);
+        return new CliResult(code, stdout.ToString(), stderr.ToString());
+    }
+
     /// <summary>Starts <c>dotnet vit.dll ARGS</c> (the CLI copied next to the tests) with redirected output.</summary>
     public static Process StartChild(params string[] args)
     {
@@ -65,5 +75,24 @@ internal static class Robust
         var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, r.ToString());
         Assert.StartsWith($"vit {verb}: error: ", lines[0]);
+    }
+}
+
+/// <summary>A writer that cancels a token when a line starting with a marker is written.</summary>
+internal sealed class CancellingWriter : StringWriter
+{
+    private readonly CancellationTokenSource source;
+    private readonly string marker;
+
+    public CancellingWriter(CancellationTokenSource source, string marker)
+    {
+        this.source = source;
+        this.marker = marker;
+    }
+
+    public override void WriteLine(string? value)
+    {
+        base.WriteLine(value);
+        if (value is not null && value.StartsWith(marker, StringComparison.Ordinal)) source.Cancel();
     }
 }

@@ -22,9 +22,7 @@ public sealed class SignalTests
             string path = Path.Combine(dir, "model.zip");
             File.Copy(f.Model, path);
             byte[] good = File.ReadAllBytes(path);
-            using var cts = new CancellationTokenSource();
-            cts.Cancel(); // Ctrl+C before the first step
-            var r = Robust.Run(cts.Token, Robust.TrainArgs(f, 2, "--out", path));
+            var r = Robust.CancelAfterFirstEpoch(Robust.TrainArgs(f, 50, "--out", path));
             Assert.True(r.Code == 1, r.ToString());
             string beside = Path.Combine(dir, "model.cancelled.zip");
             Assert.Equal(good, File.ReadAllBytes(path));
@@ -42,12 +40,23 @@ public sealed class SignalTests
     public void ACancelledRunWithNothingAtOutSavesThere()
     {
         string path = f.NewPath("model.zip");
+        var r = Robust.CancelAfterFirstEpoch(Robust.TrainArgs(f, 50, "--out", path));
+        Assert.True(r.Code == 1, r.ToString());
+        Assert.True(File.Exists(path));
+        Assert.Contains($"the model so far was saved to {path}.", r.Err);
+    }
+
+    [Fact]
+    public void CtrlCWhileTheDataIsReadSaysNothingWasSaved()
+    {
+        string path = f.NewPath("model.zip");
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         var r = Robust.Run(cts.Token, Robust.TrainArgs(f, 2, "--out", path));
         Assert.True(r.Code == 1, r.ToString());
-        Assert.True(File.Exists(path));
-        Assert.Contains($"the model so far was saved to {path}.", r.Err);
+        Robust.AssertOneErrorLine(r, "train");
+        Assert.Contains("cancelled (Ctrl+C or SIGTERM) before anything was saved", r.Err);
+        Assert.False(File.Exists(path));
     }
 
     [Fact]
