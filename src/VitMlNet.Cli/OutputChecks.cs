@@ -149,30 +149,30 @@ internal static class OutputChecks
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            string fallback = FallbackPath(path);
-            AtomicFile.Write(fallback, stream => ml.Model.Save(model, null, stream));
-            stderr.WriteLine($"vit {verb}: error: cannot write '{path}' ({Guard.OneLine(e.Message)}); the model was saved to '{fallback}' instead.");
-            return (fallback, false);
+            foreach (string fallback in FallbackPaths(path))
+            {
+                try
+                {
+                    AtomicFile.Write(fallback, stream => ml.Model.Save(model, null, stream));
+                }
+                catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+                stderr.WriteLine($"vit {verb}: error: cannot write '{path}' ({Guard.OneLine(e.Message)}); the model was saved to '{fallback}' instead.");
+                return (fallback, false);
+            }
+            throw new IOException($"cannot write '{path}' ({Guard.OneLine(e.Message)}), nor a fallback copy in the temporary, home or current folder; the model is lost.", e);
         }
     }
 
-    /// <summary>A file in the temporary folder (or the home folder) for a model that could not be saved where asked.</summary>
-    internal static string FallbackPath(string path)
+    /// <summary>Files in the temporary, home and current folders for a model that could not be saved where asked.</summary>
+    internal static IEnumerable<string> FallbackPaths(string path)
     {
         string name = $"vit-unsaved-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-{Path.GetFileName(path)}";
         foreach (string folder in new[] { Path.GetTempPath(), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), Environment.CurrentDirectory })
         {
-            if (string.IsNullOrEmpty(folder)) continue;
-            try
-            {
-                CheckWritableFolder(folder, folder, "fallback");
-                return Path.Combine(folder, name);
-            }
-            catch (UsageException)
-            {
-                // Try the next folder.
-            }
+            if (!string.IsNullOrEmpty(folder) && Directory.Exists(folder)) yield return Path.Combine(folder, name);
         }
-        return Path.Combine(Path.GetTempPath(), name);
     }
 }

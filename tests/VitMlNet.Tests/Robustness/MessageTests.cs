@@ -83,6 +83,16 @@ public sealed class MessageTests
         Assert.Equal("plain name", PredictCommand.Tsv("plain name"));
     }
 
+    [Fact]
+    public void ALibtorchErrorIsShownWithoutItsNativeStackTrace()
+    {
+        string native = "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes.\n" +
+            "Exception raised from alloc_cpu at ../c10/core/impl/alloc_cpu.cpp:117 (most recent call first):\nframe #0: c10::Error::Error(...)";
+        Assert.Equal("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes.",
+            Guard.NativeMessage(native));
+        Assert.Equal("plain message", Guard.NativeMessage("plain message"));
+    }
+
     private sealed class PlainRow
     {
         public float Label { get; set; }
