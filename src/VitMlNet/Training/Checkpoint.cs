@@ -133,11 +133,13 @@ public static class Checkpoint
             state.Generation = previous;
             throw;
         }
-        // The new checkpoint is in place: remove every other generation's files (and the old unversioned names).
-        foreach (string file in Directory.EnumerateFiles(directory, "*.bin"))
+        // The new checkpoint is in place: remove every other generation's files (and the old unversioned names), and
+        // temporary files a killed run left.
+        foreach (string file in Directory.EnumerateFiles(directory))
         {
             string name = Path.GetFileName(file);
-            if (Parts.Any(p => name.StartsWith(p, StringComparison.Ordinal)) && !written.Contains(file))
+            bool oldPart = name.EndsWith(".bin", StringComparison.Ordinal) && Parts.Any(p => name.StartsWith(p, StringComparison.Ordinal));
+            if ((oldPart || IO.AtomicFile.IsTemporaryName(name)) && !written.Contains(file))
             {
                 try
                 {

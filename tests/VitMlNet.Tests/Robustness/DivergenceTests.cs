@@ -1,5 +1,9 @@
+using TorchSharp;
+using VitMlNet.Cli;
+using VitMlNet.Modeling;
 using VitMlNet.Onnx;
 using VitMlNet.Tests.Cli;
+using VitMlNet.Training;
 
 namespace VitMlNet.Tests.Robustness;
 
@@ -49,5 +53,35 @@ public sealed class DivergenceTests
         ViTOnnxWriter.Write(proto, onnx);
         var initial = Assert.Throws<InvalidDataException>(() => InitialWeights.Load(onnx, stored.Config, 1));
         Assert.Contains("non-finite", initial.Message);
+    }
+
+    [Fact]
+    public void NonFiniteWeightsAtAnEpochsEndStopTraining()
+    {
+        using var model = new VisionTransformer(ViTConfig.Tiny with { NumClasses = 3 });
+        VitTrainingEngine.CheckFinite(model, 1, 1e-3);
+        using (torch.no_grad()) model.parameters().First().view(-1)[0] = float.PositiveInfinity;
+        var e = Assert.Throws<TrainingDivergedException>(() => VitTrainingEngine.CheckFinite(model, 4, 1e-3));
+        Assert.Equal(4, e.Epoch);
+        Assert.Contains("holds NaN or infinite values at epoch 4", e.Message);
+    }
+
+    [Fact]
+    public void ADivergedRunSaysWhichEpochItsCheckpointKeeps()
+    {
+        string dir = Robust.TempFolder("kept");
+        try
+        {
+            using var model = new VisionTransformer(ViTConfig.Tiny with { NumClasses = 3 });
+            using var optimizer = torch.optim.Adam(model.parameters(), 1e-3);
+            Checkpoint.Save(dir, new CheckpointState { EpochsDone = 2 }, model, optimizer, null, null);
+            var e = Assert.Throws<InvalidOperationException>(() => TrainChecks.Fit<int>(() => throw new TrainingDivergedException(3, 5, "the loss is NaN", 1e6), dir));
+            Assert.StartsWith("Training diverged: the loss is NaN at epoch 3, step 5", e.Message);
+            Assert.EndsWith($"The checkpoint in '{dir}' keeps the last finite weights (after epoch 2).", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 }

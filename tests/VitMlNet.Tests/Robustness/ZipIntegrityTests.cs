@@ -92,4 +92,49 @@ public sealed class ZipIntegrityTests
         var e = Assert.Throws<InvalidDataException>(() => ViTOnnxReader.Read(proto));
         Assert.Contains("takes 256 values per image, but its stored configuration is 3x16x16 (768 values)", e.Message);
     }
+
+    [Fact]
+    public void AOneChannelGraphInsideAThreeChannelZipIsRefused()
+    {
+        // Replace the zip's graph by a consistent 1-channel one (its own metadata agrees); the zip's preprocessing still
+        // extracts 3 channels. The archive itself is valid (correct CRCs).
+        var stored = ViTOnnxReader.ReadFromZip(f.Model);
+        using var gray = new VitMlNet.Modeling.VisionTransformer(stored.Config with { Channels = 1, Mean = [stored.Config.Mean[0]], Std = [stored.Config.Std[0]] });
+        byte[] graph = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(gray, stored.ClassNames, stored.ExportOptions));
+        string path = f.NewPath("gray-graph.zip");
+        File.Copy(f.Model, path);
+        byte[] original;
+        using (var file = File.OpenRead(path)) original = ViTOnnxReader.FindModelBytesInZip(file)!;
+        using (var archive = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            var entry = archive.Entries.Single(e => Contains(Read(e), original));
+            byte[] old = Read(entry);
+            int at = IndexOf(old, original);
+            byte[] replaced = old[..at].Concat(graph).Concat(old[(at + original.Length)..]).ToArray();
+            if (at >= 4) BitConverter.GetBytes(graph.Length).CopyTo(replaced, at - 4); // ML.NET's int32 length prefix
+            string name = entry.FullName;
+            entry.Delete();
+            using var s = archive.CreateEntry(name).Open();
+            s.Write(replaced);
+        }
+        ZipIntegrity.Verify(path);
+        Assert.Equal(1, ViTOnnxReader.ReadFromZip(path).Config.Channels);
+
+        var r = Vit.Run("info", path);
+        Assert.True(r.Code == 2, r.ToString());
+        Robust.AssertOneErrorLine(r, "info");
+        Assert.Contains($"'{path}' is inconsistent: its preprocessing gives 768 pixel values per image, but its ONNX graph (1x16x16) takes 256.", r.Err);
+    }
+
+    private static byte[] Read(ZipArchiveEntry entry)
+    {
+        using var s = entry.Open();
+        using var m = new MemoryStream();
+        s.CopyTo(m);
+        return m.ToArray();
+    }
+
+    private static bool Contains(byte[] haystack, byte[] needle) => IndexOf(haystack, needle) >= 0;
+
+    private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
 }
