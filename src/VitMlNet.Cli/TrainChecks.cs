@@ -106,6 +106,11 @@ internal static class TrainChecks
         {
             return fit();
         }
+        catch (InvalidDataException e) when (checkpoint is not null && e.Message.StartsWith("Checkpoint '", StringComparison.Ordinal))
+        {
+            // A checkpoint of another architecture or run: bad input, and never a silent restart at epoch 1.
+            throw new UsageException($"--resume: cannot resume: {e.Message}", e);
+        }
         catch (TrainingDivergedException e)
         {
             string kept = "";

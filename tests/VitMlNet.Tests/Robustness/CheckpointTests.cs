@@ -70,6 +70,28 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void ResumeRefusesACheckpointOfAnotherArchitecture()
+    {
+        string dir = Robust.TempFolder("other");
+        try
+        {
+            string checkpoint = Path.Combine(dir, "ckpt");
+            var first = Vit.Run(Robust.TrainArgs(f, 1, "--checkpoint", checkpoint, "--out", Path.Combine(dir, "a.zip")));
+            Assert.True(first.Code == 0, first.ToString());
+            var r = Vit.Run("train", "--data", f.Train.Root, "--preset", "seed", "--image-size", "16", "--epochs", "2", "--checkpoint", checkpoint, "--resume",
+                "--out", Path.Combine(dir, "b.zip"));
+            Assert.True(r.Code == 2, r.ToString());
+            Robust.AssertOneErrorLine(r, "train");
+            Assert.Contains($"--resume: cannot resume: Checkpoint '{checkpoint}' (epoch 1) does not fit this model or optimizer", r.Err);
+            Assert.False(File.Exists(Path.Combine(dir, "b.zip")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void ResumeWithoutCheckpointIsAUsageError()
     {
         var r = Vit.Run(Robust.TrainArgs(f, 1, "--resume", "--out", f.NewPath("m.zip")));

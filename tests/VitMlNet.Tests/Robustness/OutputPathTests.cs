@@ -70,6 +70,15 @@ public sealed class OutputPathTests
     }
 
     [Fact]
+    public void EvaluateRefusesAReportFolderThatIsItsData()
+    {
+        var r = Vit.Run("evaluate", f.Model, "--data", f.Test.Root, "--report", f.Test.Root);
+        Assert.True(r.Code == 2, r.ToString());
+        Robust.AssertOneErrorLine(r, "evaluate");
+        Assert.Contains("is also the input --data", r.Err);
+    }
+
+    [Fact]
     public void ExportOnnxRefusesToReplaceItsModel()
     {
         string copy = f.NewPath("m.zip");
