@@ -220,7 +220,7 @@ internal static class TrainCommand
         if (cancelled)
         {
             context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {epochCount} epochs; the model so far was saved to {saved}" +
-                (saved == s.Out ? "." : $" (not over the existing {s.Out})."));
+                (saved == s.Out || !savedAtOut ? "." : $" (not over the existing {s.Out})."));
             return ExitCodes.Failure;
         }
 

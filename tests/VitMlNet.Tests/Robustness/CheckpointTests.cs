@@ -107,7 +107,8 @@ public sealed class CheckpointTests
         try
         {
             string reference = Path.Combine(dir, "reference.zip");
-            var full = Vit.Run(Robust.TrainArgs(f, epochs, "--out", reference));
+            // All three runs are child processes (the same libtorch thread count: bit-identical float sums).
+            var full = Robust.RunChild(Robust.TrainArgs(f, epochs, "--out", reference));
             Assert.True(full.Code == 0, full.ToString());
 
             // kill -9 the CLI as soon as its first checkpoint is complete.
@@ -125,7 +126,7 @@ public sealed class CheckpointTests
             int done = Checkpoint.ReadState(checkpoint)!.EpochsDone;
             Assert.InRange(done, 1, epochs - 1);
 
-            var resumed = Vit.Run(Robust.TrainArgs(f, epochs, "--checkpoint", checkpoint, "--resume", "--out", resumedZip));
+            var resumed = Robust.RunChild(Robust.TrainArgs(f, epochs, "--checkpoint", checkpoint, "--resume", "--out", resumedZip));
             Assert.True(resumed.Code == 0, resumed.ToString());
             Assert.Contains($"resume: continuing from the checkpoint in '{checkpoint}' at epoch {done + 1}", resumed.Out);
             Assert.Equal(Robust.Weights(reference), Robust.Weights(resumedZip));

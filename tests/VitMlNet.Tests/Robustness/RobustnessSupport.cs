@@ -46,6 +46,17 @@ internal static class Robust
         return Process.Start(info) ?? throw new InvalidOperationException("cannot start dotnet vit.dll");
     }
 
+    /// <summary>Runs <c>dotnet vit.dll ARGS</c> to its end. Child processes all start with libtorch's default thread
+    /// count, so their float sums agree bit for bit (in-process runs inherit whatever an earlier test set).</summary>
+    public static CliResult RunChild(params string[] args)
+    {
+        using var child = StartChild(args);
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        child.WaitForExit();
+        return new CliResult(child.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
+
     /// <summary>Waits until <paramref name="condition"/> holds (polling every 5 ms) or the timeout passes.</summary>
     public static bool WaitFor(Func<bool> condition, TimeSpan timeout)
     {
