@@ -45,7 +45,8 @@ internal static class Guard
         }
         catch (OperationCanceledException e)
         {
-            Report(verb, stderr, e);
+            // Ctrl+C or SIGTERM before training started (while the data was read): nothing was written.
+            Report(verb, stderr, new OperationCanceledException("cancelled (Ctrl+C or SIGTERM) before anything was saved.", e));
             return ExitCodes.Failure;
         }
         catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
@@ -60,11 +61,19 @@ internal static class Guard
 
     private static void Report(string verb, TextWriter stderr, Exception e)
     {
-        stderr.WriteLine($"vit {verb}: error: {OneLine(e.Message)}");
+        stderr.WriteLine($"vit {verb}: error: {OneLine(NativeMessage(e.Message))}");
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG")))
         {
             stderr.WriteLine(e.ToString());
         }
+    }
+
+    /// <summary>A libtorch error without its native stack trace (everything from "Exception raised from" on, which
+    /// runs to thousands of characters); other messages unchanged.</summary>
+    public static string NativeMessage(string message)
+    {
+        int trace = message.IndexOf("Exception raised from", StringComparison.Ordinal);
+        return trace > 0 ? message[..trace].TrimEnd() : message;
     }
 
     /// <summary>Collapses a message to one line.</summary>

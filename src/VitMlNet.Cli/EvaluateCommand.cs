@@ -25,6 +25,8 @@ internal static class EvaluateCommand
 
     public static int Run(string modelPath, string dataSpec, string? report, bool json, bool skipBadImages, CliContext context)
     {
+        if (report is not null) OutputChecks.CheckFolder(report, "--report");
+        OutputChecks.CheckNotInput(report, "--report", (modelPath, "model"), (dataSpec, "--data"));
         var onnx = ModelFile.ReadOnnx(modelPath);
         var spec = DataSpec.Parse(dataSpec);
         var ml = new MLContext(0);

@@ -56,7 +56,6 @@ internal static class ExportImagesCommand
         }
         using var image = SKImage.FromBitmap(bitmap);
         using var encoded = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var stream = File.Create(path);
-        encoded.SaveTo(stream);
+        VitMlNet.IO.AtomicFile.Write(path, stream => encoded.SaveTo(stream));
     }
 }

@@ -30,6 +30,8 @@ internal static class ExportOnnxCommand
 
     public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false, bool shiftAverage = false)
     {
+        OutputChecks.CheckNotInput(outputPath, "output", (modelPath, "model"));
+        OutputChecks.CheckFile(outputPath, "output");
         var source = ModelFile.ReadOnnx(modelPath);
         var options = new ViTOnnxExportOptions
         {
@@ -39,12 +41,9 @@ internal static class ExportOnnxCommand
             ShiftAverage = shiftAverage,
         };
         var proto = ViTOnnxWriter.Build(source.Config, source.Weights, source.ClassNames, options);
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (folder is not null) Directory.CreateDirectory(folder);
-        ViTOnnxWriter.Write(proto, outputPath);
-
         var c = source.Config;
-        Verify(outputPath, options, c);
+        // Checked in ONNX Runtime as a temporary file; only a model that passes replaces the output (atomically).
+        VitMlNet.IO.AtomicFile.Write(outputPath, stream => ViTOnnxWriter.Write(proto, stream), temp => Verify(temp, options, c));
         var inv = CultureInfo.InvariantCulture;
         context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {(int8 ? "int8 encoder weights" : "float32")}{(flipAverage ? ", flip averaging" : "")}{(shiftAverage ? ", shift averaging" : "")}), checked with ONNX Runtime");
         context.Out.WriteLine(string.Format(inv, "input  {0}: float [N, {1}, {2}, {3}], raw pixel values (x {4:G6} inside the graph, then mean/std)",

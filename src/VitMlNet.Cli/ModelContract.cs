@@ -52,17 +52,43 @@ internal static class ModelFile
         }
     }
 
-    /// <summary>Loads a zip with ML.NET.</summary>
+    /// <summary>
+    /// Loads a VitMlNet zip with ML.NET after checking it: the archive's CRCs, the VitMlNet graph inside (finite
+    /// weights, shapes that match its configuration), and that the zip's preprocessing feeds that graph the number of
+    /// pixel values it takes.
+    /// </summary>
     public static ITransformer Load(MLContext ml, string path, out DataViewSchema? inputSchema)
     {
-        CheckExists(path);
+        var onnx = ReadOnnx(path);
+        ITransformer model;
         try
         {
-            return ml.Model.Load(path, out inputSchema);
+            model = ml.Model.Load(path, out inputSchema);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or ArgumentException)
         {
             throw new UsageException($"'{path}' is not an ML.NET model zip: {e.Message}", e);
+        }
+        CheckPreprocessing(path, model, onnx.Config);
+        return model;
+    }
+
+    private static void CheckPreprocessing(string path, ITransformer model, Modeling.ViTConfig config)
+    {
+        DataViewSchema schema;
+        try
+        {
+            schema = model.GetOutputSchema(InputSchema());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new UsageException($"'{path}' is not a VitMlNet image model: its pipeline does not take one '{ImageColumn}' image column ({Guard.OneLine(e.Message)}).", e);
+        }
+        long expected = (long)config.Channels * config.ImageHeight * config.ImageWidth;
+        if (schema.GetColumnOrNull(PixelsColumn)?.Type is VectorDataViewType pixels && pixels.Size != expected)
+        {
+            throw new UsageException($"'{path}' is inconsistent: its preprocessing gives {pixels.Size} pixel values per image, but its ONNX graph " +
+                $"({config.Channels}x{config.ImageHeight}x{config.ImageWidth}) takes {expected}.");
         }
     }
 
@@ -72,11 +98,19 @@ internal static class ModelFile
         CheckExists(path);
         try
         {
+            VitMlNet.IO.ZipIntegrity.Verify(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        try
+        {
             return ViTOnnxReader.ReadFromZip(path);
         }
         catch (InvalidDataException e)
         {
-            throw new UsageException($"'{path}' is not a VitMlNet model zip: {e.Message}", e);
+            throw new UsageException($"'{path}' is not a VitMlNet image model zip: {e.Message}", e);
         }
     }
 

@@ -84,9 +84,13 @@ internal static class PredictCommand
             return;
         }
 
-        string others = string.Join(", ", e.Top.Skip(1).Select(t => string.Format(inv, "{0} {1:F4}", t.Label, t.Score)));
-        context.Out.WriteLine(string.Format(inv, "{0}\t{1}\t{2:F4}{3}", e.File, e.Label, e.Score, others.Length > 0 ? "\t(" + others + ")" : ""));
+        string others = string.Join(", ", e.Top.Skip(1).Select(t => string.Format(inv, "{0} {1:F4}", Tsv(t.Label), t.Score)));
+        context.Out.WriteLine(string.Format(inv, "{0}\t{1}\t{2:F4}{3}", Tsv(e.File), Tsv(e.Label), e.Score, others.Length > 0 ? "\t(" + others + ")" : ""));
     }
+
+    /// <summary>A tab-separated field: backslash, tab, newline and carriage return escaped as \\, \t, \n, \r.</summary>
+    internal static string Tsv(string? text) =>
+        (text ?? "").Replace("\\", "\\\\").Replace("\t", "\\t").Replace("\n", "\\n").Replace("\r", "\\r");
 
     /// <summary>The files to predict, in command-line order (folders: their image files, sorted), each with a problem or null.</summary>
     private static IEnumerable<(string File, string? Problem)> ListFiles(IReadOnlyList<string> inputs)

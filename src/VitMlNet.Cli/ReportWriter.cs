@@ -69,7 +69,7 @@ internal static class ReportWriter
     {
         Directory.CreateDirectory(directory);
         string metrics = Path.Combine(directory, MetricsFile);
-        File.WriteAllText(metrics, CliJson.Serialize(ToJson(data)));
+        VitMlNet.IO.AtomicFile.WriteAllText(metrics, CliJson.Serialize(ToJson(data)));
         var files = new List<string> { metrics };
         var images = new List<string>();
         void Add(string file)

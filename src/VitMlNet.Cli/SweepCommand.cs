@@ -139,6 +139,10 @@ internal static class SweepCommand
         var config = ViTConfig.FromPreset(CheckSettings(s));
         var log = s.Json ? stderr : stdout;
         var clock = Stopwatch.StartNew();
+        OutputChecks.CheckFile(s.Out, "--out");
+        OutputChecks.CheckNotInput(s.Out, "--out", (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
+        if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");
+        OutputChecks.CheckNotInput(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
 
         var train = TrainCommand.LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, stderr);
         var (channels, height, width) = TrainCommand.InputGeometry(train, s.ImageSize, s.Channels, config);
@@ -193,7 +197,7 @@ internal static class SweepCommand
         if (s.Leaderboard is not null)
         {
             CreateFolderFor(s.Leaderboard);
-            using (var writer = new StreamWriter(s.Leaderboard)) result.WriteLeaderboardCsv(writer);
+            VitMlNet.IO.AtomicFile.Write(s.Leaderboard, stream => { using var writer = new StreamWriter(stream); result.WriteLeaderboardCsv(writer); });
             log.WriteLine($"leaderboard: {s.Leaderboard}");
         }
 
@@ -208,7 +212,7 @@ internal static class SweepCommand
             var zip = WithLabelNames(ml, result.Model!, keyedTrain);
             CreateFolderFor(s.Out);
             // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
-            ml.Model.Save(zip, null, s.Out);
+            VitMlNet.IO.AtomicFile.Write(s.Out, stream => ml.Model.Save(zip, null, stream));
             log.WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric, best.Epochs,
                 best.Seconds, best.Summary));
             log.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
@@ -294,7 +298,7 @@ internal static class SweepCommand
         var e = new List<string>();
         string? preset = ViTConfig.PresetNames.FirstOrDefault(p => string.Equals(p, s.Preset, StringComparison.OrdinalIgnoreCase));
         if (preset is null) e.Add($"unknown preset '{s.Preset}'; known presets: {string.Join(", ", ViTConfig.PresetNames)}");
-        if (!(s.TimeBudgetSeconds > 0) || !double.IsFinite(s.TimeBudgetSeconds)) e.Add($"--time-budget must be a positive number of seconds (got {s.TimeBudgetSeconds})");
+        if (!(s.TimeBudgetSeconds > 0) || !(s.TimeBudgetSeconds <= TrainChecks.MaxBudgetSeconds)) e.Add($"--time-budget must be a positive number of seconds of at most a year (got {s.TimeBudgetSeconds})");
         if (s.Trials is < 1) e.Add($"--trials must be at least 1 (got {s.Trials})");
         if (!s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase) && !s.Strategy.Equals("halving", StringComparison.OrdinalIgnoreCase))
             e.Add($"--strategy must be random or halving (got '{s.Strategy}')");
@@ -336,7 +340,7 @@ internal static class SweepCommand
         {
             return action();
         }
-        catch (Exception e) when (e is SweepUsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is SweepUsageException or UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
         {
             Report(stderr, e);
             return ExitUsage;

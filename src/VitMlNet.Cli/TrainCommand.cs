@@ -31,7 +31,9 @@ internal sealed record TrainSettings(
     bool? FlipAverage = null,
     string? TimeBudget = null,
     bool? ShiftAverage = null,
-    ImageResizing Resize = ImagePreprocessing.DefaultResizing);
+    ImageResizing Resize = ImagePreprocessing.DefaultResizing,
+    string? Checkpoint = null,
+    bool Resume = false);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -69,16 +71,19 @@ internal static class TrainCommand
         var shift = new Option<bool?>("--shift-average") { HelpName = "true|false", Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the scoring work; default: the recipe's; fmnist-accurate: true)" };
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
         var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
+        var checkpoint = new Option<string?>("--checkpoint") { HelpName = "DIR", Description = "Write a checkpoint into this folder after every epoch (crash-safe: the last complete one is kept)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --checkpoint DIR (same data and options give the same weights as an uninterrupted run)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
-            budget, shift, resize,
+            budget, shift, resize, checkpoint, resume,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift), parse.GetValue(resize)), context)));
+            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift),
+            parse.GetValue(resize), parse.GetValue(checkpoint), parse.GetValue(resume)), context)));
         return command;
     }
 
@@ -100,8 +105,14 @@ internal static class TrainCommand
         CheckSettings(s);
         var log = s.Json ? context.Error : context.Out;
         var clock = Stopwatch.StartNew();
+        // Output paths, checkpoint and image size are checked before any data is read (auto's architecture follows
+        // the data; its largest batch and a patch of about an eighth of the side stand in for it here).
+        var preview = auto ? VisionTransformerRecipes.Apply("fmnist-fast") : VisionTransformerRecipes.Apply(recipeName);
+        if (auto) preview.Architecture = ViTConfig.FmnistFast with { PatchSize = Math.Max(1, (s.ImageSize ?? 32) / 8) };
+        TrainChecks.BeforeData(s, preview.ResolveArchitecture(), s.Batch ?? preview.BatchSize, log, context.Error);
 
         var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
+        TrainChecks.CheckClasses(train, s.Data);
         // Image files of any size: the recipe's input size (auto: 32x32).
         var sizeFrom = auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture();
         var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
@@ -163,23 +174,22 @@ internal static class TrainCommand
         options.Progress = new LearningCheck(display, train.ClassNames.Length, context.Error);
         options.ProgressEverySteps = display.ProgressEverySteps;
         options.CancellationToken = context.Cancellation;
+        options.CheckpointDirectory = s.Checkpoint;
+        options.ResumeFromCheckpoint = s.Resume;
         var errors = options.GetErrors();
         if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
 
         var pipeline = ModelFile.ScoringPipeline(ml, channels, height, width, options, s.Resize);
-        var model = display.Run(() => pipeline.Fit(keyed));
+        var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
         var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         bool cancelled = context.Cancellation.IsCancellationRequested;
         if (timeBudget is not null && !cancelled && vit.TrainingHistory.Count < epochCount)
             log.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {epochCount}");
 
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(s.Out));
-        if (folder is not null) Directory.CreateDirectory(folder);
-        // No input schema: ML.NET's binary saver cannot store an image column ("No valid columns to save"), and a
-        // schema of the training data's other columns (Label) would wrongly suggest that scoring needs them.
-        ml.Model.Save(model, null, s.Out);
-        log.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
-        long parameters = ModelFile.ReadOnnx(s.Out).Weights.Values.Sum(w => (long)w.Data.Length);
+        // Atomic (temporary file + rename), never over a good model when cancelled, with a fallback when --out fails.
+        var (saved, savedAtOut) = OutputChecks.SaveModel(ml, model, cancelled ? OutputChecks.CancelledPath(s.Out) : s.Out, "train", context.Error);
+        log.WriteLine($"saved {saved} ({new FileInfo(saved).Length / 1024.0:F0} KiB)");
+        long parameters = ModelFile.ReadOnnx(saved).Weights.Values.Sum(w => (long)w.Data.Length);
 
         EvaluationResult? evaluation = null;
         if (testData is not null && !cancelled)
@@ -192,7 +202,7 @@ internal static class TrainCommand
         IReadOnlyList<string>? reportFiles = null;
         if (s.Report is not null)
         {
-            reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", s.Out, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation,
+            reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", saved, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation,
                 ReportData.FirstImagesAsModelSees(model, testData, vit.Architecture)));
             log.WriteLine($"report: {s.Report}");
         }
@@ -201,7 +211,7 @@ internal static class TrainCommand
         {
             context.Out.WriteLine(CliJson.Serialize(new
             {
-                model = Path.GetFullPath(s.Out),
+                model = Path.GetFullPath(saved),
                 report = s.Report is null ? null : Path.GetFullPath(s.Report),
                 reportFiles = reportFiles?.Select(Path.GetFullPath),
                 data = s.Data,
@@ -228,11 +238,12 @@ internal static class TrainCommand
 
         if (cancelled)
         {
-            context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {epochCount} epochs; the model so far was saved to {s.Out}.");
+            context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {epochCount} epochs; the model so far was saved to {saved}" +
+                (saved == s.Out || !savedAtOut ? "." : $" (not over the existing {s.Out})."));
             return ExitCodes.Failure;
         }
 
-        return ExitCodes.Ok;
+        return savedAtOut ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
     /// <summary>Parses a --time-budget value: <c>off</c>/<c>none</c> (no budget), seconds, a number with s, m or h, or h:mm:ss.</summary>
@@ -246,12 +257,12 @@ internal static class TrainCommand
         if (t is "off" or "none") return true;
         double scale = t.EndsWith('h') ? 3600 : t.EndsWith('m') ? 60 : t.EndsWith('s') ? 1 : 0;
         if (scale == 0 && !t.Contains(':')) (scale, t) = (1, t + "s"); // a plain number is seconds, as for vit sweep
-        if (scale > 0 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && double.IsFinite(n))
+        if (scale > 0 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && n * scale <= TrainChecks.MaxBudgetSeconds)
         {
             value = TimeSpan.FromSeconds(n * scale);
             return true;
         }
-        if (scale == 0 && t.Contains(':') && TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
+        if (scale == 0 && t.Contains(':') && TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero && span.TotalSeconds <= TrainChecks.MaxBudgetSeconds)
         {
             value = span;
             return true;
@@ -273,7 +284,7 @@ internal static class TrainCommand
         if (!(s.ValidationFraction >= 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be in [0, 1) (got {s.ValidationFraction})");
         if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
         if (s.TimeBudget is not null && !TryParseDuration(s.TimeBudget, out _))
-            e.Add($"--time-budget must be a positive duration such as 600 (seconds), 90s, 55m, 1.5h or 0:55:00, or off (got '{s.TimeBudget}')");
+            e.Add($"--time-budget must be a positive duration of at most a year such as 600 (seconds), 90s, 55m, 1.5h or 0:55:00, or off (got '{s.TimeBudget}')");
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
     }
 

@@ -98,8 +98,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     /// <summary>Writes the standalone ONNX model to a file (see <see cref="ExportOnnx(Stream)"/>).</summary>
     public void ExportOnnx(string path)
     {
-        using var stream = File.Create(path);
-        ExportOnnx(stream);
+        IO.AtomicFile.Write(path, ExportOnnx);
     }
 
     /// <inheritdoc />

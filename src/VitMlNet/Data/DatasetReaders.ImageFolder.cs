@@ -19,8 +19,12 @@ public static partial class DatasetReaders
     public static ImageFileSet ListImageFolder(string root, bool skipBadImages = false)
     {
         string full = RequireFolder(root, "Image folder");
+        // Links to folders are not followed: a link to another class folder would relabel its images, and a link to a
+        // parent would loop. They are errors (or skipped with skipBadImages), never silently used.
+        var linkProblems = new List<SkippedFile>();
         string[] classDirs = Directory.GetDirectories(full)
             .Where(d => !Path.GetFileName(d).StartsWith('.'))
+            .Where(d => !IsFolderLink(d, linkProblems))
             .OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal)
             .ToArray();
         if (classDirs.Length == 0)
@@ -35,12 +39,32 @@ public static partial class DatasetReaders
         var paths = new List<string>();
         var labels = new List<int>();
         var skipped = new List<SkippedFile>();
+        var classFiles = new string[classDirs.Length][];
         for (int k = 0; k < classDirs.Length; k++)
         {
-            string[] files = Directory.GetFiles(classDirs[k], "*", SearchOption.AllDirectories)
-                .Where(f => ImageCodec.HasImageExtension(f) && !Path.GetFileName(f).StartsWith('.'))
-                .OrderBy(f => f, StringComparer.Ordinal)
-                .ToArray();
+            var list = new List<string>();
+            ListFiles(classDirs[k], list, linkProblems);
+            classFiles[k] = list.Order(StringComparer.Ordinal).ToArray();
+        }
+        if (linkProblems.Count > 0)
+        {
+            if (!skipBadImages)
+            {
+                throw new DatasetException(
+                    $"'{linkProblems[0].Path}' is {linkProblems[0].Reason}; image folders do not follow folder links (a link to another class folder would relabel its images). " +
+                    "Replace it by a real folder or remove it, or set skipBadImages to leave it out.", linkProblems[0].Path);
+            }
+            skipped.AddRange(linkProblems);
+        }
+        var ownerOfFile = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int k = 0; k < classDirs.Length; k++)
+        {
+            foreach (var f in classFiles[k]) ownerOfFile.TryAdd(f, k);
+        }
+
+        for (int k = 0; k < classDirs.Length; k++)
+        {
+            string[] files = classFiles[k];
             if (files.Length == 0)
             {
                 throw new DatasetException(
@@ -48,7 +72,9 @@ public static partial class DatasetReaders
                     classDirs[k]);
             }
 
-            var problems = files.AsParallel().AsOrdered().Select(skipBadImages ? (Func<string, string?>)ImageCodec.CheckFile : ImageCodec.ProbeHeader).ToArray();
+            int classIndex = k;
+            var check = skipBadImages ? (Func<string, string?>)ImageCodec.CheckFile : ImageCodec.ProbeHeader;
+            var problems = files.AsParallel().AsOrdered().Select(f => LinkProblem(f, classIndex, ownerOfFile, classDirs) ?? check(f)).ToArray();
             int firstBad = Array.FindIndex(problems, p => p is not null);
             if (firstBad >= 0 && !skipBadImages)
             {
@@ -57,6 +83,8 @@ public static partial class DatasetReaders
                     ? new DatasetException(
                         $"Class folder '{classDirs[k]}' holds no readable image: none of its {files.Length} image file(s) can be decoded; "
                         + $"the first, '{file}': {problems[firstBad]}.", classDirs[k])
+                    : problems[firstBad]!.StartsWith(MissingLinkTarget, StringComparison.Ordinal) || problems[firstBad]!.StartsWith(DuplicateLink, StringComparison.Ordinal)
+                    ? new DatasetException($"Image file '{file}' is {problems[firstBad]}. Fix or remove the link, or set skipBadImages to leave such files out.", file)
                     : new DatasetException(
                         $"Image file '{file}' cannot be decoded: {problems[firstBad]}. Fix or remove it, or set skipBadImages to leave such files out.", file);
             }
@@ -82,6 +110,58 @@ public static partial class DatasetReaders
         }
 
         return new ImageFileSet(full, paths, [.. labels], classDirs.Select(d => Path.GetFileName(d)).ToArray(), skipped);
+    }
+
+    private const string MissingLinkTarget = "missing: a link to";
+    private const string DuplicateLink = "a link to";
+
+    /// <summary>Whether <paramref name="path"/> is a link to a folder (then noted in <paramref name="problems"/>).</summary>
+    private static bool IsFolderLink(string path, List<SkippedFile> problems)
+    {
+        string? target = new DirectoryInfo(path).LinkTarget;
+        if (target is null) return false;
+        problems.Add(new SkippedFile(path, $"a link to the folder '{target}'"));
+        return true;
+    }
+
+    /// <summary>The image files under <paramref name="folder"/>, recursively, without following links to folders
+    /// (those are noted in <paramref name="problems"/>); hidden entries (names starting with '.') are ignored.</summary>
+    private static void ListFiles(string folder, List<string> files, List<SkippedFile> problems)
+    {
+        foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
+        {
+            if (entry.Name.StartsWith('.')) continue;
+            string path = Path.Combine(folder, entry.Name);
+            if (entry is DirectoryInfo)
+            {
+                if (!IsFolderLink(path, problems)) ListFiles(path, files, problems);
+            }
+            else if (ImageCodec.HasImageExtension(path))
+            {
+                files.Add(path);
+            }
+        }
+    }
+
+    /// <summary>The problem of a file that is a link: its target is missing, or it is an image of another class
+    /// (the same image under two labels); null for ordinary files and sound links.</summary>
+    private static string? LinkProblem(string file, int classIndex, Dictionary<string, int> ownerOfFile, string[] classDirs)
+    {
+        var info = new FileInfo(file);
+        if (info.LinkTarget is null) return null;
+        FileSystemInfo? target;
+        try
+        {
+            target = File.ResolveLinkTarget(file, returnFinalTarget: true);
+        }
+        catch (IOException)
+        {
+            target = null;
+        }
+        if (target is null || !target.Exists) return $"{MissingLinkTarget} '{info.LinkTarget}', which does not exist";
+        if (ownerOfFile.TryGetValue(target.FullName, out int owner) && owner != classIndex)
+            return $"{DuplicateLink} '{target.FullName}', an image of class '{Path.GetFileName(classDirs[owner])}' (the same image under two labels)";
+        return null;
     }
 
     /// <summary>

@@ -117,7 +117,51 @@ public static class ViTOnnxReader
             }
         }
         if (missing.Count > 0) throw new InvalidDataException($"The ONNX model lacks the weights {string.Join(", ", missing)}.");
+        foreach (var (name, (data, _)) in weights)
+        {
+            int bad = Array.FindIndex(data, v => !float.IsFinite(v));
+            if (bad >= 0)
+                throw new InvalidDataException($"Weight '{name}' holds a non-finite value ({data[bad]} at index {bad}): the model is broken (a diverged training?).");
+        }
+        CheckGraphShapes(model.Graph, config);
         return new ViTOnnxModel(config, classes, weights, ViTOnnxMetadata.DeserializeExport(meta.GetValueOrDefault(ViTOnnxMetadata.ExportKey)));
+    }
+
+    /// <summary>
+    /// Checks the graph's image input and class outputs against the stored configuration: a graph whose input takes
+    /// another channel count or size than its configuration says is not one VitMlNet wrote.
+    /// </summary>
+    private static void CheckGraphShapes(GraphProto graph, ViTConfig config)
+    {
+        long expected = (long)config.Channels * config.ImageHeight * config.ImageWidth;
+        var initializerNames = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var inputs = graph.Input.Where(i => !initializerNames.Contains(i.Name)).ToList();
+        if (inputs.Count != 1)
+            throw new InvalidDataException($"The ONNX graph has {inputs.Count} image inputs, expected 1.");
+        var dims = inputs[0].Type?.TensorType?.Shape?.Dim;
+        if (dims is not null)
+        {
+            long product = 1;
+            foreach (var d in dims)
+            {
+                if (d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0) product *= d.DimValue;
+            }
+            if (product != expected)
+            {
+                throw new InvalidDataException(
+                    $"The ONNX graph's input '{inputs[0].Name}' takes {product} values per image, but its stored configuration is {config.Channels}x{config.ImageHeight}x{config.ImageWidth} ({expected} values).");
+            }
+        }
+        foreach (var output in graph.Output)
+        {
+            var last = output.Type?.TensorType?.Shape?.Dim.LastOrDefault();
+            if (last is not null && last.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && last.DimValue > 0
+                && last.DimValue != config.NumClasses && last.DimValue != config.Dim)
+            {
+                throw new InvalidDataException(
+                    $"The ONNX graph's output '{output.Name}' has {last.DimValue} values per image, but its stored configuration has {config.NumClasses} classes.");
+            }
+        }
     }
 
     /// <summary>Whether <paramref name="model"/> carries VitMlNet's configuration metadata.</summary>
@@ -139,6 +183,7 @@ public static class ViTOnnxReader
     public static byte[]? FindModelBytesInZip(Stream zip)
     {
         ArgumentNullException.ThrowIfNull(zip);
+        IO.ZipIntegrity.Verify(zip, zip is FileStream file ? file.Name : "the zip");
         using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
         foreach (var entry in archive.Entries)
         {

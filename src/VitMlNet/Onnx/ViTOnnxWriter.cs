@@ -138,8 +138,7 @@ public static class ViTOnnxWriter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var file = File.Create(path);
-        model.WriteTo(file);
+        IO.AtomicFile.Write(path, model.WriteTo);
     }
 
     /// <summary>Serializes an ONNX model to bytes, e.g. for <c>ApplyOnnxModel(..., new MemoryStream(bytes))</c> or an <c>InferenceSession</c>.</summary>

@@ -36,10 +36,7 @@ internal sealed class ChartCanvas : IDisposable
             Directory.CreateDirectory(folder);
         }
 
-        using (var stream = File.Create(path))
-        {
-            data.SaveTo(stream);
-        }
+        IO.AtomicFile.Write(path, stream => data.SaveTo(stream));
 
         return new PixelSize(Width, Height);
     }

@@ -68,7 +68,7 @@ public static class ReportIndex
 
         string html = Render(title, rows, perClass, pictures);
         string path = Path.Combine(folder, FileName);
-        File.WriteAllText(path, html, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        IO.AtomicFile.WriteAllText(path, html);
         return path;
     }
 

@@ -228,13 +228,16 @@ public sealed class VitTrainingEngine
                     // DeiT hard distillation: the distillation head learns the teacher's labels (or the true ones without a teacher).
                     loss = loss.mul(0.5).add(SoftCrossEntropy(distLogits, teacherTargets ?? targets).mul(0.5));
                 }
+                float lossValue = loss.item<float>();
+                if (!float.IsFinite(lossValue))
+                    throw new TrainingDivergedException(epoch, step + 1, $"the loss is {(float.IsNaN(lossValue) ? "NaN" : "infinite")}", lr);
                 optimizer.zero_grad();
                 loss.backward();
                 if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
                 optimizer.step();
                 ema?.Update();
 
-                lossSum += loss.item<float>() * n;
+                lossSum += lossValue * n;
                 correct += logits.argmax(1).eq(y).sum().item<long>();
                 seen += n;
             }
@@ -245,8 +248,21 @@ public sealed class VitTrainingEngine
                     lossSum / seen, (double)correct / seen, null, null, lr, seen / epochClock.Elapsed.TotalSeconds, clock.Elapsed));
             }
         }
+        CheckFinite(model, epoch, lr);
         double seconds = epochClock.Elapsed.TotalSeconds;
         return new EpochSummary(epoch, lossSum / seen, (double)correct / seen, null, null, lr, seen / seconds, seconds);
+    }
+
+    /// <summary>Throws <see cref="TrainingDivergedException"/> when a weight of <paramref name="model"/> is NaN or infinite.</summary>
+    internal static void CheckFinite(VisionTransformer model, int epoch, double lr)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        foreach (var (name, p) in model.NamedState())
+        {
+            if (!p.isfinite().all().item<bool>())
+                throw new TrainingDivergedException(epoch, 0, $"weight '{name}' holds NaN or infinite values", lr);
+        }
     }
 
     private optim.Optimizer CreateOptimizer(VisionTransformer model)

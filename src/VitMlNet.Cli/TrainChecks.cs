@@ -1,0 +1,137 @@
+using System.Globalization;
+using VitMlNet.Data;
+using VitMlNet.Modeling;
+using VitMlNet.Training;
+
+namespace VitMlNet.Cli;
+
+/// <summary>
+/// The checks <c>vit train</c> makes before it reads any data (outputs writable and distinct from the inputs, the
+/// checkpoint to resume, the memory an <c>--image-size</c> implies) and around training (one class only, divergence).
+/// </summary>
+internal static class TrainChecks
+{
+    /// <summary>The longest time budget accepted: a year (TimeSpan overflows near 29,000 years; nothing trains that long).</summary>
+    public const double MaxBudgetSeconds = 365.0 * 24 * 3600;
+
+    /// <summary>Everything that can be refused before data is read. Prints what <c>--resume</c> will do.</summary>
+    public static void BeforeData(TrainSettings s, ViTConfig config, int batch, TextWriter log, TextWriter stderr)
+    {
+        OutputChecks.CheckFile(s.Out, "--out");
+        OutputChecks.CheckNotInput(s.Out, "--out", (s.Data, "--data"), (s.Test, "--test"));
+        if (s.Report is not null)
+        {
+            OutputChecks.CheckFolder(s.Report, "--report");
+            OutputChecks.CheckNotInput(s.Report, "--report", (s.Data, "--data"), (s.Test, "--test"), (s.Out, "--out"));
+        }
+        if (s.Resume && s.Checkpoint is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
+        if (s.Checkpoint is not null)
+        {
+            OutputChecks.CheckFolder(s.Checkpoint, "--checkpoint");
+            OutputChecks.CheckNotInput(s.Checkpoint, "--checkpoint", (s.Data, "--data"), (s.Test, "--test"), (s.Out, "--out"));
+            DescribeCheckpoint(s, log, stderr);
+        }
+        CheckImageSize(s.ImageSize, config, batch, s.Channels);
+    }
+
+    private static void DescribeCheckpoint(TrainSettings s, TextWriter log, TextWriter stderr)
+    {
+        CheckpointState? state;
+        try
+        {
+            state = Checkpoint.ReadState(s.Checkpoint!);
+        }
+        catch (InvalidDataException e)
+        {
+            if (s.Resume) throw new UsageException($"--resume: cannot resume: {e.Message}", e);
+            state = null;
+        }
+        if (!s.Resume)
+        {
+            if (state is not null)
+                stderr.WriteLine($"vit train: warning: --checkpoint '{s.Checkpoint}' holds a checkpoint after epoch {state.EpochsDone}; this run starts over and replaces it after its first epoch (add --resume to continue it).");
+            return;
+        }
+        if (state is null)
+            log.WriteLine($"resume: no checkpoint in '{s.Checkpoint}' yet; starting at epoch 1");
+        else if (s.Epochs is int epochs && state.EpochsDone >= epochs)
+            log.WriteLine($"resume: the checkpoint in '{s.Checkpoint}' already has {state.EpochsDone} epochs (--epochs {epochs}); nothing left to train, saving its weights");
+        else
+            log.WriteLine($"resume: continuing from the checkpoint in '{s.Checkpoint}' at epoch {state.EpochsDone + 1} ({state.EpochsDone} epochs done)");
+    }
+
+    /// <summary>
+    /// Refuses an <c>--image-size</c> whose one training step cannot fit in this machine's memory (a conservative
+    /// estimate: pixels, one layer's attention matrices and the activations), with the numbers in one line.
+    /// </summary>
+    public static void CheckImageSize(int? imageSize, ViTConfig config, int batch, int? channels)
+    {
+        if (imageSize is not int n || n <= 0) return;
+        int c = channels ?? config.Channels;
+        long values = (long)c * n * n;
+        if (values > int.MaxValue / 4)
+            throw new UsageException($"--image-size {n} gives {values:N0} values per image; expected at most {int.MaxValue / 4:N0} (an --image-size up to {(int)Math.Sqrt(int.MaxValue / 4.0 / c)}).");
+        double side = (double)n / Math.Max(1, config.PatchSize);
+        double tokens = side * side + 1;
+        double pixels = (double)batch * values * 4 * 3 + (double)n * n * 4;
+        double attention = (double)batch * config.Heads * tokens * tokens * 4 * 2;
+        double activations = (double)batch * tokens * config.Dim * 4 * Math.Max(1, config.Depth) * 8;
+        double need = pixels + attention + activations;
+        long have = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (have > 0 && need > have)
+        {
+            throw new UsageException(string.Format(CultureInfo.InvariantCulture,
+                "--image-size {0} needs about {1} of memory for one training step (batch {2}, {3:N0} tokens of preset '{4}'), but this machine has {5}; choose a smaller --image-size or --batch.",
+                n, Size(need), batch, tokens, config.Name, Size(have)));
+        }
+    }
+
+    /// <summary>A classifier needs two classes with images: one class is bad input (exit 2), not a training failure.</summary>
+    public static void CheckClasses(IImageSource train, string spec)
+    {
+        int[] counts = train.CountPerClass();
+        var present = train.ClassNames.Where((_, k) => counts[k] > 0).ToList();
+        if (present.Count < 2)
+        {
+            throw new UsageException(present.Count == 0
+                ? $"--data '{spec}' holds no images; expected images of at least 2 classes."
+                : $"--data '{spec}' holds one class ('{present[0]}', {train.Count} images); expected at least 2 classes to train a classifier.");
+        }
+    }
+
+    /// <summary>Runs the fit; a diverged training becomes one error line that says what the checkpoint keeps.</summary>
+    public static T Fit<T>(Func<T> fit, string? checkpoint)
+    {
+        try
+        {
+            return fit();
+        }
+        catch (InvalidDataException e) when (checkpoint is not null && e.Message.StartsWith("Checkpoint '", StringComparison.Ordinal))
+        {
+            // A checkpoint of another architecture or run: bad input, and never a silent restart at epoch 1.
+            throw new UsageException($"--resume: cannot resume: {e.Message}", e);
+        }
+        catch (TrainingDivergedException e)
+        {
+            string kept = "";
+            if (checkpoint is not null)
+            {
+                CheckpointState? state = null;
+                try
+                {
+                    state = Checkpoint.ReadState(checkpoint);
+                }
+                catch (InvalidDataException)
+                {
+                    // Say nothing about a checkpoint that cannot be read.
+                }
+                if (state is not null) kept = $" The checkpoint in '{checkpoint}' keeps the last finite weights (after epoch {state.EpochsDone}).";
+            }
+            throw new InvalidOperationException(e.Message + kept, e);
+        }
+    }
+
+    private static string Size(double bytes) =>
+        bytes >= 1L << 40 ? string.Format(CultureInfo.InvariantCulture, "{0:0.#} TiB", bytes / (1L << 40))
+        : string.Format(CultureInfo.InvariantCulture, "{0:0.#} GiB", bytes / (1L << 30));
+}
