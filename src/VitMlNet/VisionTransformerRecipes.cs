@@ -105,7 +105,10 @@ public static class VisionTransformerRecipes
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         var o = Apply("fmnist-fast", baseOptions);
         o.Preset = "fmnist-fast";
-        o.Architecture = ViTConfig.FmnistFast with { Name = Auto, Channels = channels, ImageHeight = height, ImageWidth = width, PatchSize = PatchFor(height, width) };
+        // Gray data keeps fmnist-fast's mean/std (Fashion-MNIST's); colour data uses 0.5/0.5 per channel (timm's ViT default).
+        var config = ViTConfig.FmnistFast.WithInput(channels, height, width, classes);
+        if (channels != 1) config = config with { Mean = [0.5f, 0.5f, 0.5f], Std = [0.5f, 0.5f, 0.5f] };
+        o.Architecture = config with { Name = Auto, PatchSize = PatchFor(height, width) };
         o.Epochs = Math.Clamp((int)Math.Round(50_000.0 / count), 8, 100);
         if (count < 20_000)
         {
