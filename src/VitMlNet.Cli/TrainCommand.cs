@@ -30,7 +30,11 @@ internal sealed record TrainSettings(
     bool Int8 = false,
     bool? FlipAverage = null,
     string? TimeBudget = null,
-    bool? ShiftAverage = null);
+    bool? ShiftAverage = null,
+    string? From = null,
+    int? Heads = null,
+    double? LayerDecay = null,
+    bool FreezeBackbone = false);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -66,17 +70,22 @@ internal static class TrainCommand
         var int8 = new Option<bool>("--int8") { Description = "Save a zip that scores with int8-quantized encoder weights (faster on CPU, slightly less accurate)" };
         var flip = new Option<bool?>("--flip-average") { HelpName = "true|false", Description = "Score each image with its left-right mirror and average the two (default: the recipe's; fmnist-accurate: true)" };
         var shift = new Option<bool?>("--shift-average") { HelpName = "true|false", Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the scoring work; default: the recipe's; fmnist-accurate: true)" };
+        var from = new Option<string?>("--from") { HelpName = "CHECKPOINT", Description = "Fine-tune a pretrained ViT: timm / Hugging Face / torchvision .safetensors, .pt/.pth/.bin or a Hugging Face model folder (its architecture, mean/std; AdamW, lr 5e-5 unless --lr)" };
+        var heads = CheckpointCli.HeadsOption();
+        var layerDecay = new Option<double?>("--layer-decay") { HelpName = "X", Description = "Layer-wise learning-rate decay for fine-tuning (e.g. 0.75; default: off)" };
+        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train the classifier head only (linear probing of a pretrained ViT)" };
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
-            budget, shift,
+            budget, shift, from, heads, layerDecay, freeze,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift)), context)));
+            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift),
+            parse.GetValue(from), parse.GetValue(heads), parse.GetValue(layerDecay), parse.GetValue(freeze)), context)));
         return command;
     }
 
@@ -94,6 +103,7 @@ internal static class TrainCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var recipe = VisionTransformerRecipes.Apply(CheckRecipe(s.Preset));
+        if (s.From is not null) CheckpointCli.ApplyFrom(s.From, s.Heads, s.LayerDecay, s.FreezeBackbone, recipe);
         var config = recipe.ResolveArchitecture();
         CheckSettings(s);
         int epochCount = s.Epochs ?? recipe.Epochs;
