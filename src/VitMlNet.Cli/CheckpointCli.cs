@@ -108,3 +108,45 @@ internal static class CheckpointCli
         recipe.FreezeBackbone = freezeBackbone;
     }
 }
+
+/// <summary>
+/// <c>vit export-safetensors MODEL out.safetensors</c>: a model zip's (or a checkpoint's) weights as safetensors with
+/// timm's names, for PyTorch (timm's <c>VisionTransformer</c>, or <c>load_state_dict</c>); the way back of
+/// <c>vit train --from</c>.
+/// </summary>
+internal static class ExportSafetensorsCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train' (a standard ViT, e.g. fine-tuned with --from), or a checkpoint" };
+        var output = new Argument<string>("output") { HelpName = "out.safetensors", Description = "The .safetensors file to write" };
+        var heads = CheckpointCli.HeadsOption();
+        var command = new Command("export-safetensors", "Write a standard ViT's weights as safetensors with timm's names (for PyTorch).") { model, output, heads };
+        command.SetAction(parse => Guard.Run("export-safetensors", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(heads), context)));
+        return command;
+    }
+
+    public static int Run(string modelPath, string outputPath, int? heads, CliContext context)
+    {
+        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelFile.ReadOnnx(modelPath);
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        try
+        {
+            ViTCheckpoint.SaveTimmSafetensors(source.Config, source.Weights, outputPath, source.ClassNames);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        var c = source.Config;
+        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {source.Weights.Count} tensors with timm names)");
+        context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture,
+            "timm: timm.create_model('vit_base_patch16_224', img_size={0}, patch_size={1}, embed_dim={2}, depth={3}, num_heads={4}, mlp_ratio={5}, num_classes={6}{7}{8}) then load_state_dict(safetensors.torch.load_file(...))",
+            c.ImageHeight, c.PatchSize, c.Dim, c.Depth, c.Heads, c.MlpRatio, c.NumClasses, c.QkvBias ? "" : ", qkv_bias=False",
+            c.DistillationToken ? " (a distilled DeiT: timm's 'deit_*_distilled' models)" : ""));
+        context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "pixels: mean [{0}], std [{1}]",
+            string.Join(", ", c.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture))), string.Join(", ", c.Std.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))));
+        return ExitCodes.Ok;
+    }
+}
