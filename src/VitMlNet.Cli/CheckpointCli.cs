@@ -142,9 +142,9 @@ internal static class ExportSafetensorsCommand
         var c = source.Config;
         context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {source.Weights.Count} tensors with timm names)");
         context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "timm: timm.create_model('vit_base_patch16_224', img_size={0}, patch_size={1}, embed_dim={2}, depth={3}, num_heads={4}, mlp_ratio={5}, num_classes={6}{7}{8}) then load_state_dict(safetensors.torch.load_file(...))",
-            c.ImageHeight, c.PatchSize, c.Dim, c.Depth, c.Heads, c.MlpRatio, c.NumClasses, c.QkvBias ? "" : ", qkv_bias=False",
-            c.DistillationToken ? " (a distilled DeiT: timm's 'deit_*_distilled' models)" : ""));
+            "timm: timm.create_model('{0}', img_size={1}, patch_size={2}, embed_dim={3}, depth={4}, num_heads={5}, mlp_ratio={6}, num_classes={7}{8}).load_state_dict(safetensors.torch.load_file(...))",
+            c.DistillationToken ? "deit_base_distilled_patch16_224" : "vit_base_patch16_224", c.ImageHeight, c.PatchSize, c.Dim, c.Depth, c.Heads, c.MlpRatio, c.NumClasses,
+            c.QkvBias ? "" : ", qkv_bias=False"));
         context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "pixels: mean [{0}], std [{1}]",
             string.Join(", ", c.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture))), string.Join(", ", c.Std.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))));
         return ExitCodes.Ok;

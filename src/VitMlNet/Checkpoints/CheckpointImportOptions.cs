@@ -22,7 +22,10 @@ public sealed class CheckpointImportOptions
     /// <summary>Class count; null (the default) keeps the checkpoint's head. Another count replaces the head(s) with freshly initialized ones.</summary>
     public int? NumClasses { get; set; }
 
-    /// <summary>Per-channel mean the model expects; null (the default) takes the family's (ImageNet's, or Hugging Face's <c>preprocessor_config.json</c>).</summary>
+    /// <summary>
+    /// Per-channel mean the model expects; null (the default) takes the checkpoint folder's (Hugging Face's
+    /// <c>preprocessor_config.json</c>, timm's <c>config.json</c> <c>pretrained_cfg</c>), else the family's: ImageNet's.
+    /// </summary>
     public IReadOnlyList<float>? Mean { get; set; }
 
     /// <summary>Per-channel standard deviation; null (the default) takes the family's, like <see cref="Mean"/>.</summary>

@@ -86,7 +86,10 @@ public sealed partial class ViTCheckpoint
         var hf = ReadJson(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "config.json"));
         var preprocessor = ReadJson(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "preprocessor_config.json"));
         ViTConfig? stored = metadata.TryGetValue(ConfigMetadataKey, out var json) ? ViTOnnxMetadata.DeserializeConfig(json) : null;
-        if (family != CheckpointFamily.HuggingFace) hf = preprocessor = null;
+        // timm's hub folders carry config.json with pretrained_cfg.mean/std (0.5 for the augreg ViTs, ImageNet's for DeiT).
+        if (family == CheckpointFamily.Timm && hf?["pretrained_cfg"] is JsonObject timmCfg) preprocessor = new JsonObject { ["image_mean"] = timmCfg["mean"]?.DeepClone(), ["image_std"] = timmCfg["std"]?.DeepClone() };
+        else if (family != CheckpointFamily.HuggingFace) preprocessor = null;
+        if (family != CheckpointFamily.HuggingFace) hf = null;
 
         var config = InferConfig(file, family, timm, options, hf, preprocessor, stored);
 

@@ -64,6 +64,24 @@ public class ViTCheckpointTests
     }
 
     [Fact]
+    public void TimmsHubConfigGivesMeanAndStd()
+    {
+        string dir = Directory.CreateTempSubdirectory("vit-ckpt-").FullName;
+        try
+        {
+            File.Copy(PathOf("timm_vit.safetensors"), Path.Combine(dir, "model.safetensors"));
+            File.WriteAllText(Path.Combine(dir, "config.json"), """{"architecture": "vit_tiny_patch16_224", "pretrained_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}""");
+            var checkpoint = ViTCheckpoint.Load(dir, Options("timm"));
+            Assert.Equal([0.5f, 0.5f, 0.5f], checkpoint.Config.Mean);
+            Assert.Equal([0.5f, 0.5f, 0.5f], checkpoint.Config.Std);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AnotherImageSizeResamplesThePositionEmbeddingLikeTimm()
     {
         var checkpoint = ViTCheckpoint.Load(PathOf("timm_vit.safetensors"), new CheckpointImportOptions { Heads = Heads, ImageHeight = 48, ImageWidth = 48 });
