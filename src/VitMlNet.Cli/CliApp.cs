@@ -30,6 +30,7 @@ internal static class CliApp
         root.Subcommands.Add(EvaluateCommand.Build(context));
         root.Subcommands.Add(PredictCommand.Build(context));
         root.Subcommands.Add(ExportOnnxCommand.Build(context));
+        root.Subcommands.Add(ExportSafetensorsCommand.Build(context));
         root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(BenchCommand.Build(context));
         root.Subcommands.Add(ExportImagesCommand.Build(context));

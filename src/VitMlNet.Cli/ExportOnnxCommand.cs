@@ -20,19 +20,21 @@ internal static class ExportOnnxCommand
         var int8 = new Option<bool>("--int8") { Description = "Quantize the encoder's Linear weights to int8 (dynamic quantization; faster on CPU)" };
         var flip = new Option<bool>("--flip-average") { Description = "Score each image with its left-right mirror and average the two logits (twice the work)" };
         var shift = new Option<bool>("--shift-average") { Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the work)" };
-        var command = new Command("export-onnx", "Write a model zip's network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
+        var heads = CheckpointCli.HeadsOption();
+        var command = new Command("export-onnx", "Write a model zip's (or a pretrained checkpoint's) network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
         {
-            model, output, int8, flip, shift,
+            model, output, int8, flip, shift, heads,
         };
-        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift))));
+        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift), parse.GetValue(heads))));
         return command;
     }
 
-    public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false, bool shiftAverage = false)
+    public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false, bool shiftAverage = false, int? heads = null)
     {
         OutputChecks.CheckNotInput(outputPath, "output", (modelPath, "model"));
         OutputChecks.CheckFile(outputPath, "output");
-        var source = ModelFile.ReadOnnx(modelPath);
+        // A pretrained checkpoint exports with its family's mean/std inside the graph (raw 0..255 pixels in).
+        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelFile.ReadOnnx(modelPath);
         var options = new ViTOnnxExportOptions
         {
             PixelScale = source.ExportOptions?.PixelScale ?? 1f / 255f,

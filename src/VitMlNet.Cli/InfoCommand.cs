@@ -13,8 +13,11 @@ internal static class InfoCommand
     {
         var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var command = new Command("info", "Show a model zip's columns, classes and architecture.") { model, json };
-        command.SetAction(parse => Guard.Run("info", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(json), context)));
+        var heads = CheckpointCli.HeadsOption();
+        var command = new Command("info", "Show a model zip's (or a pretrained checkpoint's) columns, classes and architecture.") { model, json, heads };
+        command.SetAction(parse => Guard.Run("info", context.Error, () => CheckpointCli.IsCheckpoint(parse.GetValue(model)!)
+            ? CheckpointCli.Info(parse.GetValue(model)!, parse.GetValue(heads), parse.GetValue(json), context)
+            : Run(parse.GetValue(model)!, parse.GetValue(json), context)));
         return command;
     }
 
@@ -65,6 +68,7 @@ internal static class InfoCommand
             c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
             c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : "")
             + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")}{(c.StemConvsPerStage > 1 ? $", {c.StemConvsPerStage} convs per stage" : "")}{(c.StemAntiAlias ? ", anti-aliased" : "")})" : "")
+            + (c.Stem == ViTStem.PatchConv ? ", convolutional patch embedding" : "") + (c.QkvBias ? ", qkv bias" : "") + (c.FinalNorm ? ", final norm" : "")
             + (c.ConvFeedForward ? ", depthwise-conv feed-forward" : "")
             + (c.FeedForwardBatchNorm ? ", BatchNorm feed-forward" : "")
             + (c.LocalitySelfAttention ? ", locality self-attention" : "")

@@ -33,7 +33,11 @@ internal sealed record TrainSettings(
     bool? ShiftAverage = null,
     ImageResizing Resize = ImagePreprocessing.DefaultResizing,
     string? Checkpoint = null,
-    bool Resume = false);
+    bool Resume = false,
+    string? From = null,
+    int? Heads = null,
+    double? LayerDecay = null,
+    bool FreezeBackbone = false);
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -69,6 +73,10 @@ internal static class TrainCommand
         var int8 = new Option<bool>("--int8") { Description = "Save a zip that scores with int8-quantized encoder weights (faster on CPU, slightly less accurate)" };
         var flip = new Option<bool?>("--flip-average") { HelpName = "true|false", Description = "Score each image with its left-right mirror and average the two (default: the recipe's; fmnist-accurate: true)" };
         var shift = new Option<bool?>("--shift-average") { HelpName = "true|false", Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the scoring work; default: the recipe's; fmnist-accurate: true)" };
+        var from = new Option<string?>("--from") { HelpName = "CHECKPOINT", Description = "Fine-tune a pretrained ViT: timm / Hugging Face / torchvision .safetensors, .pt/.pth/.bin or a Hugging Face model folder (its architecture, mean/std; AdamW, lr 5e-5 unless --lr)" };
+        var heads = CheckpointCli.HeadsOption();
+        var layerDecay = new Option<double?>("--layer-decay") { HelpName = "X", Description = "Layer-wise learning-rate decay for fine-tuning (e.g. 0.75; default: off)" };
+        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train the classifier head only (linear probing of a pretrained ViT)" };
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
         var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
         var checkpoint = new Option<string?>("--checkpoint") { HelpName = "DIR", Description = "Write a checkpoint into this folder after every epoch (crash-safe: the last complete one is kept)" };
@@ -76,14 +84,15 @@ internal static class TrainCommand
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
-            budget, shift, resize, checkpoint, resume,
+            budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
             parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
             parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift),
-            parse.GetValue(resize), parse.GetValue(checkpoint), parse.GetValue(resume)), context)));
+            parse.GetValue(resize), parse.GetValue(checkpoint), parse.GetValue(resume),
+            parse.GetValue(from), parse.GetValue(heads), parse.GetValue(layerDecay), parse.GetValue(freeze)), context)));
         return command;
     }
 
@@ -113,8 +122,9 @@ internal static class TrainCommand
 
         var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
         TrainChecks.CheckClasses(train, s.Data);
-        // Image files of any size: the recipe's input size (auto: 32x32).
-        var sizeFrom = auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture();
+        // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 32x32).
+        var sizeFrom = s.From is not null ? CheckpointCli.Read(s.From, s.Heads).Config
+            : auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture();
         var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
 
         IImageSource? testData = null;
@@ -135,6 +145,7 @@ internal static class TrainCommand
         var recipe = auto
             ? VisionTransformerRecipes.ForData(train.Count, train.ClassNames.Length, channels, height, width)
             : VisionTransformerRecipes.Apply(recipeName);
+        if (s.From is not null) CheckpointCli.ApplyFrom(s.From, s.Heads, s.LayerDecay, s.FreezeBackbone, recipe);
         var config = recipe.ResolveArchitecture();
         if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
         {
@@ -149,7 +160,7 @@ internal static class TrainCommand
 
         log.WriteLine($"train: {Describe(train)} from {s.Data}");
         if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
-        if (auto) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, train.Count) + " (--preset NAME chooses another)");
+        if (auto && s.From is null) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, train.Count) + " (--preset NAME chooses another)");
         log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {channels}x{height}x{width}, " +
                       $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
                       (timeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));

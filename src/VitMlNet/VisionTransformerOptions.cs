@@ -151,10 +151,27 @@ public sealed class VisionTransformerOptions
     public bool ResumeFromCheckpoint { get; set; }
 
     /// <summary>
-    /// Path of an earlier model (a VitMlNet model zip or exported .onnx) whose weights initialize training
-    /// (fine-tuning / continued training); a different class count resets the head. The default is null.
+    /// Path of an earlier model (a VitMlNet model zip or exported .onnx) or of a pretrained checkpoint (timm, Hugging
+    /// Face or torchvision: <c>.safetensors</c>, <c>.pt</c>/<c>.pth</c>/<c>.bin</c>, or a Hugging Face model folder; see
+    /// <see cref="Checkpoints.ViTCheckpoint"/>) whose weights initialize training (fine-tuning / continued training); a
+    /// different class count resets the head. A checkpoint also brings its architecture, mean/std (its family's:
+    /// ImageNet's for timm, DeiT and torchvision) and LayerNorm epsilon; its position embedding is resampled to the
+    /// data's image size and a gray input sums its RGB patch filters. The default is null.
     /// </summary>
     public string? InitialModel { get; set; }
+
+    /// <summary>
+    /// Layer-wise learning-rate decay (BEiT, timm's <c>layer_decay</c>): block i of L trains at LearningRate ×
+    /// LayerDecay^(L − i), the patch embedding, tokens and position embedding at LayerDecay^(L + 1), the final norm
+    /// and head at the full rate. Values in (0, 1]; 1 (the default) turns it off. 0.65–0.75 suits fine-tuning
+    /// a pretrained ViT.
+    /// </summary>
+    public double LayerDecay { get; set; } = 1.0;
+
+    /// <summary>
+    /// Trains the classifier head(s) only, with the rest of the network frozen (linear probing). The default is false.
+    /// </summary>
+    public bool FreezeBackbone { get; set; }
 
     /// <summary>
     /// Precision of the scoring graph in the fitted transformer and the saved zip. The default is
@@ -230,7 +247,8 @@ public sealed class VisionTransformerOptions
         Need(ProgressEverySteps >= 0, $"ProgressEverySteps must be non-negative (actual {ProgressEverySteps})");
         Need(Threads is null or > 0, $"Threads must be positive (actual {Threads})");
         Need(!ResumeFromCheckpoint || CheckpointDirectory is not null, "ResumeFromCheckpoint needs CheckpointDirectory");
-        Need(InitialModel is null || File.Exists(InitialModel), $"InitialModel file not found: '{InitialModel}'");
+        Need(InitialModel is null || File.Exists(InitialModel) || Directory.Exists(InitialModel), $"InitialModel file not found: '{InitialModel}'");
+        Need(LayerDecay > 0 && LayerDecay <= 1, $"LayerDecay must be in (0, 1] (actual {LayerDecay})");
         Need(Device is not null && (Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)), $"Device must be 'cpu', 'cuda' or 'cuda:N' (actual '{Device}')");
         if (TeacherColumnName is not null)
             Need(ResolveArchitectureOrNull()?.DistillationToken == true, "TeacherColumnName needs an architecture with DistillationToken = true");

@@ -18,6 +18,9 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
 {
     private readonly TransformerChain<ITransformer> chain;
     private readonly IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights;
+
+    /// <summary>The trained weights by state-dict name (for <see cref="Checkpoints.ViTCheckpoint.SaveTimmSafetensors(Modeling.ViTConfig, IReadOnlyDictionary{string, ValueTuple{float[], long[]}}, string, IReadOnlyList{string}?)"/> and tests).</summary>
+    internal IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights => weights;
     private readonly float pixelScale;
 
     private VisionTransformerTransformer(TransformerChain<ITransformer> chain, ViTConfig config, IReadOnlyList<string> classNames,

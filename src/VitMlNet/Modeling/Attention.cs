@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace VitMlNet.Modeling;
 
 /// <summary>
-/// Pre-norm multi-head self-attention: LayerNorm → qkv Linear (no bias) → softmax(QKᵀ/√d)·V → Linear → Dropout; with
+/// Pre-norm multi-head self-attention: LayerNorm → qkv Linear (no bias, or with <see cref="ViTConfig.QkvBias"/>) → softmax(QKᵀ/√d)·V → Linear → Dropout; with
 /// <see cref="ViTConfig.LocalitySelfAttention"/>, softmax(mask(QKᵀ/τ))·V with a learnable τ and the diagonal masked.
 /// Trains with the explicit formula as batched 3-D products and scores with libtorch's fused scaled-dot-product attention.
 /// </summary>
@@ -24,8 +24,8 @@ public sealed class Attention : Module<Tensor, Tensor>
     {
         heads = config.Heads;
         dropout = config.Dropout;
-        norm = LayerNorm(config.Dim);
-        to_qkv = Linear(config.Dim, config.InnerDim * 3, hasBias: false);
+        norm = LayerNorm(config.Dim, config.LayerNormEpsilon);
+        to_qkv = Linear(config.Dim, config.InnerDim * 3, hasBias: config.QkvBias);
         to_out = Sequential(Linear(config.InnerDim, config.Dim), new FastDropout(config.Dropout));
         if (config.LocalitySelfAttention) temperature = Parameter(torch.full(1, Math.Sqrt(config.DimHead)));
         RegisterComponents();
@@ -66,10 +66,11 @@ public sealed class Attention : Module<Tensor, Tensor>
         long b = x.shape[0], n = x.shape[1];
         var h = norm.forward(x);
         var w = to_qkv.weight!;
+        var bias = to_qkv.bias;
         long inner = w.shape[0] / 3;
         // The qkv weight's rows are [q; k; v]: project the prefix tokens onto q, every token onto k and v.
-        var q = functional.linear(h.narrow(1, 0, queries), w.narrow(0, 0, inner)).reshape(b, queries, heads, -1);
-        var kv = functional.linear(h, w.narrow(0, inner, 2 * inner)).reshape(b, n, 2, heads, -1);
+        var q = functional.linear(h.narrow(1, 0, queries), w.narrow(0, 0, inner), bias?.narrow(0, 0, inner)).reshape(b, queries, heads, -1);
+        var kv = functional.linear(h, w.narrow(0, inner, 2 * inner), bias?.narrow(0, inner, 2 * inner)).reshape(b, n, 2, heads, -1);
         long d = q.shape[3];
         Tensor o;
         if (training)

@@ -39,7 +39,7 @@ public sealed class ConvStem : Module<Tensor, Tensor>
             if (kernel != 1) layers.Add(GELU());
         }
         convs = Sequential(layers);
-        norm = LayerNorm(config.Dim);
+        norm = LayerNorm(config.Dim, config.LayerNormEpsilon);
         for (int i = 0; i < layout.Count; i++)
             if (HasBlur(config, i)) blurBefore.Add(ModuleIndex(config, i));
         RegisterComponents();

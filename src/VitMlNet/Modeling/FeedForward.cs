@@ -22,7 +22,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     public FeedForward(ViTConfig config, bool convFeedForward = false) : base(nameof(FeedForward))
     {
         net = Sequential(
-            LayerNorm(config.Dim),
+            LayerNorm(config.Dim, config.LayerNormEpsilon),
             Linear(config.Dim, config.MlpHidden),
             GELU(),
             new FastDropout(config.Dropout),

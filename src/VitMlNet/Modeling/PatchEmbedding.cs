@@ -18,7 +18,7 @@ public sealed class PatchEmbedding : Module<Tensor, Tensor>
     public PatchEmbedding(ViTConfig config) : base(nameof(PatchEmbedding))
     {
         patch = config.PatchSize;
-        embed = Sequential(LayerNorm(config.PatchDim), Linear(config.PatchDim, config.Dim), LayerNorm(config.Dim));
+        embed = Sequential(LayerNorm(config.PatchDim, config.LayerNormEpsilon), Linear(config.PatchDim, config.Dim), LayerNorm(config.Dim, config.LayerNormEpsilon));
         RegisterComponents();
     }
 

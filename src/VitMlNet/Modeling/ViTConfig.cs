@@ -16,6 +16,11 @@ public enum ViTStem
     Patch,
     /// <summary>A small convolutional stem (<see cref="ConvStem"/>): 3×3 convolutions down to the patch grid, then 1×1 to the token width.</summary>
     Conv,
+    /// <summary>
+    /// The standard ViT patch embedding (<see cref="ConvPatchEmbedding"/>): one p×p convolution with stride p and bias, as in
+    /// the original ViT, DeiT, timm, Hugging Face and torchvision (parameters <c>patch_embed.weight</c> [dim, C, p, p], <c>patch_embed.bias</c>).
+    /// </summary>
+    PatchConv,
 }
 
 /// <summary>
@@ -28,7 +33,7 @@ public enum ViTStem
 /// Use <see cref="Validate"/> (the trainer options validate it too) to check a configuration
 /// before building a model from it.
 /// </remarks>
-public sealed record ViTConfig
+public sealed partial record ViTConfig
 {
     /// <summary>Preset name, informational. The default is "custom".</summary>
     public string Name { get; init; } = "custom";
@@ -223,6 +228,15 @@ public sealed record ViTConfig
         ["tiny"] = () => Tiny,
         ["fmnist-fast"] = () => FmnistFast,
         ["fmnist-accurate"] = () => FmnistAccurate,
+        ["vit-tiny-patch16-224"] = () => VitTinyPatch16!,
+        ["vit-small-patch16-224"] = () => VitSmallPatch16!,
+        ["vit-base-patch16-224"] = () => VitBasePatch16!,
+        ["deit-tiny-patch16-224"] = () => DeitTinyPatch16!,
+        ["deit-small-patch16-224"] = () => DeitSmallPatch16!,
+        ["deit-base-patch16-224"] = () => DeitBasePatch16!,
+        ["deit-tiny-distilled-patch16-224"] = () => DeitTinyPatch16! with { Name = "deit-tiny-distilled-patch16-224", DistillationToken = true },
+        ["deit-small-distilled-patch16-224"] = () => DeitSmallPatch16! with { Name = "deit-small-distilled-patch16-224", DistillationToken = true },
+        ["deit-base-distilled-patch16-224"] = () => DeitBasePatch16! with { Name = "deit-base-distilled-patch16-224", DistillationToken = true },
     };
 
     /// <summary>Returns the preset with the given name.</summary>
@@ -249,7 +263,7 @@ public sealed record ViTConfig
         && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
         && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
         && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && StemConvsPerStage == other.StemConvsPerStage && StemAntiAlias == other.StemAntiAlias && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken
+        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && StemConvsPerStage == other.StemConvsPerStage && StemAntiAlias == other.StemAntiAlias && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken && QkvBias == other.QkvBias && FinalNorm == other.FinalNorm && LayerNormEpsilon.Equals(other.LayerNormEpsilon)
         && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
     /// <inheritdoc />
@@ -278,6 +292,9 @@ public sealed record ViTConfig
         hash.Add(LocalitySelfAttention);
         hash.Add(Pooling);
         hash.Add(DistillationToken);
+        hash.Add(QkvBias);
+        hash.Add(FinalNorm);
+        hash.Add(LayerNormEpsilon);
         hash.Add(NumClasses);
         foreach (float m in Mean) hash.Add(m);
         foreach (float d in Std) hash.Add(d);
@@ -309,6 +326,7 @@ public sealed record ViTConfig
         if (EmbeddingDropout is < 0 or >= 1) e.Add($"EmbeddingDropout must be in [0, 1) (actual {EmbeddingDropout})");
         if (DropPathRate is < 0 or >= 1) e.Add($"DropPathRate must be in [0, 1) (actual {DropPathRate})");
         if (!(TokenInitStd > 0) || double.IsInfinity(TokenInitStd)) e.Add($"TokenInitStd must be positive and finite (actual {TokenInitStd})");
+        if (!(LayerNormEpsilon > 0) || double.IsInfinity(LayerNormEpsilon)) e.Add($"LayerNormEpsilon must be positive and finite (actual {LayerNormEpsilon})");
         if (NumClasses < 2) e.Add($"NumClasses must be at least 2 (actual {NumClasses})");
         if (Mean.Count != Channels) e.Add($"Mean must have one value per channel (expected {Channels}, actual {Mean.Count})");
         if (Std.Count != Channels) e.Add($"Std must have one value per channel (expected {Channels}, actual {Std.Count})");

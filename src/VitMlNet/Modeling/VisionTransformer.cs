@@ -12,7 +12,7 @@ namespace VitMlNet.Modeling;
 /// </summary>
 /// <remarks>
 /// Parameter names follow the reference PyTorch model (<c>embed.*</c>, or <c>stem.*</c> with a <see cref="ConvStem"/>, <c>cls</c>, <c>pos</c>,
-/// <c>layers.{i}.0.*</c>, <c>layers.{i}.1.*</c>, <c>head.*</c>; plus <c>dist</c> and <c>head_dist</c>
+/// <c>layers.{i}.0.*</c>, <c>layers.{i}.1.*</c>, <c>head.*</c>; <c>patch_embed.*</c> with the standard convolutional patch embedding and <c>norm.*</c> with a final LayerNorm; plus <c>dist</c> and <c>head_dist</c>
 /// with a distillation token), so its state dict maps one to one. Fine-tuning hooks:
 /// <see cref="ForwardFeatures"/>, <see cref="ForwardHead"/>, <see cref="ResetClassifier"/> and
 /// <see cref="NoWeightDecayParameterNames"/>.
@@ -21,6 +21,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
 {
     private readonly PatchEmbedding? embed;
     private readonly ConvStem? stem;
+    private readonly ConvPatchEmbedding? patchEmbed;
+    private readonly LayerNorm? norm;
     private readonly Parameter cls;
     private readonly Parameter pos;
     private readonly Parameter? dist;
@@ -37,6 +39,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         config.Validate();
         Config = config;
         if (config.Stem == ViTStem.Conv) stem = new ConvStem(config);
+        else if (config.Stem == ViTStem.PatchConv) patchEmbed = new ConvPatchEmbedding(config);
         else embed = new PatchEmbedding(config);
         cls = Parameter(randn(1, 1, config.Dim).mul_(config.TokenInitStd));
         pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim).mul_(config.TokenInitStd));
@@ -45,6 +48,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         for (int i = 0; i < config.Depth; i++)
             blocks[i] = new EncoderBlock(config, config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate, config.HasConvFeedForward(i));
         layers = ModuleList(blocks);
+        if (config.FinalNorm) norm = LayerNorm(config.Dim, config.LayerNormEpsilon);
         head = Linear(config.Dim, config.NumClasses);
         if (config.DistillationToken)
         {
@@ -55,11 +59,13 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         // LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2. A convolutional stem registers as "stem".
         if (embed is not null) register_module("embed", embed.Sequential);
         if (stem is not null) register_module("stem", stem);
+        if (patchEmbed is not null) register_module("patch_embed", patchEmbed.Projection);
         register_parameter("cls", cls);
         if (dist is not null) register_parameter("dist", dist);
         register_parameter("pos", pos);
         register_module("drop", drop);
         register_module("layers", layers);
+        if (norm is not null) register_module("norm", norm);
         register_module("head", head);
         if (head_dist is not null) register_module("head_dist", head_dist);
     }
@@ -178,7 +184,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         var x = EncodePrefix(images);
         int last = layers.Count - 1;
         for (int i = 0; i < last; i++) x = layers[i].forward(x);
-        return Config.LastBlockPrefixOnly ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
+        x = Config.LastBlockPrefixOnly ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
+        return norm is null ? x : norm.forward(x);
     }
 
     /// <summary>Tokens entering the first block: patch embeddings with prefix tokens and position embedding, after dropout.</summary>
@@ -192,7 +199,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
                 nameof(images));
         }
         long b = images.shape[0];
-        var x = stem is not null ? stem.forward(images) : embed!.forward(images);
+        var x = stem is not null ? stem.forward(images) : patchEmbed is not null ? patchEmbed.forward(images) : embed!.forward(images);
         var prefix = dist is null
             ? cls.expand(b, -1, -1)
             : torch.cat(new[] { cls.expand(b, -1, -1), dist.expand(b, -1, -1) }, 1);
@@ -209,6 +216,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         {
             embed?.Dispose();
             stem?.Dispose();
+            patchEmbed?.Dispose();
+            norm?.Dispose();
             cls.Dispose();
             pos.Dispose();
             dist?.Dispose();

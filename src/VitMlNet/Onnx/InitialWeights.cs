@@ -11,6 +11,8 @@ internal static class InitialWeights
     /// </summary>
     public static VisionTransformer Load(string path, ViTConfig target, int seed)
     {
+        // A timm / Hugging Face / torchvision checkpoint: fitted to the data's size, classes and channels.
+        if (Checkpoints.ViTCheckpoint.IsCheckpointPath(path)) return Checkpoints.CheckpointInitialWeights.Load(path, target, seed);
         ViTOnnxModel stored;
         try
         {

@@ -33,6 +33,9 @@ public static class ViTOnnxMetadata
     /// <summary>Suffixes of the q, k and v parts of an attention's <c>to_qkv.weight</c>, each stored [heads, dim, dim_head].</summary>
     public static IReadOnlyList<string> QkvSuffixes { get; } = [".q_heads", ".k_heads", ".v_heads"];
 
+    /// <summary>Suffixes of the q, k and v parts of a qkv bias (<see cref="Modeling.ViTConfig.QkvBias"/>), each stored as [heads, 1, dim_head].</summary>
+    public static IReadOnlyList<string> QkvBiasSuffixes { get; } = [".q", ".k", ".v"];
+
     /// <summary>Suffix of the int8 values of a quantized weight (see <see cref="ViTOnnxWeightPrecision.DynamicInt8"/>).</summary>
     public const string Int8Suffix = ".int8";
 

@@ -106,6 +106,11 @@ public static class ViTOnnxReader
                     ViTOnnxWriter.FromHeads(Get(name + ViTOnnxMetadata.QkvSuffixes[part], headShape), config, part, data);
                 weights[name] = (data, shape);
             }
+            else if (name.EndsWith(".to_qkv.bias", StringComparison.Ordinal) && ViTOnnxMetadata.QkvBiasSuffixes.All(suffix => initializers.ContainsKey(name + suffix)))
+            {
+                long[] partShape = [config.Heads, 1, config.DimHead];
+                weights[name] = (ViTOnnxMetadata.QkvBiasSuffixes.SelectMany(suffix => ReadFloats(initializers[name + suffix], partShape)).ToArray(), shape);
+            }
             else if (shape.Length == 2 && Has(name + ViTOnnxMetadata.TransposedSuffix))
             {
                 var data = Get(name + ViTOnnxMetadata.TransposedSuffix, [shape[1], shape[0]]);

@@ -57,9 +57,6 @@ public static class ViTOnnxWriter
     /// <summary>The ONNX operator set the graph uses.</summary>
     public const int OpsetVersion = 17;
 
-    /// <summary>LayerNorm epsilon of TorchSharp's (and PyTorch's) LayerNorm default.</summary>
-    private const float LayerNormEpsilon = 1e-5f;
-
     /// <summary>BatchNorm epsilon of TorchSharp's (and PyTorch's) BatchNorm2d default.</summary>
     private const float BatchNormEpsilon = 1e-5f;
 
@@ -196,14 +193,22 @@ public static class ViTOnnxWriter
             var product = g.Node("Cast", [g.Node("MatMulInteger", [q.Values, weight, q.ZeroPoint])], null, Int("to", (long)DataType.Float));
             return g.Node("Mul", [product, g.Node("Mul", [q.Scale, weightScale])]);
         }
-        string QkvMatMul(string input, string name, int part) =>
-            EncoderMatMul(input, name + ViTOnnxMetadata.QkvSuffixes[part], ToHeads(weights[name].Data, c, part), c.Heads, c.Dim, c.DimHead);
+        string QkvMatMul(string input, string name, int part)
+        {
+            var product = EncoderMatMul(input, name + ViTOnnxMetadata.QkvSuffixes[part], ToHeads(weights[name].Data, c, part), c.Heads, c.Dim, c.DimHead);
+            // ViTConfig.QkvBias: the part's bias as [heads, 1, dim_head], broadcast over the batch and the tokens.
+            string bias = name[..^".weight".Length] + ".bias";
+            if (!c.QkvBias) return product;
+            var data = weights[bias].Data.AsSpan(part * c.InnerDim, c.InnerDim).ToArray();
+            return g.Node("Add", [product, g.Floats(bias + ViTOnnxMetadata.QkvBiasSuffixes[part], data, c.Heads, 1, c.DimHead)]);
+        }
         string EncoderLinear(string input, string name, string bias)
         {
             var (stored, data, dims) = Transposed(name);
             return g.Node("Add", [EncoderMatMul(input, stored, data, dims), P(bias)]);
         }
 
+        float lnEps = (float)c.LayerNormEpsilon;
         int p = c.PatchSize, gh = c.ImageHeight / p, gw = c.ImageWidth / p, n = c.NumPatches, prefix = c.NumPrefixTokens;
         string input = o.InputName;
         g.Graph.Input.Add(o.InputLayout == ViTOnnxInputLayout.Flat
@@ -285,7 +290,17 @@ public static class ViTOnnxWriter
             }
             x = g.Node("Reshape", [x, g.Int64s("const.tokens_shape", 0, c.Dim, n)]);
             x = g.Node("Transpose", [x], null, Ints("perm", 0, 2, 1));
-            x = LayerNorm(g, x, P("stem.norm.weight"), P("stem.norm.bias"));
+            x = LayerNorm(g, x, P("stem.norm.weight"), P("stem.norm.bias"), lnEps);
+        }
+        else if (c.Stem == ViTStem.PatchConv)
+        {
+            // Standard ViT patch embedding: per-channel pixel scale and mean/std, one p×p stride-p Conv, then tokens.
+            x = g.Node("Reshape", [input, g.Int64s("const.image_shape", 0, c.Channels, c.ImageHeight, c.ImageWidth)]);
+            x = g.Node("Mul", [x, g.Floats("const.pixel_mul", pixelMul, c.Channels, 1, 1)]);
+            x = g.Node("Add", [x, g.Floats("const.pixel_add", pixelAdd, c.Channels, 1, 1)]);
+            x = g.Node("Conv", [x, P("patch_embed.weight"), P("patch_embed.bias")], null, Ints("kernel_shape", p, p), Ints("strides", p, p));
+            x = g.Node("Reshape", [x, g.Int64s("const.tokens_shape", 0, c.Dim, n)]);
+            x = g.Node("Transpose", [x], null, Ints("perm", 0, 2, 1));
         }
         else
         {
@@ -300,9 +315,9 @@ public static class ViTOnnxWriter
             x = g.Node("Add", [x, g.Floats("const.pixel_add", PerPatchValue(pixelAdd), c.PatchDim)]);
 
             // Patch embedding: LayerNorm → Linear → LayerNorm.
-            x = LayerNorm(g, x, P("embed.0.weight"), P("embed.0.bias"));
+            x = LayerNorm(g, x, P("embed.0.weight"), P("embed.0.bias"), lnEps);
             x = Linear(g, x, PT("embed.1.weight"), P("embed.1.bias"));
-            x = LayerNorm(g, x, P("embed.2.weight"), P("embed.2.bias"));
+            x = LayerNorm(g, x, P("embed.2.weight"), P("embed.2.bias"), lnEps);
         }
 
         // Prefix tokens expanded to the batch, then position embeddings.
@@ -341,7 +356,7 @@ public static class ViTOnnxWriter
 
             // Attention with per-head projection weights [heads, dim, dim_head]: one broadcast MatMul each for q, k
             // and v yields [N, heads, T, dim_head] directly, with no Split and no Transpose of q, k and v.
-            var h = LayerNorm(g, x, P(a + "norm.weight"), P(a + "norm.bias"));
+            var h = LayerNorm(g, x, P(a + "norm.weight"), P(a + "norm.bias"), lnEps);
             var h4 = g.Node("Unsqueeze", [h, headAxis]);
             var hq = prefixOnly ? g.Node("Unsqueeze", [g.Node("Slice", [h, PrefixStart(), PrefixEnd(), TokenAxis()]), headAxis]) : h4;
             var q = QkvMatMul(hq, a + "to_qkv.weight", 0);
@@ -359,7 +374,7 @@ public static class ViTOnnxWriter
             if (prefixOnly) x = g.Node("Slice", [x, PrefixStart(), PrefixEnd(), TokenAxis()]);
             x = g.Node("Add", [x, projected]);
 
-            h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"));
+            h = LayerNorm(g, x, P(f + "net.0.weight"), P(f + "net.0.bias"), lnEps);
             h = EncoderLinear(h, f + "net.1.weight", f + "net.1.bias");
             if (c.HasConvFeedForward(i))
             {
@@ -386,6 +401,9 @@ public static class ViTOnnxWriter
             h = EncoderLinear(h, f + "net.4.weight", f + "net.4.bias");
             x = g.Node("Add", [x, h]);
         }
+
+        // ViTConfig.FinalNorm: LayerNorm over the tokens the pooling reads.
+        if (c.FinalNorm) x = LayerNorm(g, x, P("norm.weight"), P("norm.bias"), lnEps);
 
         // Pooling and head(s).
         var features = c.Pooling == ViTPooling.Mean
@@ -442,8 +460,8 @@ public static class ViTOnnxWriter
         return g.Graph;
     }
 
-    private static string LayerNorm(OnnxGraphBuilder g, string x, string weight, string bias) =>
-        g.Node("LayerNormalization", [x, weight, bias], null, Int("axis", -1), Float("epsilon", LayerNormEpsilon));
+    private static string LayerNorm(OnnxGraphBuilder g, string x, string weight, string bias, float epsilon) =>
+        g.Node("LayerNormalization", [x, weight, bias], null, Int("axis", -1), Float("epsilon", epsilon));
 
     private static string Linear(OnnxGraphBuilder g, string x, string weightT, string bias) =>
         g.Node("Add", [g.Node("MatMul", [x, weightT]), bias]);

@@ -33,6 +33,11 @@ internal static class ViTParameterLayout
             list.Add(("stem.norm.weight", [c.Dim]));
             list.Add(("stem.norm.bias", [c.Dim]));
         }
+        else if (c.Stem == ViTStem.PatchConv)
+        {
+            list.Add(("patch_embed.weight", [c.Dim, c.Channels, c.PatchSize, c.PatchSize]));
+            list.Add(("patch_embed.bias", [c.Dim]));
+        }
         else
         {
             list.Add(("embed.0.weight", [c.PatchDim]));
@@ -52,6 +57,7 @@ internal static class ViTParameterLayout
             list.Add((a + "norm.weight", [c.Dim]));
             list.Add((a + "norm.bias", [c.Dim]));
             list.Add((a + "to_qkv.weight", [3L * c.InnerDim, c.Dim]));
+            if (c.QkvBias) list.Add((a + "to_qkv.bias", [3L * c.InnerDim]));
             list.Add((a + "to_out.0.weight", [c.Dim, c.InnerDim]));
             list.Add((a + "to_out.0.bias", [c.Dim]));
             list.Add((f + "net.0.weight", [c.Dim]));
@@ -72,6 +78,11 @@ internal static class ViTParameterLayout
             }
             list.Add((f + "net.4.weight", [c.Dim, c.MlpHidden]));
             list.Add((f + "net.4.bias", [c.Dim]));
+        }
+        if (c.FinalNorm)
+        {
+            list.Add(("norm.weight", [c.Dim]));
+            list.Add(("norm.bias", [c.Dim]));
         }
         list.Add(("head.weight", [c.NumClasses, c.Dim]));
         list.Add(("head.bias", [c.NumClasses]));

@@ -192,7 +192,8 @@ public sealed class VitTrainingEngine
             if (step > 0 && clock.Spent) break; // time budget: end with a partial epoch
             long global = (long)(epoch - 1) * stepsPerEpoch + step;
             lr = schedule.At(global, clock.Progress(global, schedule.WarmupSteps));
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            int groupIndex = 0;
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * (learningRateScales?[groupIndex++] ?? 1.0);
 
             using (var scope = torch.NewDisposeScope())
             {
@@ -265,8 +266,21 @@ public sealed class VitTrainingEngine
         }
     }
 
+    /// <summary>Learning-rate scale of each optimizer group (layer-wise decay), or null when every group takes the full rate.</summary>
+    private double[]? learningRateScales;
+
     private optim.Optimizer CreateOptimizer(VisionTransformer model)
     {
+        if (options.LayerDecay < 1 || options.FreezeBackbone)
+        {
+            // Fine-tuning: ParameterGroups gives per-layer scales and leaves frozen parameters out.
+            var fine = ParameterGroups.Build(model, options.LayerDecay, options.FreezeBackbone, options.Optimizer == VitOptimizer.AdamW);
+            learningRateScales = fine.Select(g => g.Scale).ToArray();
+            if (options.Optimizer == VitOptimizer.Adam)
+                return torch.optim.Adam(fine.Select(g => new Adam.ParamGroup(g.Parameters, options.LearningRate * g.Scale)), options.LearningRate);
+            return torch.optim.AdamW(fine.Select(g => new AdamW.ParamGroup(g.Parameters, options.LearningRate * g.Scale, weight_decay: g.Decay ? options.WeightDecay : 0)),
+                options.LearningRate, weight_decay: options.WeightDecay);
+        }
         if (options.Optimizer == VitOptimizer.Adam)
             return torch.optim.Adam(model.parameters(), options.LearningRate);
         var noDecay = model.NoWeightDecayParameterNames;

@@ -47,7 +47,7 @@ public class VisionTransformerTests
         Assert.Equal(names.Count, names.Distinct().Count());
     }
 
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn", "convstem-stages", "convstem-aa" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "gray", "nonsquare", "droppath", "convstem", "convstem-gray", "convffn", "convffn-mean", "convstem-bn", "lsa", "ffbn", "convstem-stages", "convstem-aa", "standard", "standard-distill" };
 
     internal static ViTConfig Architecture(string name) => name switch
     {
@@ -66,6 +66,9 @@ public class VisionTransformerTests
         "ffbn" => ViTConfig.Tiny with { FeedForwardBatchNorm = true },
         "convstem-stages" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemConvsPerStage = 2 },
         "convstem-aa" => ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 8, StemBatchNorm = true, StemAntiAlias = true },
+        // The standard ViT (timm / DeiT): convolutional patch embedding, qkv bias, final LayerNorm, epsilon 1e-6.
+        "standard" => ViTConfig.Tiny with { Stem = ViTStem.PatchConv, QkvBias = true, FinalNorm = true, LayerNormEpsilon = 1e-6 },
+        "standard-distill" => ViTConfig.Tiny with { Stem = ViTStem.PatchConv, QkvBias = true, FinalNorm = true, LayerNormEpsilon = 1e-6, DistillationToken = true, PatchSize = 8 },
         _ => throw new ArgumentException(name),
     };
 

@@ -11,7 +11,7 @@ namespace VitMlNet.Tests.Onnx;
 internal static class OnnxTestSupport
 {
     /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and combinations of options.</summary>
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill", "convstem-stages", "convstem-stages3-gray", "convstem-aa", "convstem-aa-gray" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill", "convstem-stages", "convstem-stages3-gray", "convstem-aa", "convstem-aa-gray", "standard", "standard-distill", "standard-mean-gray", "qkvbias-lsa-finalnorm" };
 
     public static ViTConfig Architecture(string name) => name switch
     {
@@ -29,6 +29,9 @@ internal static class OnnxTestSupport
         "convstem-stages3-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 2, StemConvsPerStage = 3, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
         // Anti-aliased stride-2 convolutions (blur before each), BatchNorm stem, two convs per stage, gray and non-square.
         "convstem-aa-gray" => (ViTConfig.Tiny with { Stem = ViTStem.Conv, StemChannels = 4, PatchSize = 4, StemBatchNorm = true, StemConvsPerStage = 2, StemAntiAlias = true }).WithInput(1, 12, 20, 5),
+        // Standard ViT pieces on gray non-square images with mean pooling, and each piece alone on the seed's layout.
+        "standard-mean-gray" => (ViTConfig.Tiny with { Stem = ViTStem.PatchConv, QkvBias = true, FinalNorm = true, LayerNormEpsilon = 1e-12, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
+        "qkvbias-lsa-finalnorm" => ViTConfig.Tiny with { QkvBias = true, FinalNorm = true, LocalitySelfAttention = true },
         _ => VisionTransformerTests.Architecture(name),
     };
 

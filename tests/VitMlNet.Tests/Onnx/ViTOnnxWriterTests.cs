@@ -314,6 +314,7 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
     [InlineData("cls")]
     [InlineData("seed")]
     [InlineData("convstem-distill")]
+    [InlineData("standard-distill")]
     public void Int8GraphTracksTheFloatModelAndReadsBackDequantizedWeights(string arch)
     {
         var config = Architecture(arch);

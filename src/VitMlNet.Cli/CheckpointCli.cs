@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Globalization;
+using VitMlNet.Checkpoints;
+using VitMlNet.Modeling;
+using VitMlNet.Onnx;
+
+namespace VitMlNet.Cli;
+
+/// <summary>
+/// Pretrained checkpoints (timm, Hugging Face, torchvision; <see cref="ViTCheckpoint"/>) wherever the CLI takes a model:
+/// <c>vit info CHECKPOINT</c>, <c>vit export-onnx CHECKPOINT out.onnx</c>, <c>vit train --from CHECKPOINT</c>.
+/// </summary>
+internal static class CheckpointCli
+{
+    /// <summary>Learning rate of <c>vit train --from</c> when <c>--lr</c> is not given: fine-tuning wants a far smaller step than training from scratch.</summary>
+    public const double FineTuneLearningRate = 5e-5;
+
+    /// <summary>Weight decay of <c>vit train --from</c> (AdamW; DeiT's 0.05).</summary>
+    public const double FineTuneWeightDecay = 0.05;
+
+    /// <summary>The <c>--heads</c> option: attention heads of a checkpoint whose width does not follow the 64-wide-heads rule.</summary>
+    public static Option<int?> HeadsOption() => new("--heads")
+    {
+        HelpName = "N",
+        Description = "Attention heads of a pretrained checkpoint (default: Hugging Face's config.json, else width / 64)",
+    };
+
+    /// <summary>Whether <paramref name="path"/> is a checkpoint rather than a VitMlNet zip.</summary>
+    public static bool IsCheckpoint(string path) => ViTCheckpoint.IsCheckpointPath(path);
+
+    /// <summary>Reads a checkpoint as the model the other commands work on; file errors become usage errors.</summary>
+    public static ViTOnnxModel Read(string path, int? heads)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new UsageException($"'{path}' not found.");
+        try
+        {
+            var c = ViTCheckpoint.Load(path, new CheckpointImportOptions { Heads = heads });
+            return new ViTOnnxModel(c.Config, c.ClassNames, c.Weights, null);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    /// <summary><c>vit info CHECKPOINT</c>: family, architecture, parameters, mean/std, classes.</summary>
+    public static int Info(string path, int? heads, bool json, CliContext context)
+    {
+        ViTCheckpoint checkpoint;
+        try
+        {
+            checkpoint = ViTCheckpoint.Load(path, new CheckpointImportOptions { Heads = heads });
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        var c = checkpoint.Config;
+        long parameters = checkpoint.Weights.Sum(w => (long)w.Value.Data.Length);
+        if (json)
+        {
+            context.Out.WriteLine(CliJson.Serialize(new
+            {
+                checkpoint = Path.GetFullPath(checkpoint.SourcePath),
+                bytes = new FileInfo(checkpoint.SourcePath).Length,
+                family = checkpoint.Family.ToString(),
+                classes = checkpoint.ClassNames,
+                architecture = InfoCommand.ArchitectureJson(c),
+                layerNormEpsilon = c.LayerNormEpsilon,
+                qkvBias = c.QkvBias,
+                finalNorm = c.FinalNorm,
+                parameters,
+            }));
+            return ExitCodes.Ok;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var o = context.Out;
+        o.WriteLine($"checkpoint {checkpoint.SourcePath} ({new FileInfo(checkpoint.SourcePath).Length / 1024.0:F0} KiB), {checkpoint.Family} names");
+        o.WriteLine(string.Format(inv, "network  ViT: {0}x{1}x{2} input, patch {3}, dim {4}, depth {5}, heads {6}x{7}, MLP ratio {8}{9}{10}{11}, LayerNorm eps {12:G3}",
+            c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
+            c.QkvBias ? ", qkv bias" : "", c.FinalNorm ? ", final norm" : "", c.DistillationToken ? ", distillation token" : "", c.LayerNormEpsilon));
+        o.WriteLine(string.Format(inv, "params   {0:N0}", parameters));
+        o.WriteLine($"classes  {c.NumClasses}: {string.Join(", ", checkpoint.ClassNames.Take(10))}{(c.NumClasses > 10 ? ", ..." : "")}");
+        o.WriteLine(string.Format(inv, "pixels   mean [{0}], std [{1}] (the family's; the ONNX export and fine-tuning use them)",
+            string.Join(", ", c.Mean.Select(v => v.ToString("G4", inv))), string.Join(", ", c.Std.Select(v => v.ToString("G4", inv)))));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// <c>vit train --from CHECKPOINT</c>: the checkpoint's architecture (so folders and lists are read at its image
+    /// size), its weights as the initial model, and fine-tuning defaults: AdamW, learning rate
+    /// <see cref="FineTuneLearningRate"/> unless <c>--lr</c> says otherwise, weight decay <see cref="FineTuneWeightDecay"/>.
+    /// </summary>
+    public static void ApplyFrom(string from, int? heads, double? layerDecay, bool freezeBackbone, VisionTransformerOptions recipe)
+    {
+        var model = Read(from, heads);
+        recipe.Architecture = model.Config;
+        recipe.Preset = model.Config.Name;
+        recipe.InitialModel = from;
+        recipe.Optimizer = VitOptimizer.AdamW;
+        recipe.LearningRate = FineTuneLearningRate;
+        recipe.WeightDecay = FineTuneWeightDecay;
+        if (layerDecay is double decay)
+        {
+            if (!(decay > 0 && decay <= 1)) throw new UsageException($"--layer-decay must be in (0, 1] (got {decay.ToString(CultureInfo.InvariantCulture)})");
+            recipe.LayerDecay = decay;
+        }
+        recipe.FreezeBackbone = freezeBackbone;
+    }
+}
+
+/// <summary>
+/// <c>vit export-safetensors MODEL out.safetensors</c>: a model zip's (or a checkpoint's) weights as safetensors with
+/// timm's names, for PyTorch (timm's <c>VisionTransformer</c>, or <c>load_state_dict</c>); the way back of
+/// <c>vit train --from</c>.
+/// </summary>
+internal static class ExportSafetensorsCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train' (a standard ViT, e.g. fine-tuned with --from), or a checkpoint" };
+        var output = new Argument<string>("output") { HelpName = "out.safetensors", Description = "The .safetensors file to write" };
+        var heads = CheckpointCli.HeadsOption();
+        var command = new Command("export-safetensors", "Write a standard ViT's weights as safetensors with timm's names (for PyTorch).") { model, output, heads };
+        command.SetAction(parse => Guard.Run("export-safetensors", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(heads), context)));
+        return command;
+    }
+
+    public static int Run(string modelPath, string outputPath, int? heads, CliContext context)
+    {
+        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelFile.ReadOnnx(modelPath);
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        try
+        {
+            ViTCheckpoint.SaveTimmSafetensors(source.Config, source.Weights, outputPath, source.ClassNames);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        var c = source.Config;
+        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {source.Weights.Count} tensors with timm names)");
+        context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture,
+            "timm: timm.create_model('{0}', img_size={1}, patch_size={2}, embed_dim={3}, depth={4}, num_heads={5}, mlp_ratio={6}, num_classes={7}{8}).load_state_dict(safetensors.torch.load_file(...))",
+            c.DistillationToken ? "deit_base_distilled_patch16_224" : "vit_base_patch16_224", c.ImageHeight, c.PatchSize, c.Dim, c.Depth, c.Heads, c.MlpRatio, c.NumClasses,
+            c.QkvBias ? "" : ", qkv_bias=False"));
+        context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "pixels: mean [{0}], std [{1}]",
+            string.Join(", ", c.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture))), string.Join(", ", c.Std.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))));
+        return ExitCodes.Ok;
+    }
+}

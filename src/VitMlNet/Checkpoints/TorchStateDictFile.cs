@@ -1,0 +1,165 @@
+using System.Collections;
+using System.IO.Compression;
+using Razorvine.Pickle;
+using Razorvine.Pickle.Objects;
+
+namespace VitMlNet.Checkpoints;
+
+/// <summary>
+/// Reads a PyTorch state dict saved with <c>torch.save</c> (the zip format of PyTorch 1.6 and later: <c>.pt</c>,
+/// <c>.pth</c>, <c>.bin</c>), as float32 arrays by name, without Python.
+/// </summary>
+/// <remarks>
+/// The pickle is parsed by Razorvine.Pickle (TorchSharp.PyBridge's own unpickler). Unlike PyBridge 1.4.4's
+/// <c>load_py</c>, which loads into a module whose names match the file's, this returns the raw dictionary (the names
+/// are mapped afterwards), honours storage offsets and strides (tensors that share a storage), and unwraps the
+/// <c>{"model": state_dict}</c> / <c>{"state_dict": ...}</c> containers training scripts save.
+/// </remarks>
+internal static class TorchStateDictFile
+{
+    private static readonly object RegistrationLock = new();
+
+    /// <summary>Whether <paramref name="path"/> is a zip archive (the torch.save format).</summary>
+    public static bool Looks(string path)
+    {
+        using var stream = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[4];
+        return stream.Read(head) == 4 && head[0] == 0x50 && head[1] == 0x4b && head[2] == 0x03 && head[3] == 0x04;
+    }
+
+    /// <summary>Reads the float tensors of the state dict in <paramref name="path"/>.</summary>
+    public static Dictionary<string, (float[] Data, long[] Shape)> Read(string path)
+    {
+        if (!Looks(path))
+        {
+            throw new InvalidDataException(
+                $"'{path}' is not a zip-format torch.save file (PyTorch 1.6+). Re-save it in Python with torch.save(state_dict, path), or as safetensors.");
+        }
+        using var archive = ZipFile.OpenRead(path);
+        var pickle = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl")
+            ?? throw new InvalidDataException($"'{path}' has no data.pkl: not a torch.save file.");
+        string prefix = pickle.FullName[..^"data.pkl".Length];
+        object root;
+        lock (RegistrationLock)
+        {
+            // Razorvine's constructor registry is global: (re)register ours for the duration of this load.
+            Unpickler.registerConstructor("torch._utils", "_rebuild_tensor", new RebuildTensor());
+            Unpickler.registerConstructor("torch._utils", "_rebuild_tensor_v2", new RebuildTensor());
+            Unpickler.registerConstructor("torch._utils", "_rebuild_parameter", new RebuildParameter());
+            Unpickler.registerConstructor("collections", "OrderedDict", new OrderedDictConstructor());
+            using var unpickler = new StorageUnpickler(archive, prefix, path);
+            using var stream = pickle.Open();
+            root = unpickler.load(stream);
+        }
+        var dict = root as IDictionary ?? throw new InvalidDataException($"'{path}' holds a {root?.GetType().Name ?? "null"}, not a state dict.");
+        // Training scripts wrap the state dict: {"model": ...} (DeiT, timm's train.py), {"state_dict": ...}, {"model_ema": ...}.
+        foreach (var key in new[] { "model", "state_dict", "model_state_dict", "module" })
+        {
+            if (dict.Contains(key) && dict[key] is IDictionary inner && inner.Values.OfType<TensorValue>().Any())
+            {
+                dict = inner;
+                break;
+            }
+        }
+        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in dict)
+        {
+            if (entry.Value is TensorValue t && entry.Key is string name) result[name] = (t.Data, t.Shape);
+        }
+        if (result.Count == 0) throw new InvalidDataException($"'{path}' holds no tensors.");
+        return result;
+    }
+
+    /// <summary>A tensor rebuilt from its storage: float32 data and shape.</summary>
+    private sealed record TensorValue(float[] Data, long[] Shape);
+
+    /// <summary>A storage of the archive: its float32 values.</summary>
+    private sealed record Storage(float[] Values);
+
+    private sealed class StorageUnpickler(ZipArchive archive, string prefix, string path) : Unpickler
+    {
+        private readonly Dictionary<string, Storage> storages = new(StringComparer.Ordinal);
+
+        protected override object persistentLoad(object pid)
+        {
+            // ("storage", storage_type, key, location, numel)
+            if (pid is not object[] { Length: >= 5 } tuple || tuple[0] as string != "storage")
+                throw new InvalidDataException($"'{path}': unknown persistent id in the pickle.");
+            string type = (tuple[1] as ClassDictConstructor)?.name ?? tuple[1]?.ToString() ?? "";
+            string key = tuple[2]?.ToString() ?? "";
+            long count = Convert.ToInt64(tuple[4], System.Globalization.CultureInfo.InvariantCulture);
+            if (storages.TryGetValue(key, out var known)) return known;
+            string dtype = type switch
+            {
+                "FloatStorage" => "F32",
+                "HalfStorage" => "F16",
+                "BFloat16Storage" => "BF16",
+                "DoubleStorage" => "F64",
+                _ => "",
+            };
+            var entry = archive.GetEntry(prefix + "data/" + key) ?? throw new InvalidDataException($"'{path}' lacks the storage data/{key}.");
+            Storage storage;
+            if (dtype.Length == 0)
+            {
+                storage = new Storage([]); // integer and boolean storages (e.g. BatchNorm's num_batches_tracked) are skipped
+            }
+            else
+            {
+                using var stream = entry.Open();
+                using var memory = new MemoryStream();
+                stream.CopyTo(memory);
+                storage = new Storage(SafetensorsFile.Decode(memory.GetBuffer().AsSpan(0, (int)memory.Length), dtype, count, $"'{path}': storage {key}"));
+            }
+            storages[key] = storage;
+            return storage;
+        }
+    }
+
+    private sealed class RebuildTensor : IObjectConstructor
+    {
+        public object construct(object[] args)
+        {
+            // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks)
+            var storage = (Storage)args[0];
+            if (storage.Values.Length == 0) return new object();
+            long offset = Convert.ToInt64(args[1], System.Globalization.CultureInfo.InvariantCulture);
+            long[] shape = ((object[])args[2]).Select(d => Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            long[] stride = ((object[])args[3]).Select(d => Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            long count = shape.Aggregate(1L, (a, b) => a * b);
+            var data = new float[count];
+            var index = new long[shape.Length];
+            for (long i = 0; i < count; i++)
+            {
+                long at = offset;
+                for (int d = 0; d < shape.Length; d++) at += index[d] * stride[d];
+                data[i] = storage.Values[at];
+                for (int d = shape.Length - 1; d >= 0; d--)
+                {
+                    if (++index[d] < shape[d]) break;
+                    index[d] = 0;
+                }
+            }
+            return new TensorValue(data, shape);
+        }
+    }
+
+    private sealed class RebuildParameter : IObjectConstructor
+    {
+        // _rebuild_parameter(data, requires_grad, backward_hooks): the tensor itself.
+        public object construct(object[] args) => args[0];
+    }
+
+    /// <summary>A state dict (an OrderedDict with a <c>_metadata</c> attribute, which is dropped).</summary>
+    private sealed class OrderedDict : Hashtable
+    {
+        // Called by the unpickler's BUILD with the OrderedDict's attributes; a state dict's are metadata only.
+#pragma warning disable IDE1006, CA1822 // the name and instance method are the unpickler's protocol
+        public void __setstate__(Hashtable state) { }
+#pragma warning restore IDE1006, CA1822
+    }
+
+    private sealed class OrderedDictConstructor : IObjectConstructor
+    {
+        public object construct(object[] args) => new OrderedDict();
+    }
+}
