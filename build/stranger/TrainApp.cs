@@ -41,8 +41,7 @@ var options = VisionTransformerRecipes.Apply("tiny");
 options.Epochs = 12;
 options.BatchSize = 16;
 options.LearningRate = 3e-3;
-var pipeline = ml.Transforms.ResizeImages("Image", 16, 16, "Image")
-    .Append(ml.Transforms.ExtractPixels("Pixels", "Image"))
+var pipeline = VitMlNet.Data.ImagePreprocessing.Estimator(ml, 3, 16, 16)
     .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 var model = pipeline.Fit(keyMap.Transform(train));

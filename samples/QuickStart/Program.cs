@@ -80,11 +80,9 @@ if (options.WarmupEpochs >= options.Epochs)
     options.WarmupEpochs = options.Epochs / 4.0;   // a 1-epoch run would otherwise spend all of it warming up
 }
 
-// 4. The pipeline: image → 28×28 gray pixels → Vision Transformer → class name.
-//    ResizeImages(Fill) lets the saved model accept images of any size (Fashion-MNIST is already 28×28).
-var pipeline = ml.Transforms.ResizeImages("Image", imageWidth: 28, imageHeight: 28, resizing: ImageResizingEstimator.ResizingKind.Fill)
-    .Append(ml.Transforms.ConvertToGrayscale("Image"))
-    .Append(ml.Transforms.ExtractPixels("Pixels", "Image", ImagePixelExtractingEstimator.ColorBits.Red))
+// 4. The pipeline: image → 28×28 gray pixels (ImagePreprocessing, the one chain training and the saved zip share;
+//    it accepts images of any size) → Vision Transformer → class name.
+var pipeline = ImagePreprocessing.Estimator(ml, channels: 1, height: 28, width: 28)
     .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
