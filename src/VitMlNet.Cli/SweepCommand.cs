@@ -153,7 +153,7 @@ internal static class SweepCommand
         var summary = At(Verbosity.Minimal);
         var outcome = s.Json ? summary : stdout;
         var clock = Stopwatch.StartNew();
-        At(Verbosity.Detailed).WriteLine($"settings: {s}");
+        At(Verbosity.Detailed).WriteLine("settings: " + s.ToString().Replace(nameof(SweepSettings) + " ", "", StringComparison.Ordinal));
         OutputChecks.CheckFile(s.Out, s.OutOption);
         OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
         if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");

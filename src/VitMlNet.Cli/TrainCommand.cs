@@ -272,7 +272,8 @@ internal static class TrainCommand
         "time budget {16}, {17}; scoring {18}, flip average {19}, shift average {20}, resize {21}; checkpoint {22}{23}",
         o.Epochs, o.BatchSize, o.LearningRate, o.MinLearningRate, o.Optimizer, o.Schedule, o.WarmupEpochs, o.WeightDecay, o.GradientClipNorm,
         o.LabelSmoothing, o.EmaDecay, o.ValidationFraction, o.EarlyStoppingPatience > 0 ? $"after {o.EarlyStoppingPatience} epochs" : "off",
-        o.Seed, o.Device, o.Threads?.ToString(CultureInfo.InvariantCulture) ?? "one per core", o.TimeBudget?.ToString() ?? "off", o.Augmentation,
+        o.Seed, o.Device, o.Threads?.ToString(CultureInfo.InvariantCulture) ?? "one per core", o.TimeBudget?.ToString() ?? "off",
+        "augmentation " + o.Augmentation.ToString().Replace(nameof(Training.AugmentationOptions) + " ", "", StringComparison.Ordinal),
         o.ScoringPrecision, o.ScoringFlipAverage, o.ScoringShiftAverage, s.Resize, s.Checkpoint ?? "none", s.Resume ? " (resume)" : "");
 
     /// <summary>The runtime environment (<c>-v diagnostic</c>).</summary>

@@ -215,6 +215,18 @@ public partial class CliTests
     }
 
     [Fact]
+    public void QuietSweepPrintsOnlyTheBestTrial()
+    {
+        string model = f.NewPath("sweep.zip");
+        var r = Vit.Run("sweep", "--data", f.Train.Root, "--time-budget", "300", "--trials", "1", "--strategy", "random", "--epochs", "1",
+            "--preset", "tiny", "--batch", "16", "--limit", "24", "--output", model, "-v", "quiet");
+        Assert.True(r.Code == 0, r.ToString());
+        var line = Assert.Single(r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("best: trial 1, accuracy ", line);
+        Assert.True(File.Exists(model));
+    }
+
+    [Fact]
     public void QuietEvaluationPrintsTheMetricsWithoutTheReportLine()
     {
         var normal = Vit.Run("evaluate", f.Model, "--data", f.Test.Root, "--report", f.NewPath("eval-normal"));
