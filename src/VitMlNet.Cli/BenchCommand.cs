@@ -36,10 +36,10 @@ internal static class BenchCommand
 {
     public static Command Build(CliContext context)
     {
-        var preset = new Option<string>("--preset") { Description = "Architecture preset", DefaultValueFactory = _ => "seed" };
-        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 20 };
-        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: one per core)" };
+        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Architecture preset", DefaultValueFactory = _ => "seed" };
+        var batch = new Option<int>("--batch") { HelpName = "N", Description = "Batch size", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { HelpName = "N", Description = "Timed steps", DefaultValueFactory = _ => 20 };
+        var threads = new Option<int?>("--threads") { HelpName = "N", Description = "libtorch threads (default: one per core)" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var bench = new Command("bench", "Time training and inference of a preset on random data.") { preset, batch, steps, threads, json };
         bench.SetAction(parse => Guard.Run("bench", context.Error, () =>

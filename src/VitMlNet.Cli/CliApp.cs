@@ -7,11 +7,26 @@ namespace VitMlNet.Cli;
 /// <param name="Error">Errors, warnings, and progress when <see cref="Out"/> carries JSON.</param>
 /// <param name="Interactive">Whether <see cref="Out"/> is a terminal (live progress display).</param>
 /// <param name="Cancellation">Ctrl+C: training stops between steps and saves what it has.</param>
-internal sealed record CliContext(TextWriter Out, TextWriter Error, bool Interactive, CancellationToken Cancellation);
+internal sealed record CliContext(TextWriter Out, TextWriter Error, bool Interactive, CancellationToken Cancellation)
+{
+    /// <summary>How much to print (<c>-v|--verbosity</c>): <see cref="Verbosity.Normal"/> unless a verb's option says otherwise.</summary>
+    public Verbosity Verbosity { get; init; } = Verbosity.Normal;
+
+    /// <summary>Whether lines of <paramref name="level"/> are printed.</summary>
+    public bool Shows(Verbosity level) => Verbosity >= level;
+
+    /// <summary>
+    /// Where lines of <paramref name="level"/> go: <see cref="Out"/>, or <see cref="Error"/> when <see cref="Out"/>
+    /// carries JSON; <see cref="TextWriter.Null"/> when the verbosity is lower (results and errors never go through here).
+    /// </summary>
+    public TextWriter Log(Verbosity level, bool json = false) => !Shows(level) ? TextWriter.Null : json ? Error : Out;
+}
 
 /// <summary>
-/// The <c>vit</c> command line: <c>train</c>, <c>evaluate</c>, <c>predict</c>, <c>export-onnx</c>, <c>info</c>, <c>bench</c>.
+/// The <c>vit</c> command line: the workflow first (<c>train</c>, <c>evaluate</c>, <c>predict</c>, <c>info</c>,
+/// <c>export-onnx</c>), then <c>sweep</c>, <c>export-images</c>, <c>bench</c>, <c>bench-scoring</c>.
 /// Exit codes: 0 ok, 1 failure, 2 bad usage or bad input (see <see cref="ExitCodes"/>); errors are one line on stderr.
+/// Plain <c>vit</c> prints the usage on stdout and exits with 2, as <c>dotnet</c> alone prints its usage and fails.
 /// </summary>
 internal static class CliApp
 {
@@ -26,16 +41,26 @@ internal static class CliApp
     {
         var context = new CliContext(stdout, stderr, interactive, cancellation);
         var root = new RootCommand("vit: train, evaluate and run Vision Transformers in ML.NET model zips.");
+        // The main workflow first, in the order it is used; then the search, the data and the speed tools.
         root.Subcommands.Add(TrainCommand.Build(context));
         root.Subcommands.Add(EvaluateCommand.Build(context));
         root.Subcommands.Add(PredictCommand.Build(context));
+        root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(ExportOnnxCommand.Build(context));
         root.Subcommands.Add(ExportSafetensorsCommand.Build(context));
-        root.Subcommands.Add(InfoCommand.Build(context));
-        root.Subcommands.Add(BenchCommand.Build(context));
-        root.Subcommands.Add(ExportImagesCommand.Build(context));
-        root.Subcommands.Add(ScoringBenchCommand.Build(context));
         root.Subcommands.Add(SweepCommand.Create(stdout, stderr, interactive, handleCtrlC: false, cancellation));
+        root.Subcommands.Add(ExportImagesCommand.Build(context));
+        root.Subcommands.Add(BenchCommand.Build(context));
+        root.Subcommands.Add(ScoringBenchCommand.Build(context));
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+
+        if (args.Length == 0)
+        {
+            // Plain `vit`: the usage on stdout, and a failing exit code so that a script that lost its arguments notices
+            // (`dotnet` alone does the same, with exit code 129).
+            root.Parse(["--help"]).Invoke(invocation);
+            return ExitCodes.Usage;
+        }
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -45,6 +70,6 @@ internal static class CliApp
             return ExitCodes.Usage;
         }
 
-        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        return parse.Invoke(invocation);
     }
 }

@@ -31,8 +31,8 @@ internal sealed class UsageException : Exception
 internal static class Guard
 {
     /// <summary>Runs <paramref name="action"/>; bad input gives exit code 2, any other exception 1, with no stack trace
-    /// unless the environment variable <c>VIT_DEBUG</c> is set.</summary>
-    public static int Run(string verb, TextWriter stderr, Func<int> action)
+    /// unless <paramref name="trace"/> (<c>-v diag</c>) or the environment variable <c>VIT_DEBUG</c> is set.</summary>
+    public static int Run(string verb, TextWriter stderr, Func<int> action, bool trace = false)
     {
         try
         {
@@ -40,18 +40,18 @@ internal static class Guard
         }
         catch (Exception e) when (IsUsage(e))
         {
-            Report(verb, stderr, e);
+            Report(verb, stderr, e, trace);
             return ExitCodes.Usage;
         }
         catch (OperationCanceledException e)
         {
             // Ctrl+C or SIGTERM before training started (while the data was read): nothing was written.
-            Report(verb, stderr, new OperationCanceledException("cancelled (Ctrl+C or SIGTERM) before anything was saved.", e));
+            Report(verb, stderr, new OperationCanceledException("cancelled (Ctrl+C or SIGTERM) before anything was saved.", e), trace);
             return ExitCodes.Failure;
         }
         catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
         {
-            Report(verb, stderr, e);
+            Report(verb, stderr, e, trace);
             return ExitCodes.Failure;
         }
     }
@@ -59,10 +59,10 @@ internal static class Guard
     private static bool IsUsage(Exception e) =>
         e is UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException;
 
-    private static void Report(string verb, TextWriter stderr, Exception e)
+    private static void Report(string verb, TextWriter stderr, Exception e, bool trace)
     {
         stderr.WriteLine($"vit {verb}: error: {OneLine(NativeMessage(e.Message))}");
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG")))
+        if (trace || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG")))
         {
             stderr.WriteLine(e.ToString());
         }

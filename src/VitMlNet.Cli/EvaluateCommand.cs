@@ -9,17 +9,19 @@ internal static class EvaluateCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var model = new Argument<string>("model.zip") { Description = "Model zip written by 'vit train'" };
         var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Labelled images: " + DataSpec.Syntax, Required = true };
         var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
+        var verbosity = CliOptions.VerbosityOption();
         var command = new Command("evaluate", "Accuracy, log-loss, per-class precision/recall and the confusion matrix of a model zip on labelled images.")
         {
-            model, data, report, json, skip,
+            model, data, report, json, skip, verbosity,
         };
         command.SetAction(parse => Guard.Run("evaluate", context.Error, () =>
-            Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(report), parse.GetValue(json), parse.GetValue(skip), context)));
+            Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(report), parse.GetValue(json), parse.GetValue(skip),
+                context with { Verbosity = parse.GetValue(verbosity) }), trace: parse.GetValue(verbosity) >= Verbosity.Diagnostic));
         return command;
     }
 
@@ -36,7 +38,11 @@ internal static class EvaluateCommand
         var data = spec.Open(skipBadImages);
         TrainCommand.WarnSkipped(data, context.Error);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = ModelEvaluator.Evaluate(ml, model, data, classes);
+        // -v detailed: what was scored and how long it took (stderr with --json); the metrics are the result.
+        context.Log(Verbosity.Detailed, json).WriteLine(FormattableString.Invariant(
+            $"scored {result.Count} images of {dataSpec} with {modelPath} ({onnx.ClassNames.Count} classes, preset {config.Name}) in {clock.Elapsed.TotalSeconds:F1} s"));
         if (report is not null)
         {
             ReportWriter.Write(report, ReportData.Create("evaluate", modelPath, dataSpec, classes, null, result, ReportData.FirstImagesAsModelSees(model, data, config)));
@@ -49,7 +55,7 @@ internal static class EvaluateCommand
         else
         {
             result.Print(context.Out);
-            if (report is not null) context.Out.WriteLine($"report: {report}");
+            if (report is not null) context.Log(Verbosity.Minimal).WriteLine($"report: {report}");
         }
 
         return ExitCodes.Ok;

@@ -5,7 +5,7 @@ using VitMlNet.Data;
 namespace VitMlNet.Cli;
 
 /// <summary>
-/// <c>vit export-images --data SPEC --count N --out DIR</c>: writes the first N images of a dataset as PNG files
+/// <c>vit export-images --data SPEC --count N -o DIR</c>: writes the first N images of a dataset as PNG files
 /// named <c>index-class.png</c> (e.g. Fashion-MNIST test images to try <c>vit predict</c> on).
 /// </summary>
 internal static class ExportImagesCommand
@@ -14,9 +14,9 @@ internal static class ExportImagesCommand
     {
         var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Dataset: " + DataSpec.Syntax, Required = true };
         var count = new Option<int>("--count") { HelpName = "N", Description = "How many images, from the first", DefaultValueFactory = _ => 10 };
-        var output = new Option<string>("--out") { HelpName = "DIR", Description = "Folder to write the PNG files into", Required = true };
+        var output = CliOptions.Output("DIR", "Folder to write the PNG files into");
         var size = new Option<int?>("--image-size") { HelpName = "N", Description = "Square size for image folders and lists (default: 32; IDX and CIFAR keep their own)" };
-        var command = new Command("export-images", "Write the first images of a dataset as PNG files.") { data, count, output, size };
+        var command = new Command("export-images", "Write the first images of a dataset as PNG files.") { data, output, count, size };
         command.SetAction(parse => Guard.Run("export-images", context.Error, () => Run(parse.GetValue(data)!, parse.GetValue(count), parse.GetValue(output)!, parse.GetValue(size), context)));
         return command;
     }

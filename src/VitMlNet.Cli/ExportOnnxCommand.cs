@@ -7,7 +7,7 @@ using VitMlNet.Onnx;
 namespace VitMlNet.Cli;
 
 /// <summary>
-/// <c>vit export-onnx model.zip out.onnx</c>: rewrites the ONNX graph embedded in a model zip as a standalone model
+/// <c>vit export-onnx model.zip model.onnx</c> (or <c>-o model.onnx</c>): rewrites the ONNX graph embedded in a model zip as a standalone model
 /// for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw 0..255 values, outputs <c>logits</c> and
 /// <c>probabilities</c> [N, classes]; class names and architecture in the metadata. The result is checked with ONNX Runtime.
 /// </summary>
@@ -15,17 +15,24 @@ internal static class ExportOnnxCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
-        var output = new Argument<string>("output") { HelpName = "out.onnx", Description = "The .onnx file to write" };
+        var model = new Argument<string>("model.zip") { Description = "Model zip written by 'vit train'" };
+        // The output is positional (`vit export-onnx model.zip model.onnx`) or, as in the dotnet CLI, -o|--output.
+        var output = new Argument<string?>("model.onnx") { Description = "The .onnx file to write (or -o FILE)", Arity = ArgumentArity.ZeroOrOne };
+        var outputOption = CliOptions.Output("FILE", "The .onnx file to write (instead of the second argument)", required: false);
         var int8 = new Option<bool>("--int8") { Description = "Quantize the encoder's Linear weights to int8 (dynamic quantization; faster on CPU)" };
         var flip = new Option<bool>("--flip-average") { Description = "Score each image with its left-right mirror and average the two logits (twice the work)" };
         var shift = new Option<bool>("--shift-average") { Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the work)" };
         var heads = CheckpointCli.HeadsOption();
         var command = new Command("export-onnx", "Write a model zip's (or a pretrained checkpoint's) network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
         {
-            model, output, int8, flip, shift, heads,
+            model, output, outputOption, int8, flip, shift, heads,
         };
-        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, parse.GetValue(output)!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift), parse.GetValue(heads))));
+        command.Validators.Add(result =>
+        {
+            bool positional = result.GetValue(output) is not null, option = result.GetResult(outputOption) is { Implicit: false };
+            if (positional == option) result.AddError(positional ? "give the .onnx file once: as the second argument or with -o, not both" : "name the .onnx file to write: vit export-onnx model.zip model.onnx (or -o model.onnx)");
+        });
+        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, (parse.GetValue(output) ?? parse.GetValue(outputOption))!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift), parse.GetValue(heads))));
         return command;
     }
 

@@ -11,7 +11,7 @@ internal static class InfoCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var model = new Argument<string>("model.zip") { Description = "Model zip written by 'vit train'" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var heads = CheckpointCli.HeadsOption();
         var command = new Command("info", "Show a model zip's (or a pretrained checkpoint's) columns, classes and architecture.") { model, json, heads };

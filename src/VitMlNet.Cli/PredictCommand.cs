@@ -13,13 +13,15 @@ internal static class PredictCommand
 {
     public static Command Build(CliContext context)
     {
-        var model = new Argument<string>("model") { HelpName = "model.zip", Description = "Model zip written by 'vit train'" };
+        var model = new Argument<string>("model.zip") { Description = "Model zip written by 'vit train'" };
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { HelpName = "K", Description = "How many of the most probable classes to list", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one entry per image" };
-        var command = new Command("predict", "Classify images with a model zip.") { model, inputs, top, json };
+        var verbosity = CliOptions.VerbosityOption();
+        var command = new Command("predict", "Classify images with a model zip.") { model, inputs, top, json, verbosity };
         command.SetAction(parse => Guard.Run("predict", context.Error, () =>
-            Run(parse.GetValue(model)!, parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(json), context)));
+            Run(parse.GetValue(model)!, parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(json), context with { Verbosity = parse.GetValue(verbosity) }),
+            trace: parse.GetValue(verbosity) >= Verbosity.Diagnostic));
         return command;
     }
 
@@ -32,6 +34,10 @@ internal static class PredictCommand
         var model = ModelFile.Load(ml, modelPath, out _);
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
         var classes = ModelFile.SlotNames(engine.OutputSchema, "Score");
+        // -v detailed: the model before the predictions and the time they took after (stderr with --json).
+        var detail = context.Log(Verbosity.Detailed, json);
+        detail.WriteLine($"model: {modelPath} ({classes.Length} classes: {string.Join(", ", classes)})");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var entries = new List<Entry>();
         foreach (var (file, problem) in ListFiles(inputs))
@@ -41,6 +47,8 @@ internal static class PredictCommand
             if (!json) Print(entry, context);
         }
 
+        detail.WriteLine(string.Format(CultureInfo.InvariantCulture, "predicted {0} of {1} images in {2:F2} s ({3:F1} ms per image)",
+            entries.Count(e => e.Error is null), entries.Count, clock.Elapsed.TotalSeconds, clock.Elapsed.TotalMilliseconds / Math.Max(1, entries.Count)));
         if (json)
         {
             context.Out.WriteLine(CliJson.Serialize(entries.Select(e => e.Error is not null

@@ -36,7 +36,14 @@ internal sealed record SweepSettings(
     int? Limit = null,
     string? Leaderboard = null,
     bool Json = false,
-    bool SkipBadImages = false);
+    bool SkipBadImages = false)
+{
+    /// <summary>The output option as the user typed it (<c>-o</c>, <c>--output</c> or <c>--out</c>), for messages.</summary>
+    public string OutOption { get; init; } = "--output";
+
+    /// <summary>How much to print (<c>-v|--verbosity</c>).</summary>
+    public Verbosity Verbosity { get; init; } = Verbosity.Normal;
+}
 
 /// <summary>
 /// <c>vit sweep</c>: a hyperparameter search (<see cref="VisionTransformerExperiment"/>) over learning rate, weight decay,
@@ -75,32 +82,33 @@ internal static class SweepCommand
     /// </summary>
     internal static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, bool handleCtrlC, CancellationToken cancellation)
     {
-        var data = new Option<string>("--data") { Description = "Training data: " + DataSpec.Syntax, Required = true };
-        var budget = new Option<double>("--time-budget") { Description = "Wall-clock budget in seconds, data loading included", Required = true };
-        var trials = new Option<int?>("--trials") { Description = "Maximum number of trials (default: as many as the budget allows)" };
-        var strategy = new Option<string>("--strategy") { Description = "random | halving (ASHA-style successive halving)", DefaultValueFactory = _ => "halving" };
-        var metric = new Option<string>("--metric") { Description = "accuracy | macro-accuracy | log-loss", DefaultValueFactory = _ => "accuracy" };
-        var validation = new Option<string?>("--validation") { Description = "Validation data (same forms as --data) instead of a held-out fraction" };
-        var fraction = new Option<double>("--validation-fraction") { Description = "Share of --data held out (stratified) for validation", DefaultValueFactory = _ => 0.2 };
-        var preset = new Option<string>("--preset") { Description = "Base architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs of a full trial (halving's last rung)", DefaultValueFactory = _ => 9 };
-        var minEpochs = new Option<int>("--min-epochs") { Description = "Halving: fewest epochs of the first rung", DefaultValueFactory = _ => 1 };
-        var eta = new Option<int>("--eta") { Description = "Halving: promote the top 1/eta to eta times the epochs", DefaultValueFactory = _ => 3 };
-        var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => 64 };
-        var imageSize = new Option<int?>("--image-size") { Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
-        var channels = new Option<int?>("--channels") { Description = "1 (gray) or 3 (RGB) (default: the data's)" };
-        var seed = new Option<int>("--seed") { Description = "Seed of sampling, the validation split and training", DefaultValueFactory = _ => 42 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: one per core)" };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N images of --data and --validation" };
-        var output = new Option<string>("--out") { Description = "Zip to write the best model to", Required = true };
-        var leaderboard = new Option<string?>("--leaderboard") { Description = "CSV file for the leaderboard" };
+        var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
+        var budget = new Option<double>("--time-budget") { HelpName = "SECONDS", Description = "Wall-clock budget in seconds, data loading included", Required = true };
+        var trials = new Option<int?>("--trials") { HelpName = "N", Description = "Maximum number of trials (default: as many as the budget allows)" };
+        var strategy = new Option<string>("--strategy") { HelpName = "random|halving", Description = "random, or halving (ASHA-style successive halving)", DefaultValueFactory = _ => "halving" };
+        var metric = new Option<string>("--metric") { HelpName = "METRIC", Description = "accuracy, macro-accuracy or log-loss", DefaultValueFactory = _ => "accuracy" };
+        var validation = new Option<string?>("--validation") { HelpName = "SPEC", Description = "Validation data (same forms as --data) instead of a held-out fraction" };
+        var fraction = new Option<double>("--validation-fraction") { HelpName = "F", Description = "Share of --data held out (stratified) for validation", DefaultValueFactory = _ => 0.2 };
+        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Base architecture preset: " + string.Join(", ", ViTConfig.PresetNames), DefaultValueFactory = _ => "seed" };
+        var epochs = new Option<int>("--epochs") { HelpName = "N", Description = "Epochs of a full trial (halving's last rung)", DefaultValueFactory = _ => 9 };
+        var minEpochs = new Option<int>("--min-epochs") { HelpName = "N", Description = "Halving: fewest epochs of the first rung", DefaultValueFactory = _ => 1 };
+        var eta = new Option<int>("--eta") { HelpName = "N", Description = "Halving: promote the top 1/eta to eta times the epochs", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch") { HelpName = "N", Description = "Images per step", DefaultValueFactory = _ => 64 };
+        var imageSize = new Option<int?>("--image-size") { HelpName = "N", Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
+        var channels = new Option<int?>("--channels") { HelpName = "1|3", Description = "1 (gray) or 3 (RGB) (default: the data's)" };
+        var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of sampling, the validation split and training", DefaultValueFactory = _ => 42 };
+        var device = new Option<string>("--device") { HelpName = "DEVICE", Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { HelpName = "N", Description = "libtorch threads (default: one per core)" };
+        var limit = new Option<int?>("--limit") { HelpName = "N", Description = "Use only the first N images of --data and --validation" };
+        var output = CliOptions.Output("FILE", "Zip to write the best model to");
+        var leaderboard = new Option<string?>("--leaderboard") { HelpName = "FILE", Description = "CSV file for the leaderboard" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out instead of failing" };
+        var verbosity = CliOptions.VerbosityOption();
         var command = new Command("sweep", "Search hyperparameters within a time budget and save the best model.")
         {
-            data, budget, trials, strategy, metric, validation, fraction, preset, epochs, minEpochs, eta, batch, imageSize, channels, seed,
-            device, threads, limit, output, leaderboard, json, skip,
+            data, output, budget, trials, strategy, metric, validation, fraction, preset, epochs, minEpochs, eta, batch, imageSize, channels, seed,
+            device, threads, limit, leaderboard, json, skip, verbosity,
         };
         command.SetAction(parse =>
         {
@@ -108,7 +116,7 @@ internal static class SweepCommand
                 parse.GetValue(strategy)!, parse.GetValue(metric)!, parse.GetValue(validation), parse.GetValue(fraction), parse.GetValue(preset)!,
                 parse.GetValue(epochs), parse.GetValue(minEpochs), parse.GetValue(eta), parse.GetValue(batch), parse.GetValue(imageSize),
                 parse.GetValue(channels), parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(limit), parse.GetValue(leaderboard),
-                parse.GetValue(json), parse.GetValue(skip));
+                parse.GetValue(json), parse.GetValue(skip)) { OutOption = CliOptions.TypedName(parse, output), Verbosity = parse.GetValue(verbosity) };
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             // Ctrl+C once: the trial in progress stops after its current step and the best model so far is saved;
             // twice: the process ends.
@@ -122,7 +130,7 @@ internal static class SweepCommand
             if (handleCtrlC) Console.CancelKeyPress += onCtrlC;
             try
             {
-                return Guarded(stderr, () => Run(settings, stdout, stderr, interactive, cts.Token));
+                return Guarded(stderr, () => Run(settings, stdout, stderr, interactive, cts.Token), trace: settings.Verbosity >= Verbosity.Diagnostic);
             }
             finally
             {
@@ -137,10 +145,17 @@ internal static class SweepCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var config = ViTConfig.FromPreset(CheckSettings(s));
-        var log = s.Json ? stderr : stdout;
+        // -v: information and trials (normal), the stop reason and what was saved (minimal), the settings (detailed);
+        // with --json they go to stderr. The best trial is the result: on stdout even with -v quiet (--json: in the JSON).
+        var output = s.Json ? stderr : stdout;
+        TextWriter At(Verbosity level) => s.Verbosity >= level ? output : TextWriter.Null;
+        var log = At(Verbosity.Normal);
+        var summary = At(Verbosity.Minimal);
+        var outcome = s.Json ? summary : stdout;
         var clock = Stopwatch.StartNew();
-        OutputChecks.CheckFile(s.Out, "--out");
-        OutputChecks.CheckNotInput(s.Out, "--out", (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
+        At(Verbosity.Detailed).WriteLine("settings: " + s.ToString().Replace(nameof(SweepSettings) + " ", "", StringComparison.Ordinal));
+        OutputChecks.CheckFile(s.Out, s.OutOption);
+        OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
         if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");
         OutputChecks.CheckNotInput(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
 
@@ -190,7 +205,7 @@ internal static class SweepCommand
         experiment = keyedValid is null ? experiment.SetDataset(keyedTrain, s.ValidationFraction) : experiment.SetDataset(keyedTrain, keyedValid);
         if (s.Trials is int maxTrials) experiment.SetMaxTrials(maxTrials);
 
-        var display = SweepDisplay.Create(interactive && !s.Json, log);
+        var display = SweepDisplay.Create(interactive && !s.Json && s.Verbosity >= Verbosity.Normal, log);
         experiment.SetProgress(display);
         using var result = display.Run(() => experiment.Run(cancellation));
 
@@ -198,13 +213,13 @@ internal static class SweepCommand
         {
             CreateFolderFor(s.Leaderboard);
             VitMlNet.IO.AtomicFile.Write(s.Leaderboard, stream => { using var writer = new StreamWriter(stream); result.WriteLeaderboardCsv(writer); });
-            log.WriteLine($"leaderboard: {s.Leaderboard}");
+            summary.WriteLine($"leaderboard: {s.Leaderboard}");
         }
 
         var board = result.Leaderboard;
         string counts = string.Format(inv, "{0} trials: {1} completed, {2} stopped, {3} failed", board.Count,
             board.Count(t => t.Status == TrialStatus.Completed), board.Count(t => t.Status == TrialStatus.Stopped), board.Count(t => t.Status == TrialStatus.Failed));
-        log.WriteLine(string.Format(inv, "stopped by {0} after {1:0.#} s; {2}", StopText(result.StopReason), clock.Elapsed.TotalSeconds, counts));
+        summary.WriteLine(string.Format(inv, "stopped by {0} after {1:0.#} s; {2}", StopText(result.StopReason), clock.Elapsed.TotalSeconds, counts));
 
         var best = result.BestTrial;
         if (best is not null)
@@ -213,9 +228,9 @@ internal static class SweepCommand
             CreateFolderFor(s.Out);
             // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
             VitMlNet.IO.AtomicFile.Write(s.Out, stream => ml.Model.Save(zip, null, stream));
-            log.WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric, best.Epochs,
+            outcome.WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric, best.Epochs,
                 best.Seconds, best.Summary));
-            log.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
+            summary.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
         }
         else
         {
@@ -313,7 +328,7 @@ internal static class SweepCommand
         if (s.Channels is not (null or 1 or 3)) e.Add($"--channels must be 1 or 3 (got {s.Channels})");
         if (s.Threads is <= 0) e.Add($"--threads must be positive (got {s.Threads})");
         if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
-        if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
+        if (string.IsNullOrWhiteSpace(s.Out)) e.Add($"{s.OutOption} must name a file");
         if (e.Count > 0) throw new SweepUsageException(string.Join("; ", e) + ".");
         return preset!;
     }
@@ -334,7 +349,7 @@ internal static class SweepCommand
     }
 
     /// <summary>Runs the verb: bad input gives exit code 2, anything else that throws 1, as one stderr line (stack trace with VIT_DEBUG set).</summary>
-    private static int Guarded(TextWriter stderr, Func<int> action)
+    private static int Guarded(TextWriter stderr, Func<int> action, bool trace)
     {
         try
         {
@@ -342,21 +357,21 @@ internal static class SweepCommand
         }
         catch (Exception e) when (e is SweepUsageException or UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
         {
-            Report(stderr, e);
+            Report(stderr, e, trace);
             return ExitUsage;
         }
         catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
         {
-            Report(stderr, e);
+            Report(stderr, e, trace);
             return ExitFailure;
         }
     }
 
-    private static void Report(TextWriter stderr, Exception e)
+    private static void Report(TextWriter stderr, Exception e, bool trace)
     {
         string message = string.Join(' ', e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         stderr.WriteLine($"vit sweep: error: {message}");
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG"))) stderr.WriteLine(e.ToString());
+        if (trace || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG"))) stderr.WriteLine(e.ToString());
     }
 
     private sealed class LabelRow

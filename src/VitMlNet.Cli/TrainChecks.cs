@@ -17,18 +17,18 @@ internal static class TrainChecks
     /// <summary>Everything that can be refused before data is read. Prints what <c>--resume</c> will do.</summary>
     public static void BeforeData(TrainSettings s, ViTConfig config, int batch, TextWriter log, TextWriter stderr)
     {
-        OutputChecks.CheckFile(s.Out, "--out");
-        OutputChecks.CheckNotInput(s.Out, "--out", (s.Data, "--data"), (s.Test, "--test"));
+        OutputChecks.CheckFile(s.Out, s.OutOption);
+        OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Test, "--test"));
         if (s.Report is not null)
         {
             OutputChecks.CheckFolder(s.Report, "--report");
-            OutputChecks.CheckNotInput(s.Report, "--report", (s.Data, "--data"), (s.Test, "--test"), (s.Out, "--out"));
+            OutputChecks.CheckNotInput(s.Report, "--report", (s.Data, "--data"), (s.Test, "--test"), (s.Out, s.OutOption));
         }
         if (s.Resume && s.Checkpoint is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
         if (s.Checkpoint is not null)
         {
             OutputChecks.CheckFolder(s.Checkpoint, "--checkpoint");
-            OutputChecks.CheckNotInput(s.Checkpoint, "--checkpoint", (s.Data, "--data"), (s.Test, "--test"), (s.Out, "--out"));
+            OutputChecks.CheckNotInput(s.Checkpoint, "--checkpoint", (s.Data, "--data"), (s.Test, "--test"), (s.Out, s.OutOption));
             DescribeCheckpoint(s, log, stderr);
         }
         CheckImageSize(s.ImageSize, config, batch, s.Channels);

@@ -37,7 +37,11 @@ internal sealed record TrainSettings(
     string? From = null,
     int? Heads = null,
     double? LayerDecay = null,
-    bool FreezeBackbone = false);
+    bool FreezeBackbone = false)
+{
+    /// <summary>The output option as the user typed it (<c>-o</c>, <c>--output</c> or <c>--out</c>), for messages.</summary>
+    public string OutOption { get; init; } = "--output";
+}
 
 /// <summary>
 /// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
@@ -65,7 +69,7 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of initialization, shuffling and splits", DefaultValueFactory = _ => 42 };
         var validation = new Option<double>("--validation-fraction") { HelpName = "F", Description = "Share of the training data held out for per-epoch validation", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { HelpName = "DEVICE", Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var output = new Option<string>("--out") { HelpName = "FILE", Description = "Model zip to write", Required = true };
+        var output = CliOptions.Output("FILE", "Model zip to write");
         var report = new Option<string?>("--report") { HelpName = "DIR", Description = "Folder for the report (metrics.json, charts)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)" };
         var skip = new Option<bool>("--skip-bad-images") { Description = "Leave unreadable image files out (listed on stderr) instead of failing" };
@@ -81,10 +85,11 @@ internal static class TrainCommand
         var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
         var checkpoint = new Option<string?>("--checkpoint") { HelpName = "DIR", Description = "Write a checkpoint into this folder after every epoch (crash-safe: the last complete one is kept)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --checkpoint DIR (same data and options give the same weights as an uninterrupted run)" };
+        var verbosity = CliOptions.VerbosityOption();
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
-            data, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, output, report, json, skip, limit, int8, flip,
-            budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze,
+            data, output, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, report, json, skip, limit, int8, flip,
+            budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze, verbosity,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
             parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
@@ -92,7 +97,8 @@ internal static class TrainCommand
             parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
             parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift),
             parse.GetValue(resize), parse.GetValue(checkpoint), parse.GetValue(resume),
-            parse.GetValue(from), parse.GetValue(heads), parse.GetValue(layerDecay), parse.GetValue(freeze)), context)));
+            parse.GetValue(from), parse.GetValue(heads), parse.GetValue(layerDecay), parse.GetValue(freeze)) { OutOption = CliOptions.TypedName(parse, output) },
+            context with { Verbosity = parse.GetValue(verbosity) }), trace: parse.GetValue(verbosity) >= Verbosity.Diagnostic));
         return command;
     }
 
@@ -112,8 +118,14 @@ internal static class TrainCommand
         string recipeName = CheckRecipe(s.Preset);
         bool auto = recipeName == VisionTransformerRecipes.Auto;
         CheckSettings(s);
-        var log = s.Json ? context.Error : context.Out;
+        // -v: information and progress (normal), what was saved where (minimal), resolved options and timing (detailed);
+        // with --json they go to stderr. The test metrics are the result: on stdout even with -v quiet (--json: in the JSON).
+        var log = context.Log(Verbosity.Normal, s.Json);
+        var summary = context.Log(Verbosity.Minimal, s.Json);
+        var detail = context.Log(Verbosity.Detailed, s.Json);
+        var result = s.Json ? summary : context.Out;
         var clock = Stopwatch.StartNew();
+        if (context.Shows(Verbosity.Diagnostic)) detail.WriteLine(DescribeEnvironment());
         // Output paths, checkpoint and image size are checked before any data is read (auto's architecture follows
         // the data; its largest batch and a patch of about an eighth of the side stand in for it here).
         var preview = auto ? VisionTransformerRecipes.Apply("fmnist-fast") : VisionTransformerRecipes.Apply(recipeName);
@@ -170,7 +182,8 @@ internal static class TrainCommand
         var keyData = ml.Data.LoadFromEnumerable(train.ClassNames.Select(c => new LabelRow { Label = c }));
         var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(view).Transform(view);
 
-        var display = TrainingDisplay.Create(context.Interactive && !s.Json, s.ValidationFraction > 0, log);
+        var display = TrainingDisplay.Create(context.Interactive && !s.Json && context.Shows(Verbosity.Normal), s.ValidationFraction > 0, log,
+            detailed: context.Shows(Verbosity.Detailed));
         var options = recipe;
         options.Epochs = epochCount;
         options.BatchSize = batchSize;
@@ -189,24 +202,27 @@ internal static class TrainCommand
         options.ResumeFromCheckpoint = s.Resume;
         var errors = options.GetErrors();
         if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
+        detail.WriteLine(DescribeOptions(options, s));
+        var dataSeconds = clock.Elapsed.TotalSeconds;
 
         var pipeline = ModelFile.ScoringPipeline(ml, channels, height, width, options, s.Resize);
         var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
         var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         bool cancelled = context.Cancellation.IsCancellationRequested;
+        var trainSeconds = clock.Elapsed.TotalSeconds - dataSeconds;
         if (timeBudget is not null && !cancelled && vit.TrainingHistory.Count < epochCount)
-            log.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {epochCount}");
+            summary.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {epochCount}");
 
         // Atomic (temporary file + rename), never over a good model when cancelled, with a fallback when --out fails.
         var (saved, savedAtOut) = OutputChecks.SaveModel(ml, model, cancelled ? OutputChecks.CancelledPath(s.Out) : s.Out, "train", context.Error);
-        log.WriteLine($"saved {saved} ({new FileInfo(saved).Length / 1024.0:F0} KiB)");
+        summary.WriteLine($"saved {saved} ({new FileInfo(saved).Length / 1024.0:F0} KiB)");
         long parameters = ModelFile.ReadOnnx(saved).Weights.Values.Sum(w => (long)w.Data.Length);
 
         EvaluationResult? evaluation = null;
         if (testData is not null && !cancelled)
         {
             evaluation = ModelEvaluator.Evaluate(ml, model, testData, vit.ClassNames);
-            log.WriteLine(string.Format(inv, "test accuracy {0:F4}  macro accuracy {1:F4}  log-loss {2:F4}  ({3} images)",
+            result.WriteLine(string.Format(inv, "test accuracy {0:F4}  macro accuracy {1:F4}  log-loss {2:F4}  ({3} images)",
                 evaluation.Accuracy, evaluation.MacroAccuracy, evaluation.LogLoss, evaluation.Count));
         }
 
@@ -215,8 +231,11 @@ internal static class TrainCommand
         {
             reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", saved, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation,
                 ReportData.FirstImagesAsModelSees(model, testData, vit.Architecture)));
-            log.WriteLine($"report: {s.Report}");
+            summary.WriteLine($"report: {s.Report}");
         }
+
+        detail.WriteLine(string.Format(inv, "time: {0:F1} s in all: {1:F1} s reading data, {2:F1} s training, {3:F1} s saving, testing and reporting",
+            clock.Elapsed.TotalSeconds, dataSeconds, trainSeconds, clock.Elapsed.TotalSeconds - dataSeconds - trainSeconds));
 
         if (s.Json)
         {
@@ -257,6 +276,23 @@ internal static class TrainCommand
         return savedAtOut ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
+    /// <summary>The resolved training options (<c>-v detailed</c>): what the recipe and the command line add up to.</summary>
+    private static string DescribeOptions(VisionTransformerOptions o, TrainSettings s) => string.Format(CultureInfo.InvariantCulture,
+        "options: epochs {0}, batch {1}, lr {2:G4} down to {3:G4}, {4}, {5}, warmup {6:G4} epochs, weight decay {7:G4}, clip norm {8:G4}, " +
+        "label smoothing {9:G4}, EMA {10:G4}, validation fraction {11:G4}, early stopping {12}, seed {13}, device {14}, threads {15}, " +
+        "time budget {16}, {17}; scoring {18}, flip average {19}, shift average {20}, resize {21}; checkpoint {22}{23}",
+        o.Epochs, o.BatchSize, o.LearningRate, o.MinLearningRate, o.Optimizer, o.Schedule, o.WarmupEpochs, o.WeightDecay, o.GradientClipNorm,
+        o.LabelSmoothing, o.EmaDecay, o.ValidationFraction, o.EarlyStoppingPatience > 0 ? $"after {o.EarlyStoppingPatience} epochs" : "off",
+        o.Seed, o.Device, o.Threads?.ToString(CultureInfo.InvariantCulture) ?? "one per core", o.TimeBudget?.ToString() ?? "off",
+        "augmentation " + o.Augmentation.ToString().Replace(nameof(Training.AugmentationOptions) + " ", "", StringComparison.Ordinal),
+        o.ScoringPrecision, o.ScoringFlipAverage, o.ScoringShiftAverage, s.Resize, s.Checkpoint ?? "none", s.Resume ? " (resume)" : "");
+
+    /// <summary>The runtime environment (<c>-v diagnostic</c>).</summary>
+    private static string DescribeEnvironment() => string.Format(CultureInfo.InvariantCulture,
+        "environment: vit {0}, .NET {1}, {2} ({3}), {4} cores, libtorch threads {5}",
+        typeof(TrainCommand).Assembly.GetName().Version, System.Environment.Version, System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+        System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture, System.Environment.ProcessorCount, TorchSharp.torch.get_num_threads());
+
     /// <summary>Parses a --time-budget value: <c>off</c>/<c>none</c> (no budget), seconds, a number with s, m or h, or h:mm:ss.</summary>
     public static TimeSpan? ParseDuration(string text) =>
         TryParseDuration(text, out var value) ? value : throw new UsageException($"--time-budget: cannot read '{text}'.");
@@ -293,7 +329,7 @@ internal static class TrainCommand
         if (s.Test is not null && s.TestFraction is not null) e.Add("give --test or --test-fraction, not both");
         if (s.TestFraction is double f && !(f > 0 && f < 1)) e.Add($"--test-fraction must be between 0 and 1 (got {f})");
         if (!(s.ValidationFraction >= 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be in [0, 1) (got {s.ValidationFraction})");
-        if (string.IsNullOrWhiteSpace(s.Out)) e.Add("--out must name a file");
+        if (string.IsNullOrWhiteSpace(s.Out)) e.Add($"{s.OutOption} must name a file");
         if (s.TimeBudget is not null && !TryParseDuration(s.TimeBudget, out _))
             e.Add($"--time-budget must be a positive duration of at most a year such as 600 (seconds), 90s, 55m, 1.5h or 0:55:00, or off (got '{s.TimeBudget}')");
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");

@@ -10,9 +10,10 @@ internal abstract class TrainingDisplay : IProgress<TrainingProgress>
     /// <summary>Steps between intra-epoch reports the trainer should send (0: epoch ends only).</summary>
     public abstract int ProgressEverySteps { get; }
 
-    /// <summary>The live display for a terminal, else one plain line per epoch on <paramref name="log"/>.</summary>
-    public static TrainingDisplay Create(bool interactive, bool validation, TextWriter log) =>
-        interactive ? new LiveTrainingDisplay(validation) : new PlainTrainingDisplay(log);
+    /// <summary>The live display for a terminal, else one plain line per epoch on <paramref name="log"/>, which
+    /// <paramref name="detailed"/> (<c>-v detailed</c>) ends with the epoch's seconds and the time left.</summary>
+    public static TrainingDisplay Create(bool interactive, bool validation, TextWriter log, bool detailed = false) =>
+        interactive ? new LiveTrainingDisplay(validation) : new PlainTrainingDisplay(log, detailed);
 
     /// <summary>Runs <paramref name="train"/> with the display shown.</summary>
     public abstract T Run<T>(Func<T> train);
@@ -33,8 +34,10 @@ internal abstract class TrainingDisplay : IProgress<TrainingProgress>
 internal sealed class PlainTrainingDisplay : TrainingDisplay
 {
     private readonly TextWriter log;
+    private readonly bool detailed;
+    private TimeSpan lastEpochEnd;
 
-    public PlainTrainingDisplay(TextWriter log) => this.log = log;
+    public PlainTrainingDisplay(TextWriter log, bool detailed = false) => (this.log, this.detailed) = (log, detailed);
 
     public override int ProgressEverySteps => 0;
 
@@ -44,7 +47,16 @@ internal sealed class PlainTrainingDisplay : TrainingDisplay
     {
         if (value.Kind == TrainingProgressKind.EpochEnd)
         {
-            log.WriteLine(value.ToString());
+            string timing = "";
+            if (detailed)
+            {
+                var epochTime = value.Elapsed - lastEpochEnd;
+                lastEpochEnd = value.Elapsed;
+                timing = string.Format(CultureInfo.InvariantCulture, " (epoch {0:F1} s, {1:F0} steps, ETA {2})", epochTime.TotalSeconds, value.StepsPerEpoch,
+                    value.Epoch == value.Epochs ? "done" : Eta(value) is TimeSpan eta ? eta.ToString("hh\\:mm\\:ss", CultureInfo.InvariantCulture) : "?");
+            }
+
+            log.WriteLine(value + timing);
             log.Flush();
         }
     }

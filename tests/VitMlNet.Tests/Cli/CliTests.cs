@@ -26,7 +26,7 @@ public sealed class BusinessOutput
     public float[] Score { get; set; } = [];
 }
 
-public class CliTests : IClassFixture<CliFixture>
+public partial class CliTests : IClassFixture<CliFixture>
 {
     private static readonly string[] Classes = SyntheticImages.ClassNames.Order(StringComparer.Ordinal).ToArray();
     private readonly CliFixture f;
@@ -421,7 +421,6 @@ public class CliTests : IClassFixture<CliFixture>
     [InlineData("info", "{notazip}")]
     [InlineData("info")]
     [InlineData("frobnicate")]
-    [InlineData]
     public void BadUsageOrInputExitsWithTwoAndOneErrorLine(params string[] args)
     {
         string notAZip = f.NewPath("not-a-model.zip");
@@ -560,7 +559,7 @@ public class CliTests : IClassFixture<CliFixture>
         Assert.Equal((double)correct / count, m.GetProperty("accuracy").GetDouble(), 6);
     }
 
-    private static void AssertOneLineError(CliResult r)
+    internal static void AssertOneLineError(CliResult r)
     {
         var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, r.ToString());
