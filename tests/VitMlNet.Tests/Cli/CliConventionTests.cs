@@ -11,7 +11,7 @@ namespace VitMlNet.Tests.Cli;
 public partial class CliTests
 {
     private static readonly string[] Commands =
-        ["train", "evaluate", "predict", "info", "export-onnx", "sweep", "export-images", "bench", "bench-scoring"];
+        ["train", "evaluate", "predict", "info", "export-onnx", "export-safetensors", "sweep", "export-images", "bench", "bench-scoring"];
 
     [Fact]
     public void PlainVitPrintsTheUsageOnStdoutAndExitsWithTheUsageCode()
