@@ -84,7 +84,7 @@ public static class DropoutRandom
         int i = 0;
         if (vectorized)
         {
-            // 4 counters per vector, 16 masks per step (4–5× the scalar loop's speed with AVX2): the same draws as
+            // 4 counters per vector, 16 masks per step (several times the scalar loop's speed): the same draws as
             // the scalar loop below, because the little-endian 16-bit pieces of each 64-bit hash are the four
             // consecutive draws it takes from that hash.
             var lanes = Vector256.Create(0UL, 1, 2, 3);
