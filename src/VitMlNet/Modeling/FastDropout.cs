@@ -16,7 +16,7 @@ namespace VitMlNet.Modeling;
 /// <see cref="DropoutRandom.Seed"/> (the training engine calls it per epoch) makes runs reproducible.
 /// Keep probability is quantized to 1/65536.
 /// </remarks>
-public sealed class FastDropout : nn.Module<Tensor, Tensor>
+internal sealed class FastDropout : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates a dropout layer with drop probability <paramref name="p"/>.</summary>
     public FastDropout(double p) : base(nameof(FastDropout))
@@ -33,7 +33,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>The deterministic mask generator behind <see cref="FastDropout"/>.</summary>
-public static class DropoutRandom
+internal static class DropoutRandom
 {
     private static long seed = 0x5DEECE66DL;
     private static long calls;

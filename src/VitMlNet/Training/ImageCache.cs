@@ -7,7 +7,7 @@ namespace VitMlNet.Training;
 /// Training images held once in memory as one tensor [N, C, H, W] (uint8 when every value is an integer in
 /// 0..255, as <c>ExtractPixels</c> produces; float32 otherwise) with int64 labels, ready for batched indexing.
 /// </summary>
-public sealed class ImageCache : IDisposable
+internal sealed class ImageCache : IDisposable
 {
     private ImageCache(Tensor images, Tensor labels, Tensor? teacherLabels, int numClasses)
     {

@@ -12,7 +12,7 @@ namespace VitMlNet.Training;
 /// Mixup/CutMix, EMA, per-epoch validation with early stopping and best-weight keeping, a wall-clock time budget, checkpoints,
 /// progress and cancellation. One dispose scope per step keeps memory flat.
 /// </summary>
-public sealed class VitTrainingEngine
+internal sealed class VitTrainingEngine
 {
     private readonly VisionTransformerOptions options;
     private readonly ViTConfig config;
