@@ -115,8 +115,8 @@ internal static class ModelEvaluator
             throw new UsageException("the evaluation data holds no images.");
         }
 
-        // Score on every core: one PredictionEngine per worker, each with a one-thread ONNX Runtime session. On 2 cores
-        // that was 1.35x faster than one Transform cursor whose session spreads each small image over both cores.
+        // Score on every core: one PredictionEngine per worker, each with a one-thread ONNX Runtime session, rather than one
+        // Transform cursor whose session spreads each small image over every core (docs/benchmarks.md has the comparison).
         int k = modelClasses.Count;
         var outputs = ScoreInParallel(ml, model, data);
         var rows = new EvaluationRow[data.Count];

@@ -16,8 +16,7 @@ namespace VitMlNet;
 /// By default each session uses every core (ONNX Runtime's default), which gives one caller the lowest latency.
 /// When several threads predict at once, those sessions compete for the same cores; pass
 /// <c>threadsPerEngine</c> (cores divided by concurrent callers, e.g. 1) so that they run side by side instead.
-/// On a 2-core machine, two threads predicting through the seed-preset zip ran at 283–342 images/s with
-/// <c>threadsPerEngine: 1</c> against 142–213 with the default (docs/benchmarks.md).
+/// docs/benchmarks.md has the measured throughput of both settings.
 /// </para>
 /// </remarks>
 /// <typeparam name="TInput">Input class, e.g. one with an <c>MLImage Image</c> property.</typeparam>

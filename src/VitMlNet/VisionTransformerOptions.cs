@@ -175,9 +175,8 @@ public sealed class VisionTransformerOptions
 
     /// <summary>
     /// Precision of the scoring graph in the fitted transformer and the saved zip. The default is
-    /// <see cref="Onnx.ViTOnnxWeightPrecision.Float32"/>; <see cref="Onnx.ViTOnnxWeightPrecision.DynamicInt8"/> scores faster (1.3–1.5× at batch
-    /// 1 on an AVX2-only CPU; more with integer dot-product instructions: AVX-512 VNNI, AVX-VNNI, ARM dot product) at a
-    /// small accuracy cost: measure
+    /// <see cref="Onnx.ViTOnnxWeightPrecision.Float32"/>; <see cref="Onnx.ViTOnnxWeightPrecision.DynamicInt8"/> scores faster (more so with
+    /// integer dot-product instructions: AVX-512 VNNI, AVX-VNNI, ARM dot product) at a small accuracy cost: measure
     /// it with <c>MulticlassClassification.Evaluate</c> on your data (docs/benchmarks.md has ours).
     /// </summary>
     public Onnx.ViTOnnxWeightPrecision ScoringPrecision { get; set; } = Onnx.ViTOnnxWeightPrecision.Float32;

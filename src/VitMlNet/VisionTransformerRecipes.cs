@@ -39,7 +39,7 @@ public static class VisionTransformerRecipes
         // feed-forwards with BatchNorm, light augmentation (one-pixel crop, flip), drop-path, label smoothing, EMA, cosine schedule,
         // flip and one-pixel shift averaging at scoring time (ten views; docs/benchmarks.md has the ablations). A 56-minute
         // time budget (training fits the hour end to end, scoring the test set with ten views included, whatever the
-        // machine's speed of the day: 16 epochs at 252–330 img/s in session 8) with at most 40 epochs.
+        // machine's speed of the day; docs/benchmarks.md has the epochs it reached) with at most 40 epochs.
         ["fmnist-accurate"] = o =>
         {
             o.Architecture = ViTConfig.FmnistAccurate;
@@ -53,8 +53,8 @@ public static class VisionTransformerRecipes
             o.WarmupEpochs = 2;
             o.LabelSmoothing = 0.1;
             o.EmaDecay = 0.999;
-            // Crop padding 1, not 2 (session 9: +0.35 points with ten views on 12-epoch validation runs): the model
-            // under-fits at this length, so the lighter shift wins, and it matches the one-pixel shifts scored at the end.
+            // Crop padding 1, not 2 (it validated better with ten views; docs/benchmarks.md): the model under-fits at
+            // this length, so the lighter shift wins, and it matches the one-pixel shifts scored at the end.
             o.Augmentation = new AugmentationOptions { RandomCropPadding = 1, HorizontalFlip = true };
             o.ScoringFlipAverage = true;
             o.ScoringShiftAverage = true;

@@ -5,7 +5,7 @@ using VitMlNet.Training;
 namespace VitMlNet.Data;
 
 /// <summary>Images read from an <see cref="IDataView"/> into an <see cref="ImageCache"/>, with their class names and geometry.</summary>
-public sealed class LoadedImages : IDisposable
+internal sealed class LoadedImages : IDisposable
 {
     internal LoadedImages(ImageCache cache, string[] classNames, int channels, int height, int width)
     {
@@ -39,7 +39,7 @@ public sealed class LoadedImages : IDisposable
 /// Reads the pixel vectors and key labels of an <see cref="IDataView"/> once into a compact tensor cache,
 /// checking the schema and every row on the way.
 /// </summary>
-public static class DataViewImageLoader
+internal static class DataViewImageLoader
 {
     /// <summary>
     /// Works out channels × height × width of a pixel vector: the options when given, else the vector's

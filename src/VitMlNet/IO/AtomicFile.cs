@@ -7,7 +7,7 @@ namespace VitMlNet.IO;
 /// to a temporary file in the target's folder, is flushed to disk, optionally checked, and only then renamed over the
 /// target (a rename within one folder is atomic). Until that rename the previous file stays untouched.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> atomically.</summary>
     /// <param name="path">The file to create or replace; its folder is created when missing.</param>

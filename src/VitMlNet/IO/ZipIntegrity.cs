@@ -6,7 +6,7 @@ namespace VitMlNet.IO;
 /// Checks a zip archive before anything in it is trusted: every entry is read to its end and its CRC-32 compared with
 /// the one the archive records, so a flipped bit or a truncated file is an error instead of silently altered weights.
 /// </summary>
-public static class ZipIntegrity
+internal static class ZipIntegrity
 {
     private static readonly uint[] Table = CreateTable();
 

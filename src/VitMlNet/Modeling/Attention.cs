@@ -41,8 +41,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         if (training)
         {
             // Training: softmax(QKᵀ/√d)·V as two batched 3-D products over [b·heads, n, d]. On CPU its backward is
-            // 1.3–2.2× faster than libtorch's fused kernel or 4-D matmul on strided views (bench/scratch timings
-            // in docs/benchmarks.md). Dropout on the attention weights as the reference, with a FastDropout mask.
+            // faster than libtorch's fused kernel or 4-D matmul on strided views (timings in docs/benchmarks.md). Dropout on the attention weights as the reference, with a FastDropout mask.
             // unbind, not three selects: its backward stacks the three gradients in one pass, where each select's
             // backward would zero-fill a tensor of the whole qkv size and autograd would then add the three.
             var parts = qkv.permute(2, 0, 3, 1, 4).reshape(3, b * heads, n, d).unbind(0);

@@ -16,7 +16,7 @@ namespace VitMlNet.Modeling;
 /// <see cref="DropoutRandom.Seed"/> (the training engine calls it per epoch) makes runs reproducible.
 /// Keep probability is quantized to 1/65536.
 /// </remarks>
-public sealed class FastDropout : nn.Module<Tensor, Tensor>
+internal sealed class FastDropout : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates a dropout layer with drop probability <paramref name="p"/>.</summary>
     public FastDropout(double p) : base(nameof(FastDropout))
@@ -33,7 +33,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>The deterministic mask generator behind <see cref="FastDropout"/>.</summary>
-public static class DropoutRandom
+internal static class DropoutRandom
 {
     private static long seed = 0x5DEECE66DL;
     private static long calls;
@@ -84,7 +84,7 @@ public static class DropoutRandom
         int i = 0;
         if (vectorized)
         {
-            // 4 counters per vector, 16 masks per step (4–5× the scalar loop's speed with AVX2): the same draws as
+            // 4 counters per vector, 16 masks per step (several times the scalar loop's speed): the same draws as
             // the scalar loop below, because the little-endian 16-bit pieces of each 64-bit hash are the four
             // consecutive draws it takes from that hash.
             var lanes = Vector256.Create(0UL, 1, 2, 3);

@@ -28,8 +28,9 @@ public enum ViTStem
 /// Named presets (<see cref="Seed"/>, <see cref="Tiny"/>, ...) mirror timm's configuration table.
 /// </summary>
 /// <remarks>
-/// Configurations compare by value (the per-channel mean/std lists element by element), so two configurations with
-/// the same fields are the same architecture.
+/// Configurations compare by value over every field (the record's generated equality; <see cref="Mean"/> and
+/// <see cref="Std"/> are <see cref="ChannelValues"/>, equal element by element), so two configurations with the same
+/// fields are the same architecture.
 /// Use <see cref="Validate"/> (the trainer options validate it too) to check a configuration
 /// before building a model from it.
 /// </remarks>
@@ -105,8 +106,7 @@ public sealed partial record ViTConfig
     /// Again", Zhang, arXiv 1904.11486): each stride-2 convolution reads its input through a fixed 3×3 binomial blur
     /// ([1 2 1]ᵀ[1 2 1]/16, zero padding, stride 1; no parameters), so that a one-pixel shift of the image moves the
     /// token features smoothly instead of aliasing. Ignored by the patch stem. The default is false. No preset uses it: on
-    /// <c>fmnist-accurate</c> it gained 0.11 points on 6-epoch validation runs but made a step about 25% slower
-    /// (docs/benchmarks.md).
+    /// <c>fmnist-accurate</c> its small accuracy gain did not pay for the slower step (docs/benchmarks.md).
     /// </summary>
     public bool StemAntiAlias { get; init; }
 
@@ -165,10 +165,10 @@ public sealed partial record ViTConfig
     public int NumClasses { get; init; } = 10;
 
     /// <summary>Per-channel mean of pixels scaled to [0,1], subtracted before the model. The default is 0.5 per channel.</summary>
-    public IReadOnlyList<float> Mean { get; init; } = new[] { 0.5f, 0.5f, 0.5f };
+    public ChannelValues Mean { get; init; } = [0.5f, 0.5f, 0.5f];
 
     /// <summary>Per-channel standard deviation of pixels scaled to [0,1]. The default is 0.5 per channel.</summary>
-    public IReadOnlyList<float> Std { get; init; } = new[] { 0.5f, 0.5f, 0.5f };
+    public ChannelValues Std { get; init; } = [0.5f, 0.5f, 0.5f];
 
     /// <summary>Number of patches: (height / patch) × (width / patch).</summary>
     public int NumPatches => (ImageHeight / PatchSize) * (ImageWidth / PatchSize);
@@ -200,7 +200,7 @@ public sealed partial record ViTConfig
 
     /// <summary>
     /// A small, fast ViT for 28×28 gray images such as Fashion-MNIST: patch 4 (49 tokens), dim 64, depth 4,
-    /// heads 4 × 16, MLP ratio 2, no dropout; Fashion-MNIST mean/std. Trains an epoch of 60,000 images in about a minute on 2 cores.
+    /// heads 4 × 16, MLP ratio 2, no dropout; Fashion-MNIST mean/std. Sized for minutes per epoch on a small CPU (docs/benchmarks.md).
     /// </summary>
     public static ViTConfig FmnistFast { get; } = new()
     {
@@ -255,50 +255,6 @@ public sealed partial record ViTConfig
         if (Mean.Count != channels) c = c with { Mean = Enumerable.Repeat(Mean.Count > 0 ? Mean.Average() : 0.5f, channels).ToArray() };
         if (Std.Count != channels) c = c with { Std = Enumerable.Repeat(Std.Count > 0 ? Std.Average() : 0.5f, channels).ToArray() };
         return c;
-    }
-
-    /// <summary>Value equality over every field, comparing <see cref="Mean"/> and <see cref="Std"/> element by element.</summary>
-    public bool Equals(ViTConfig? other) =>
-        other is not null
-        && Name == other.Name && ImageHeight == other.ImageHeight && ImageWidth == other.ImageWidth && Channels == other.Channels
-        && PatchSize == other.PatchSize && Dim == other.Dim && Depth == other.Depth && Heads == other.Heads && DimHead == other.DimHead
-        && MlpRatio.Equals(other.MlpRatio) && Dropout.Equals(other.Dropout) && EmbeddingDropout.Equals(other.EmbeddingDropout)
-        && DropPathRate.Equals(other.DropPathRate) && Stem == other.Stem && StemChannels == other.StemChannels && StemBatchNorm == other.StemBatchNorm && StemConvsPerStage == other.StemConvsPerStage && StemAntiAlias == other.StemAntiAlias && TokenInitStd.Equals(other.TokenInitStd) && ConvFeedForward == other.ConvFeedForward && FeedForwardBatchNorm == other.FeedForwardBatchNorm && LocalitySelfAttention == other.LocalitySelfAttention && Pooling == other.Pooling && DistillationToken == other.DistillationToken && QkvBias == other.QkvBias && FinalNorm == other.FinalNorm && LayerNormEpsilon.Equals(other.LayerNormEpsilon)
-        && NumClasses == other.NumClasses && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
-
-    /// <inheritdoc />
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.Add(Name);
-        hash.Add(ImageHeight);
-        hash.Add(ImageWidth);
-        hash.Add(Channels);
-        hash.Add(PatchSize);
-        hash.Add(Dim);
-        hash.Add(Depth);
-        hash.Add(Heads);
-        hash.Add(DimHead);
-        hash.Add(MlpRatio);
-        hash.Add(Dropout);
-        hash.Add(Stem);
-        hash.Add(StemChannels);
-        hash.Add(StemBatchNorm);
-        hash.Add(StemConvsPerStage);
-        hash.Add(StemAntiAlias);
-        hash.Add(TokenInitStd);
-        hash.Add(ConvFeedForward);
-        hash.Add(FeedForwardBatchNorm);
-        hash.Add(LocalitySelfAttention);
-        hash.Add(Pooling);
-        hash.Add(DistillationToken);
-        hash.Add(QkvBias);
-        hash.Add(FinalNorm);
-        hash.Add(LayerNormEpsilon);
-        hash.Add(NumClasses);
-        foreach (float m in Mean) hash.Add(m);
-        foreach (float d in Std) hash.Add(d);
-        return hash.ToHashCode();
     }
 
     /// <summary>Lists every problem of this configuration; empty when it is valid.</summary>

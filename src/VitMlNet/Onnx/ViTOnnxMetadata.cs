@@ -75,9 +75,7 @@ public static class ViTOnnxMetadata
     {
         try
         {
-            var config = JsonSerializer.Deserialize<ViTConfig>(json, Json) ?? throw new InvalidDataException("The stored ViT configuration is null.");
-            // Lists come back as List<float>; normalize to arrays like the presets.
-            return config with { Mean = config.Mean.ToArray(), Std = config.Std.ToArray() };
+            return JsonSerializer.Deserialize<ViTConfig>(json, Json) ?? throw new InvalidDataException("The stored ViT configuration is null.");
         }
         catch (JsonException e)
         {

@@ -7,7 +7,7 @@ namespace VitMlNet.Reporting;
 /// bilinearly upsampled to the displayed image, normalized by its maximum, jet-coloured and alpha-blended), images side by
 /// side with their titles, and a colour bar.
 /// </summary>
-public static class AttentionMapChart
+internal static class AttentionMapChart
 {
     /// <summary>File name the CLI's report uses.</summary>
     public const string DefaultFileName = "attention_maps.png";

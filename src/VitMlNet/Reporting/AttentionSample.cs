@@ -8,4 +8,4 @@ namespace VitMlNet.Reporting;
 /// <param name="GridRows">Patch rows.</param>
 /// <param name="GridColumns">Patch columns.</param>
 /// <param name="Title">Caption above the image (e.g. "Sneaker (p = 0.97)"), or null for none.</param>
-public sealed record AttentionSample(byte[] Pixels, int Width, int Height, float[] Attention, int GridRows, int GridColumns, string? Title = null);
+internal sealed record AttentionSample(byte[] Pixels, int Width, int Height, float[] Attention, int GridRows, int GridColumns, string? Title = null);

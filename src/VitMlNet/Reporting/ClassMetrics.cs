@@ -5,7 +5,7 @@ namespace VitMlNet.Reporting;
 /// <param name="Precision">Precision in [0, 1], or NaN when the class was never predicted.</param>
 /// <param name="Recall">Recall in [0, 1], or NaN when the class has no samples.</param>
 /// <param name="Support">Number of samples of the class, when known.</param>
-public sealed record ClassMetrics(string ClassName, double Precision, double Recall, long? Support = null)
+internal sealed record ClassMetrics(string ClassName, double Precision, double Recall, long? Support = null)
 {
     /// <summary>Harmonic mean of precision and recall (0 when both are 0, NaN when either is NaN).</summary>
     public double F1 => Precision + Recall == 0 ? 0 : 2 * Precision * Recall / (Precision + Recall);

@@ -7,7 +7,7 @@ namespace VitMlNet.Reporting;
 /// A confusion-matrix heat map drawn with ScottPlot: actual classes in rows, predicted classes in columns, counts in the cells, each row's
 /// colour normalized by the row's total (so the diagonal shows per-class recall), and the accuracy in the title.
 /// </summary>
-public static class ConfusionMatrixChart
+internal static class ConfusionMatrixChart
 {
     /// <summary>File name the CLI's report uses.</summary>
     public const string DefaultFileName = "confusion_matrix.png";

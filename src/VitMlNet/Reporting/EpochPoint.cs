@@ -8,7 +8,7 @@ namespace VitMlNet.Reporting;
 /// <param name="TrainAccuracy">Training accuracy as a fraction in [0, 1]; NaN leaves a gap.</param>
 /// <param name="ValidationLoss">Validation loss, or null without validation.</param>
 /// <param name="ValidationAccuracy">Validation accuracy as a fraction in [0, 1], or null without validation.</param>
-public sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss = null, double? ValidationAccuracy = null)
+internal sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss = null, double? ValidationAccuracy = null)
 {
     /// <summary>The point of a trainer's epoch summary.</summary>
     /// <param name="summary">A summary from <see cref="TrainingResult.History"/>.</param>

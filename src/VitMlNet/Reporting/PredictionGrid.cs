@@ -6,7 +6,7 @@ namespace VitMlNet.Reporting;
 /// The first test images in a grid, each upscaled with nearest-neighbour sampling and titled "predicted / actual" with the
 /// predicted probability; wrong predictions are framed and titled in red.
 /// </summary>
-public static class PredictionGrid
+internal static class PredictionGrid
 {
     /// <summary>File name the CLI's report uses.</summary>
     public const string DefaultFileName = "predictions.png";

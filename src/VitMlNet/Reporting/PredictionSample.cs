@@ -7,7 +7,7 @@ namespace VitMlNet.Reporting;
 /// <param name="Predicted">Predicted class name.</param>
 /// <param name="Actual">Actual (true) class name.</param>
 /// <param name="Probability">Probability of the predicted class, in [0, 1].</param>
-public sealed record PredictionSample(byte[] Pixels, int Width, int Height, string Predicted, string Actual, double Probability)
+internal sealed record PredictionSample(byte[] Pixels, int Width, int Height, string Predicted, string Actual, double Probability)
 {
     /// <summary>Whether the prediction matches the actual class (ordinal comparison).</summary>
     public bool IsCorrect => string.Equals(Predicted, Actual, StringComparison.Ordinal);

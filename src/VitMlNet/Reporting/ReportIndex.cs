@@ -8,7 +8,7 @@ namespace VitMlNet.Reporting;
 /// Writes <c>index.html</c> into a report folder: a self-contained page (inline CSS, no scripts or external assets) with a
 /// metrics table, an optional per-class precision/recall table and the folder's PNG charts. All text is HTML-escaped.
 /// </summary>
-public static class ReportIndex
+internal static class ReportIndex
 {
     /// <summary>Name of the written page.</summary>
     public const string FileName = "index.html";

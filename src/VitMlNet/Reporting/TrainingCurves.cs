@@ -8,7 +8,7 @@ namespace VitMlNet.Reporting;
 /// Loss and accuracy per epoch, training and validation, as a two-panel ScottPlot line chart (loss left, accuracy right), with the
 /// best validation accuracy marked.
 /// </summary>
-public static class TrainingCurves
+internal static class TrainingCurves
 {
     /// <summary>File name the CLI's report uses.</summary>
     public const string DefaultFileName = "training_curves.png";

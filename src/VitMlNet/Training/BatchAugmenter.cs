@@ -8,7 +8,7 @@ namespace VitMlNet.Training;
 /// random erasing per image; Mixup or CutMix per batch (which also mixes the soft targets).
 /// Randomness comes from the given generator and <see cref="Random"/>, so a seed reproduces a run.
 /// </summary>
-public sealed class BatchAugmenter
+internal sealed class BatchAugmenter
 {
     private readonly AugmentationOptions options;
 

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace VitMlNet.Training;
 
 /// <summary>Progress of a run that a checkpoint restores: epochs done, best-epoch tracking and history.</summary>
-public sealed class CheckpointState
+internal sealed class CheckpointState
 {
     /// <summary>Completed epochs.</summary>
     public int EpochsDone { get; set; }
@@ -53,7 +53,7 @@ public sealed class CheckpointState
 /// generation's files are deleted after that. A kill at any moment therefore leaves the previous complete checkpoint
 /// in place, and a resume continues from it.
 /// </remarks>
-public static class Checkpoint
+internal static class Checkpoint
 {
     private const string StateFile = "state.json";
     private static readonly string[] Parts = ["model", "optimizer", "ema", "best"];

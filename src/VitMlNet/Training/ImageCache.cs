@@ -7,7 +7,7 @@ namespace VitMlNet.Training;
 /// Training images held once in memory as one tensor [N, C, H, W] (uint8 when every value is an integer in
 /// 0..255, as <c>ExtractPixels</c> produces; float32 otherwise) with int64 labels, ready for batched indexing.
 /// </summary>
-public sealed class ImageCache : IDisposable
+internal sealed class ImageCache : IDisposable
 {
     private ImageCache(Tensor images, Tensor labels, Tensor? teacherLabels, int numClasses)
     {
@@ -87,26 +87,17 @@ public sealed class ImageCache : IDisposable
     }
 
     /// <summary>
-    /// Splits off a stratified validation part: about <paramref name="fraction"/> of each class, chosen with
-    /// <paramref name="seed"/>. Returns (train, validation).
+    /// Splits off a stratified validation part with the one split rule of the library,
+    /// <see cref="Data.ImageSources.SplitIndices"/>: in each class a shuffled <paramref name="fraction"/> of its images
+    /// (rounded to the nearest whole image, halves up; every class keeps a training image), chosen with
+    /// <paramref name="seed"/>. Returns (train, validation), both in the original order.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fraction"/> is not strictly between 0 and 1.</exception>
     public (ImageCache Train, ImageCache Validation) Split(double fraction, int seed)
     {
-        var labels = Labels.data<long>().ToArray();
-        var rng = new Random(seed);
-        var train = new List<long>();
-        var valid = new List<long>();
-        foreach (var group in Enumerable.Range(0, labels.Length).GroupBy(i => labels[i]).OrderBy(g => g.Key))
-        {
-            var members = group.ToArray();
-            rng.Shuffle(members);
-            int take = (int)Math.Round(members.Length * fraction);
-            if (take == members.Length && members.Length > 1) take--;
-            for (int i = 0; i < members.Length; i++) (i < take ? valid : train).Add(members[i]);
-        }
-        train.Sort();
-        valid.Sort();
-        return (Subset(train.ToArray()), Subset(valid.ToArray()));
+        var labels = Labels.data<long>().Select(l => (int)l).ToArray();
+        var (train, valid) = Data.ImageSources.SplitIndices(labels, NumClasses, fraction, seed);
+        return (Subset(train.Select(i => (long)i).ToArray()), Subset(valid.Select(i => (long)i).ToArray()));
     }
 
     /// <summary>Number of images per class.</summary>

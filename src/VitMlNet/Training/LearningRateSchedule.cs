@@ -1,7 +1,7 @@
 namespace VitMlNet.Training;
 
 /// <summary>Learning rate as a function of the global step: optional linear warmup, then constant or cosine decay.</summary>
-public sealed class LearningRateSchedule
+internal sealed class LearningRateSchedule
 {
     private readonly double peak;
     private readonly double min;

@@ -14,7 +14,7 @@ namespace VitMlNet.Training;
 /// 5,000), the debiased one none; once decayᵗ is negligible the two are the same. Owns a model copy used for validation
 /// and export.
 /// </summary>
-public sealed class ModelEma : IDisposable
+internal sealed class ModelEma : IDisposable
 {
     private readonly double decay;
     private readonly (Tensor Ema, Tensor Source)[] pairs;

@@ -8,7 +8,7 @@ namespace VitMlNet.Training;
 /// step pays page faults on memory it just returned. Raising the mmap and trim thresholds keeps those buffers in the
 /// heap for reuse, and capping the arenas keeps the process size flat across epochs. Measured in docs/benchmarks.md.
 /// </summary>
-public static class NativeAllocator
+internal static class NativeAllocator
 {
     private const int MTrimThreshold = -1;
     private const int MMmapThreshold = -3;

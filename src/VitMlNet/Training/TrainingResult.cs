@@ -3,7 +3,7 @@ using VitMlNet.Modeling;
 namespace VitMlNet.Training;
 
 /// <summary>The outcome of a training run.</summary>
-public sealed class TrainingResult : IDisposable
+internal sealed class TrainingResult : IDisposable
 {
     /// <summary>Creates a result.</summary>
     public TrainingResult(VisionTransformer model, IReadOnlyList<EpochSummary> history, int bestEpoch, bool cancelled, bool earlyStopped,

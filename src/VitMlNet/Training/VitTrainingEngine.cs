@@ -12,7 +12,7 @@ namespace VitMlNet.Training;
 /// Mixup/CutMix, EMA, per-epoch validation with early stopping and best-weight keeping, a wall-clock time budget, checkpoints,
 /// progress and cancellation. One dispose scope per step keeps memory flat.
 /// </summary>
-public sealed class VitTrainingEngine
+internal sealed class VitTrainingEngine
 {
     private readonly VisionTransformerOptions options;
     private readonly ViTConfig config;
@@ -68,6 +68,7 @@ public sealed class VitTrainingEngine
         }
 
         var clock = new TrainingClock(options.TimeBudget, state);
+        var run = new TrainingRun(model, optimizer, ema, schedule, augmenter, train, mean, std, stepsPerEpoch, batch, device, clock);
         bool cancelled = false, earlyStopped = false;
         try
         {
@@ -75,7 +76,7 @@ public sealed class VitTrainingEngine
             {
                 if (options.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
                 if (clock.Spent) break;
-                var summary = RunEpoch(epoch, model, optimizer, ema, schedule, augmenter, train, mean, std, stepsPerEpoch, batch, device, clock);
+                var summary = RunEpoch(run, epoch);
                 if (summary is null) { cancelled = true; break; }
 
                 var evalModel = ema?.Model ?? model;
@@ -169,89 +170,134 @@ public sealed class VitTrainingEngine
         return (lossSum / data.Count, (double)correct / data.Count);
     }
 
-    private EpochSummary? RunEpoch(int epoch, VisionTransformer model, optim.Optimizer optimizer, ModelEma? ema, LearningRateSchedule schedule,
-        BatchAugmenter augmenter, ImageCache train, Tensor mean, Tensor std, int stepsPerEpoch, int batch, Device device, TrainingClock clock)
-    {
-        // Every epoch's randomness derives from (seed, epoch), so a run resumed at an epoch boundary
-        // replays exactly what an uninterrupted run does.
-        long epochSeed = EpochSeed(options.Seed, epoch);
-        torch.manual_seed(epochSeed);
-        DropoutRandom.Seed(epochSeed);
-        using var generator = new Generator((ulong)epochSeed);
-        var random = new Random((int)(epochSeed & 0x7fffffff));
-        long[] order;
-        using (var perm = torch.randperm(train.Count, generator: generator)) order = perm.data<long>().ToArray();
+    /// <summary>What every epoch of one run shares: the model and its optimizer, the schedule, the data and its normalization.</summary>
+    private sealed record TrainingRun(VisionTransformer Model, optim.Optimizer Optimizer, ModelEma? Ema, LearningRateSchedule Schedule,
+        BatchAugmenter Augmenter, ImageCache Train, Tensor Mean, Tensor Std, int StepsPerEpoch, int BatchSize, Device Device, TrainingClock Clock);
 
-        model.train();
-        var epochClock = Stopwatch.StartNew();
-        double lossSum = 0, lr = 0;
-        long correct = 0, seen = 0;
-        for (int step = 0; step < stepsPerEpoch; step++)
+    /// <summary>
+    /// The randomness of one epoch. Every epoch's randomness derives from (seed, epoch), so a run resumed at an epoch
+    /// boundary replays exactly what an uninterrupted run does.
+    /// </summary>
+    private sealed class EpochRandomness : IDisposable
+    {
+        public EpochRandomness(int seed, int epoch, long count)
+        {
+            long epochSeed = EpochSeed(seed, epoch);
+            torch.manual_seed(epochSeed);
+            DropoutRandom.Seed(epochSeed);
+            Generator = new Generator((ulong)epochSeed);
+            Random = new Random((int)(epochSeed & 0x7fffffff));
+            using var perm = torch.randperm(count, generator: Generator);
+            Order = perm.data<long>().ToArray();
+        }
+
+        /// <summary>Draws of the batched augmentation on tensors.</summary>
+        public Generator Generator { get; }
+
+        /// <summary>Draws of the batched augmentation on the CPU side.</summary>
+        public Random Random { get; }
+
+        /// <summary>The shuffled image order of the epoch.</summary>
+        public long[] Order { get; }
+
+        public void Dispose() => Generator.Dispose();
+    }
+
+    /// <summary>Running sums of one epoch: what its summary and step progress report.</summary>
+    private sealed class EpochTally
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        public double LossSum;
+        public long Correct, Seen;
+        public double LearningRate;
+
+        public double ImagesPerSecond => Seen / clock.Elapsed.TotalSeconds;
+
+        public EpochSummary Summary(int epoch)
+        {
+            double seconds = clock.Elapsed.TotalSeconds;
+            return new EpochSummary(epoch, LossSum / Seen, (double)Correct / Seen, null, null, LearningRate, Seen / seconds, seconds);
+        }
+    }
+
+    private EpochSummary? RunEpoch(TrainingRun run, int epoch)
+    {
+        using var randomness = new EpochRandomness(options.Seed, epoch, run.Train.Count);
+        run.Model.train();
+        var tally = new EpochTally();
+        for (int step = 0; step < run.StepsPerEpoch; step++)
         {
             if (options.CancellationToken.IsCancellationRequested) return null;
-            if (step > 0 && clock.Spent) break; // time budget: end with a partial epoch
-            long global = (long)(epoch - 1) * stepsPerEpoch + step;
-            lr = schedule.At(global, clock.Progress(global, schedule.WarmupSteps));
-            int groupIndex = 0;
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * (learningRateScales?[groupIndex++] ?? 1.0);
-
-            using (var scope = torch.NewDisposeScope())
+            if (step > 0 && run.Clock.Spent) break; // time budget: end with a partial epoch
+            tally.LearningRate = SetLearningRate(run, epoch, step);
+            TrainStep(run, randomness, epoch, step, tally);
+            if (options.ProgressEverySteps > 0 && (step + 1) % options.ProgressEverySteps == 0 && step + 1 < run.StepsPerEpoch)
             {
-                int start = step * batch;
-                int n = Math.Min(batch, train.Count - start);
-                var idx = torch.tensor(order.AsSpan(start, n).ToArray(), dtype: ScalarType.Int64);
-                var x = train.Images.index_select(0, idx).to(device).to(ScalarType.Float32).mul_(options.PixelScale);
-                var y = train.Labels.index_select(0, idx).to(device);
-                var targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
-                Tensor? teacherTargets = train.TeacherLabels is null ? null
-                    : SoftTargets(train.TeacherLabels.index_select(0, idx).to(device), config.NumClasses, 0);
-                if (options.Augmentation.Any)
-                {
-                    if (teacherTargets is not null)
-                    {
-                        // Mix teacher targets exactly like the labels: augment both at once.
-                        var both = torch.cat(new[] { targets, teacherTargets }, 1);
-                        (x, both) = augmenter.Apply(x, both, generator, random);
-                        targets = both.narrow(1, 0, config.NumClasses);
-                        teacherTargets = both.narrow(1, config.NumClasses, config.NumClasses);
-                    }
-                    else
-                    {
-                        (x, targets) = augmenter.Apply(x, targets, generator, random);
-                    }
-                }
-                x = x.sub_(mean).div_(std);
-
-                var (logits, distLogits) = model.ForwardWithDistillation(x);
-                var loss = SoftCrossEntropy(logits, targets);
-                if (distLogits is not null)
-                {
-                    // DeiT hard distillation: the distillation head learns the teacher's labels (or the true ones without a teacher).
-                    loss = loss.mul(0.5).add(SoftCrossEntropy(distLogits, teacherTargets ?? targets).mul(0.5));
-                }
-                float lossValue = loss.item<float>();
-                if (!float.IsFinite(lossValue))
-                    throw new TrainingDivergedException(epoch, step + 1, $"the loss is {(float.IsNaN(lossValue) ? "NaN" : "infinite")}", lr);
-                optimizer.zero_grad();
-                loss.backward();
-                if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
-                optimizer.step();
-                ema?.Update();
-
-                lossSum += lossValue * n;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-                seen += n;
-            }
-
-            if (options.ProgressEverySteps > 0 && (step + 1) % options.ProgressEverySteps == 0 && step + 1 < stepsPerEpoch)
-            {
-                options.Progress?.Report(new TrainingProgress(TrainingProgressKind.Step, epoch, options.Epochs, step + 1, stepsPerEpoch,
-                    lossSum / seen, (double)correct / seen, null, null, lr, seen / epochClock.Elapsed.TotalSeconds, clock.Elapsed));
+                options.Progress?.Report(new TrainingProgress(TrainingProgressKind.Step, epoch, options.Epochs, step + 1, run.StepsPerEpoch,
+                    tally.LossSum / tally.Seen, (double)tally.Correct / tally.Seen, null, null, tally.LearningRate, tally.ImagesPerSecond, run.Clock.Elapsed));
             }
         }
-        CheckFinite(model, epoch, lr);
-        double seconds = epochClock.Elapsed.TotalSeconds;
-        return new EpochSummary(epoch, lossSum / seen, (double)correct / seen, null, null, lr, seen / seconds, seconds);
+        CheckFinite(run.Model, epoch, tally.LearningRate);
+        return tally.Summary(epoch);
+    }
+
+    /// <summary>Sets the scheduled learning rate of a step on every optimizer group (scaled per group under layer decay) and returns it.</summary>
+    private double SetLearningRate(TrainingRun run, int epoch, int step)
+    {
+        long global = (long)(epoch - 1) * run.StepsPerEpoch + step;
+        double lr = run.Schedule.At(global, run.Clock.Progress(global, run.Schedule.WarmupSteps));
+        int groupIndex = 0;
+        foreach (var group in run.Optimizer.ParamGroups) group.LearningRate = lr * (learningRateScales?[groupIndex++] ?? 1.0);
+        return lr;
+    }
+
+    /// <summary>One optimizer step on the step's batch, in its own dispose scope; adds its loss and hits to <paramref name="tally"/>.</summary>
+    private void TrainStep(TrainingRun run, EpochRandomness randomness, int epoch, int step, EpochTally tally)
+    {
+        using var scope = torch.NewDisposeScope();
+        int start = step * run.BatchSize;
+        int n = Math.Min(run.BatchSize, run.Train.Count - start);
+        var idx = torch.tensor(randomness.Order.AsSpan(start, n).ToArray(), dtype: ScalarType.Int64);
+        var x = run.Train.Images.index_select(0, idx).to(run.Device).to(ScalarType.Float32).mul_(options.PixelScale);
+        var y = run.Train.Labels.index_select(0, idx).to(run.Device);
+        var targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
+        Tensor? teacherTargets = run.Train.TeacherLabels is null ? null
+            : SoftTargets(run.Train.TeacherLabels.index_select(0, idx).to(run.Device), config.NumClasses, 0);
+        if (options.Augmentation.Any) (x, targets, teacherTargets) = Augment(run.Augmenter, randomness, x, targets, teacherTargets);
+        x = x.sub_(run.Mean).div_(run.Std);
+
+        var (logits, distLogits) = run.Model.ForwardWithDistillation(x);
+        var loss = SoftCrossEntropy(logits, targets);
+        if (distLogits is not null)
+        {
+            // DeiT hard distillation: the distillation head learns the teacher's labels (or the true ones without a teacher).
+            loss = loss.mul(0.5).add(SoftCrossEntropy(distLogits, teacherTargets ?? targets).mul(0.5));
+        }
+        float lossValue = loss.item<float>();
+        if (!float.IsFinite(lossValue))
+            throw new TrainingDivergedException(epoch, step + 1, $"the loss is {(float.IsNaN(lossValue) ? "NaN" : "infinite")}", tally.LearningRate);
+        run.Optimizer.zero_grad();
+        loss.backward();
+        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(run.Model.parameters(), options.GradientClipNorm);
+        run.Optimizer.step();
+        run.Ema?.Update();
+
+        tally.LossSum += lossValue * n;
+        tally.Correct += logits.argmax(1).eq(y).sum().item<long>();
+        tally.Seen += n;
+    }
+
+    /// <summary>Augments a batch; teacher targets, when present, are mixed exactly like the labels (both at once).</summary>
+    private (Tensor X, Tensor Targets, Tensor? TeacherTargets) Augment(BatchAugmenter augmenter, EpochRandomness randomness, Tensor x, Tensor targets, Tensor? teacherTargets)
+    {
+        if (teacherTargets is null)
+        {
+            (x, targets) = augmenter.Apply(x, targets, randomness.Generator, randomness.Random);
+            return (x, targets, null);
+        }
+        var both = torch.cat(new[] { targets, teacherTargets }, 1);
+        (x, both) = augmenter.Apply(x, both, randomness.Generator, randomness.Random);
+        return (x, both.narrow(1, 0, config.NumClasses), both.narrow(1, config.NumClasses, config.NumClasses));
     }
 
     /// <summary>Throws <see cref="TrainingDivergedException"/> when a weight of <paramref name="model"/> is NaN or infinite.</summary>
