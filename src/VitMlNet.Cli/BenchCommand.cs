@@ -221,8 +221,8 @@ internal static class BenchCommand
                 trainGflopPerImage = Math.Round(r.TrainGflopsPerSecond / r.TrainImagesPerSecond, 4),
                 trainPercentOfMatmulPeak = Math.Round(r.TrainPercentOfMatmulPeak, 1),
                 trainGflopPerImageNominal = Math.Round(r.NominalTrainGflopPerImage, 4),
-                denseGflops = Math.Round(r.DenseGflops, 1),
-                attentionGflops = Math.Round(r.AttentionGflops, 1),
+                denseGflops = Math.Round(r.DenseGflops, 3), // three decimals: a tiny model on a loaded machine runs well under 0.1 GFLOP/s
+                attentionGflops = Math.Round(r.AttentionGflops, 3),
                 attentionFlopShare = Math.Round(r.AttentionFlopShare, 4),
                 utilizationBoundPercent = Math.Round(r.UtilizationBoundPercent, 1),
             }));
