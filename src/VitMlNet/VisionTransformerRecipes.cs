@@ -105,7 +105,8 @@ public static class VisionTransformerRecipes
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         var o = Apply("fmnist-fast", baseOptions);
         o.Preset = "fmnist-fast";
-        o.Architecture = ViTConfig.FmnistFast with { Name = Auto, Channels = channels, ImageHeight = height, ImageWidth = width, PatchSize = PatchFor(height, width) };
+        // WithInput gives mean/std one value per channel (fmnist-fast's are gray: RGB folders failed validation without it).
+        o.Architecture = ViTConfig.FmnistFast.WithInput(channels, height, width, ViTConfig.FmnistFast.NumClasses) with { Name = Auto, PatchSize = PatchFor(height, width) };
         o.Epochs = Math.Clamp((int)Math.Round(50_000.0 / count), 8, 100);
         if (count < 20_000)
         {
