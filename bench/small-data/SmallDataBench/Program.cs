@@ -19,7 +19,7 @@ string dataRoot = positional.Count > 0 ? positional[0] : "out/small-data";
 string outDir = positional.Count > 1 ? positional[1] : "out/small-data-bench";
 var datasets = (Flag("--datasets") ?? "flowers,ants-bees").Split(',');
 int views = int.Parse(Flag("--views") ?? "8", inv);
-var allVariants = new[] { "vit-auto-32", "vit-auto-64", "vit-64-teacher", "vit-64-views", "vit-64-views-teacher" };
+var allVariants = new[] { "vit-auto-32", "vit-auto-64", "vit-64-strong", "vit-64-views", "vit-64-views-teacher" };
 var variants = (Flag("--variants") ?? string.Join(",", allVariants)).Split(',');
 Directory.CreateDirectory(outDir);
 
@@ -81,8 +81,19 @@ foreach (var name in datasets)
         int size = variant.Contains("32", StringComparison.Ordinal) ? 32 : 64;
         bool teacher = variant.EndsWith("teacher", StringComparison.Ordinal);
         var rows = variant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
-        var options = VisionTransformerRecipes.ForData(rows.Count, classes.Length, 3, size, size);
+        // The recipe is the one for the photos (auto for train.Count images); with views the epochs shrink so that the
+        // steps, and so the compute, stay the same: only what the images are (and their teacher labels) differs.
+        var options = VisionTransformerRecipes.ForData(train.Count, classes.Length, 3, size, size);
+        options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
         options.Seed = 1;
+        if (variant.Contains("strong", StringComparison.Ordinal))
+        {
+            // The small-data augmentations of DeiT: TrivialAugment, random erasing, Mixup/CutMix.
+            options.Augmentation = options.Augmentation with
+            {
+                TrivialAugment = true, RandomErasingProbability = 0.25, MixupAlpha = 0.8, CutMixAlpha = 1.0, MixProbability = 0.5,
+            };
+        }
         if (teacher)
         {
             options.Architecture = options.ResolveArchitecture() with { DistillationToken = true };
