@@ -19,7 +19,7 @@ string dataRoot = positional.Count > 0 ? positional[0] : "out/small-data";
 string outDir = positional.Count > 1 ? positional[1] : "out/small-data-bench";
 var datasets = (Flag("--datasets") ?? "flowers,ants-bees").Split(',');
 int views = int.Parse(Flag("--views") ?? "8", inv);
-var allVariants = new[] { "vit-auto-32", "vit-auto-64", "vit-64-strong", "vit-64-views", "vit-64-views-teacher" };
+var allVariants = new[] { "vit-auto-32", "vit-32-strong", "vit-32-views", "vit-32-views-teacher" };
 var variants = (Flag("--variants") ?? string.Join(",", allVariants)).Split(',');
 Directory.CreateDirectory(outDir);
 
