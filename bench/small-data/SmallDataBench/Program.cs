@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using VitMlNet;
+using VitMlNet.Bench.SmallData;
+using VitMlNet.Data;
+using VitMlNet.Modeling;
+
+// bench/small-data: on small real-photo datasets (DATA_ROOT/NAME/{train,val,test}/CLASS/*.jpg, made by
+// make-datasets.sh), fits ML.NET's pretrained-ResNet18 pipeline and VitMlNet's small-data recipes on train/, saves each
+// as a zip, and scores every zip on val/ and test/ as a plain consumer does (Model.Load + PredictionEngine, an Image
+// column in, PredictedLabel out). The recipe to recommend is chosen on val/ (never on test/).
+//   dotnet run -c Release --project bench/small-data/SmallDataBench -- DATA_ROOT [OUT_DIR] [--datasets a,b] [--variants x,y]
+var inv = CultureInfo.InvariantCulture;
+var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+string? Flag(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+string dataRoot = positional.Count > 0 ? positional[0] : "out/small-data";
+string outDir = positional.Count > 1 ? positional[1] : "out/small-data-bench";
+var datasets = (Flag("--datasets") ?? "flowers,ants-bees").Split(',');
+int views = int.Parse(Flag("--views") ?? "8", inv);
+var allVariants = new[] { "vit-auto-32", "vit-32-strong", "vit-32-views", "vit-32-views-teacher" };
+var variants = (Flag("--variants") ?? string.Join(",", allVariants)).Split(',');
+Directory.CreateDirectory(outDir);
+
+var table = new List<string>();
+foreach (var name in datasets)
+{
+    string root = Path.Combine(dataRoot, name);
+    var train = Photo.Folder(Path.Combine(root, "train"));
+    var val = Photo.Folder(Path.Combine(root, "val"));
+    var test = Photo.Folder(Path.Combine(root, "test"));
+    var classes = train.Select(p => p.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+    Console.WriteLine($"== {name}: {classes.Length} classes ({string.Join(", ", classes)}); train {train.Count}, val {val.Count}, test {test.Count}");
+
+    var ml = new MLContext(seed: 1);
+    var keyData = ml.Data.LoadFromEnumerable(classes.Select(c => new LabelRow { Label = c }));
+    var originals = train.Select(p => new TrainRow { Image = Views.Load(p.Path), Label = p.Label, Teacher = p.Label }).ToList();
+    IDataView Keyed(IEnumerable<TrainRow> rows, bool teacher)
+    {
+        var view = ml.Data.LoadFromEnumerable(rows);
+        IEstimator<ITransformer> map = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData);
+        if (teacher) map = map.Append(ml.Transforms.Conversion.MapValueToKey("Teacher", keyData: keyData));
+        return map.Fit(view).Transform(view);
+    }
+
+    // 1. The peer: ResNet18 features + L-BFGS maximum entropy on the training photos. It is also the teacher.
+    var clock = Stopwatch.StartNew();
+    var resnet = ResNetPipeline.Estimator(ml).Fit(Keyed(originals, false));
+    double resnetFit = clock.Elapsed.TotalSeconds;
+    string resnetZip = Path.Combine(outDir, $"{name}-resnet18-lbfgs.zip");
+    ml.Model.Save(resnet, null, resnetZip);
+    Report("ml.net resnet18 + lbfgs-maxent (224x224)", resnetZip, resnetFit, "");
+
+    // Teacher labels: per photo (its centre crop, what the peer saw) and per augmented view.
+    var teacherOnPhotos = ResNetPipeline.Predict(ml, resnet, ml.Data.LoadFromEnumerable(originals));
+    Console.WriteLine(string.Format(inv, "   teacher agrees with the true label on {0:P0} of the training photos", Agreement(teacherOnPhotos, originals)));
+    List<TrainRow>? viewRows = null;
+    double viewSeconds = 0;
+    if (variants.Any(v => v.Contains("views", StringComparison.Ordinal)))
+    {
+        clock.Restart();
+        var random = new Random(7);
+        viewRows = [];
+        foreach (var p in train)
+        {
+            viewRows.Add(new TrainRow { Image = Views.Load(p.Path), Label = p.Label });
+            viewRows.AddRange(Views.Make(p.Path, views - 1, random).Select(img => new TrainRow { Image = img, Label = p.Label }));
+        }
+        var teacherOnViews = ResNetPipeline.Predict(ml, resnet, ml.Data.LoadFromEnumerable(viewRows));
+        for (int i = 0; i < viewRows.Count; i++) viewRows[i].Teacher = teacherOnViews[i];
+        viewSeconds = clock.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Format(inv, "   {0} views ({1} per photo) made and labelled by the teacher in {2:F1} s; teacher agrees with the true label on {3:P0} of them",
+            viewRows.Count, views, viewSeconds, Agreement(teacherOnViews, viewRows)));
+    }
+    for (int i = 0; i < originals.Count; i++) originals[i].Teacher = teacherOnPhotos[i];
+
+    // 2. VitMlNet recipes.
+    foreach (var variant in variants)
+    {
+        int size = variant.Contains("32", StringComparison.Ordinal) ? 32 : 64;
+        bool teacher = variant.EndsWith("teacher", StringComparison.Ordinal);
+        var rows = variant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
+        // The recipe is the one for the photos (auto for train.Count images); with views the epochs shrink so that the
+        // steps, and so the compute, stay the same: only what the images are (and their teacher labels) differs.
+        var options = VisionTransformerRecipes.ForData(train.Count, classes.Length, 3, size, size);
+        options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
+        options.Seed = 1;
+        if (variant.Contains("strong", StringComparison.Ordinal))
+        {
+            // The small-data augmentations of DeiT: TrivialAugment, random erasing, Mixup/CutMix.
+            options.Augmentation = options.Augmentation with
+            {
+                TrivialAugment = true, RandomErasingProbability = 0.25, MixupAlpha = 0.8, CutMixAlpha = 1.0, MixProbability = 0.5,
+            };
+        }
+        if (teacher)
+        {
+            options.Architecture = options.ResolveArchitecture() with { DistillationToken = true };
+            options.TeacherColumnName = "Teacher";
+        }
+        var pipeline = ImagePreprocessing.Estimator(ml, 3, size, size)
+            .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var data = Keyed(rows, teacher);
+        clock.Restart();
+        var model = pipeline.Fit(data);
+        double fit = clock.Elapsed.TotalSeconds + (rows == viewRows ? viewSeconds : 0) + (teacher ? resnetFit : 0);
+        string zip = Path.Combine(outDir, $"{name}-{variant}.zip");
+        ml.Model.Save(model, null, zip);
+        var a = options.ResolveArchitecture();
+        Report($"vitmlnet {variant}", zip, fit, string.Format(inv, "{0} images, {1}x{1}, patch {2}, {3} epochs, batch {4}", rows.Count, size, a.PatchSize, options.Epochs, options.BatchSize));
+    }
+
+    void Report(string pipelineName, string zip, double fitSeconds, string note)
+    {
+        double valAcc = Consumer.Accuracy(zip, val), testAcc = Consumer.Accuracy(zip, test);
+        string line = string.Format(inv, "| {0} | {1} | {2:F1} | {3:F1} | {4:F1} | {5} |", name, pipelineName, valAcc * 100, testAcc * 100, fitSeconds, note);
+        Console.WriteLine(line);
+        table.Add(line);
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine("| dataset | pipeline | val accuracy % | test accuracy % | fit s | notes |");
+Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+foreach (var line in table) Console.WriteLine(line);
+return 0;
+
+static double Agreement(string[] predicted, List<TrainRow> rows) => predicted.Zip(rows).Count(p => p.First == p.Second.Label) / (double)rows.Count;
+
+/// <summary>A plain consumer of a saved zip: ML.NET only (Model.Load, PredictionEngine), one image at a time.</summary>
+internal static class Consumer
+{
+    public static double Accuracy(string zip, List<Photo> photos)
+    {
+        var ml = new MLContext();
+        var model = ml.Model.Load(zip, out _);
+        using var engine = ml.Model.CreatePredictionEngine<ConsumerInput, ConsumerOutput>(model);
+        int correct = 0;
+        foreach (var p in photos)
+        {
+            using var image = MLImage.CreateFromFile(p.Path);
+            if (engine.Predict(new ConsumerInput { Image = image }).PredictedLabel == p.Label) correct++;
+        }
+        return correct / (double)photos.Count;
+    }
+}
