@@ -59,6 +59,21 @@ public static class VitModelZip
     public static VitModelZipInfo Inspect(Stream zip)
     {
         ArgumentNullException.ThrowIfNull(zip);
+        foreach (var (bytes, offset) in OnnxCandidates(zip))
+        {
+            var metadata = TryReadMetadata(bytes.AsSpan(offset));
+            if (metadata is not null && metadata.ContainsKey(ConfigKey))
+                return Describe(metadata, bytes.Length - offset);
+        }
+        throw new InvalidDataException("The zip holds no ONNX model written by VitMlNet.");
+    }
+
+    /// <summary>
+    /// Where an ONNX model may start in a zip: every entry's bytes with each offset to try (after ML.NET's length
+    /// prefix, or 0). The one zip search, shared with the training library's weight reader.
+    /// </summary>
+    internal static IEnumerable<(byte[] Bytes, int Offset)> OnnxCandidates(Stream zip)
+    {
         using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
         foreach (var entry in archive.Entries)
         {
@@ -70,14 +85,8 @@ public static class VitModelZip
                 s.CopyTo(buffer);
                 bytes = buffer.ToArray();
             }
-            foreach (int offset in LengthPrefixes(bytes))
-            {
-                var metadata = TryReadMetadata(bytes.AsSpan(offset));
-                if (metadata is not null && metadata.ContainsKey(ConfigKey))
-                    return Describe(metadata, bytes.Length - offset);
-            }
+            foreach (int offset in LengthPrefixes(bytes)) yield return (bytes, offset);
         }
-        throw new InvalidDataException("The zip holds no ONNX model written by VitMlNet.");
     }
 
     /// <summary>Whether a file is a zip holding a VitMlNet ONNX model.</summary>
@@ -119,7 +128,8 @@ public static class VitModelZip
 
     /// <summary>
     /// Offsets to try: after a 4- or 8-byte little-endian length prefix that matches the rest (ML.NET's
-    /// <c>WriteByteArray</c> writes an int32), then 0.
+    /// <c>WriteByteArray</c> writes an int32), then 0. The prefixed candidates go first because protobuf parsing is
+    /// lenient: the whole entry, prefix included, may parse too, with the prefix as an unknown field.
     /// </summary>
     private static IEnumerable<int> LengthPrefixes(byte[] bytes)
     {

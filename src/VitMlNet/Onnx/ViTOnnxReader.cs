@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
@@ -189,23 +187,11 @@ public static class ViTOnnxReader
     {
         ArgumentNullException.ThrowIfNull(zip);
         IO.ZipIntegrity.Verify(zip, zip is FileStream file ? file.Name : "the zip");
-        using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
-        foreach (var entry in archive.Entries)
+        foreach (var (bytes, offset) in Scoring.VitModelZip.OnnxCandidates(zip))
         {
-            if (entry.Length < 16) continue;
-            byte[] bytes;
-            using (var s = entry.Open())
-            using (var buffer = new MemoryStream(checked((int)entry.Length)))
-            {
-                s.CopyTo(buffer);
-                bytes = buffer.ToArray();
-            }
-            foreach (int offset in LengthPrefixes(bytes))
-            {
-                var candidate = bytes.AsMemory(offset);
-                if (TryParse(candidate.Span, out var model) && IsViTOnnxModel(model!))
-                    return offset == 0 ? bytes : candidate.ToArray();
-            }
+            var candidate = bytes.AsMemory(offset);
+            if (TryParse(candidate.Span, out var model) && IsViTOnnxModel(model!))
+                return offset == 0 ? bytes : candidate.ToArray();
         }
         return null;
     }
@@ -227,18 +213,6 @@ public static class ViTOnnxReader
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var file = File.OpenRead(path);
         return ReadFromZip(file);
-    }
-
-    /// <summary>
-    /// Offsets to try: after a 4- or 8-byte little-endian length prefix that matches the rest (ML.NET's
-    /// <c>WriteByteArray</c> writes an int32), then 0. The prefixed candidates go first because protobuf parsing is
-    /// lenient: the whole entry, prefix included, may parse too, with the prefix as an unknown field.
-    /// </summary>
-    private static IEnumerable<int> LengthPrefixes(byte[] bytes)
-    {
-        if (bytes.Length > 4 && BinaryPrimitives.ReadInt32LittleEndian(bytes) == bytes.Length - 4) yield return 4;
-        if (bytes.Length > 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) == bytes.Length - 8) yield return 8;
-        yield return 0;
     }
 
     private static bool TryParse(ReadOnlySpan<byte> bytes, out ModelProto? model)
