@@ -91,9 +91,8 @@ internal static class CheckpointCli
     /// size), its weights as the initial model, and fine-tuning defaults: AdamW, learning rate
     /// <see cref="FineTuneLearningRate"/> unless <c>--lr</c> says otherwise, weight decay <see cref="FineTuneWeightDecay"/>.
     /// </summary>
-    public static void ApplyFrom(string from, int? heads, double? layerDecay, bool freezeBackbone, VisionTransformerOptions recipe)
+    public static void ApplyFrom(string from, ViTOnnxModel model, double? layerDecay, bool freezeBackbone, VisionTransformerOptions recipe)
     {
-        var model = Read(from, heads);
         recipe.Architecture = model.Config;
         recipe.Preset = model.Config.Name;
         recipe.InitialModel = from;

@@ -135,8 +135,8 @@ internal static class TrainCommand
         var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
         TrainChecks.CheckClasses(train, s.Data);
         // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 32x32).
-        var sizeFrom = s.From is not null ? CheckpointCli.Read(s.From, s.Heads).Config
-            : auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture();
+        var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads);
+        var sizeFrom = checkpoint?.Config ?? (auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
         var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
 
         IImageSource? testData = null;
@@ -157,7 +157,7 @@ internal static class TrainCommand
         var recipe = auto
             ? VisionTransformerRecipes.ForData(train.Count, train.ClassNames.Length, channels, height, width)
             : VisionTransformerRecipes.Apply(recipeName);
-        if (s.From is not null) CheckpointCli.ApplyFrom(s.From, s.Heads, s.LayerDecay, s.FreezeBackbone, recipe);
+        if (checkpoint is not null) CheckpointCli.ApplyFrom(s.From!, checkpoint, s.LayerDecay, s.FreezeBackbone, recipe);
         var config = recipe.ResolveArchitecture();
         if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
         {

@@ -114,16 +114,7 @@ public sealed class ImageDataset : IImageSource
 
     /// <summary>The number of images in each class, indexed by label.</summary>
     /// <returns>An array of length <see cref="ClassNames"/>.Length.</returns>
-    public int[] CountPerClass()
-    {
-        var counts = new int[ClassNames.Length];
-        foreach (int label in Labels)
-        {
-            counts[label]++;
-        }
-
-        return counts;
-    }
+    public int[] CountPerClass() => ImageSources.CountPerClass(this);
 
     /// <summary>
     /// Exposes the dataset to ML.NET: an <see cref="IDataView"/> with columns <c>Image</c> (<see cref="MLImage"/>, Bgra32,
