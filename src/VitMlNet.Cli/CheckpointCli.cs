@@ -127,7 +127,7 @@ internal static class ExportSafetensorsCommand
 
     public static int Run(string modelPath, string outputPath, int? heads, CliContext context)
     {
-        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelFile.ReadOnnx(modelPath);
+        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelZipFile.ReadOnnx(modelPath);
         string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
         if (folder is not null) Directory.CreateDirectory(folder);
         try

@@ -57,7 +57,7 @@ internal static class Guard
     }
 
     private static bool IsUsage(Exception e) =>
-        e is UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException;
+        e is UsageException or ModelZipException or DatasetException or FileNotFoundException or DirectoryNotFoundException;
 
     private static void Report(string verb, TextWriter stderr, Exception e, bool trace)
     {

@@ -29,11 +29,11 @@ internal static class EvaluateCommand
     {
         if (report is not null) OutputChecks.CheckFolder(report, "--report");
         OutputChecks.CheckNotInput(report, "--report", (modelPath, "model"), (dataSpec, "--data"));
-        var onnx = ModelFile.ReadOnnx(modelPath);
+        var onnx = ModelZipFile.ReadOnnx(modelPath);
         var spec = DataSpec.Parse(dataSpec);
         var ml = new MLContext(0);
-        var model = ModelFile.Load(ml, modelPath, out _);
-        var classes = ModelFile.SlotNames(model.GetOutputSchema(ModelFile.InputSchema()), "Score");
+        var model = ModelZipFile.Load(ml, modelPath, out _);
+        var classes = ModelZipFile.SlotNames(model.GetOutputSchema(ModelZipFile.InputSchema()), "Score");
         var config = onnx.Config;
         var data = spec.Open(skipBadImages);
         TrainCommand.WarnSkipped(data, context.Error);

@@ -23,10 +23,10 @@ internal static class InfoCommand
 
     public static int Run(string modelPath, bool json, CliContext context)
     {
-        var onnx = ModelFile.ReadOnnx(modelPath);
+        var onnx = ModelZipFile.ReadOnnx(modelPath);
         var ml = new MLContext(0);
-        var model = ModelFile.Load(ml, modelPath, out var savedInput);
-        var input = savedInput?.GetColumnOrNull(ModelFile.ImageColumn) is null ? ModelFile.InputSchema() : savedInput;
+        var model = ModelZipFile.Load(ml, modelPath, out var savedInput);
+        var input = savedInput?.GetColumnOrNull(Data.ImagePreprocessing.ImageColumn) is null ? ModelZipFile.InputSchema() : savedInput;
         var output = model.GetOutputSchema(input);
         var inputs = input.Select(c => (c.Name, Type: c.Type.ToString())).ToList();
         var outputs = output.Where(c => !c.IsHidden).Select(c => (c.Name, Type: c.Type.ToString())).ToList();

@@ -31,9 +31,9 @@ internal static class PredictCommand
     {
         if (top <= 0) throw new UsageException($"--top must be positive (got {top}).");
         var ml = new MLContext(0);
-        var model = ModelFile.Load(ml, modelPath, out _);
+        var model = ModelZipFile.Load(ml, modelPath, out _);
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
-        var classes = ModelFile.SlotNames(engine.OutputSchema, "Score");
+        var classes = ModelZipFile.SlotNames(engine.OutputSchema, "Score");
         // -v detailed: the model before the predictions and the time they took after (stderr with --json).
         var detail = context.Log(Verbosity.Detailed, json);
         detail.WriteLine($"model: {modelPath} ({classes.Length} classes: {string.Join(", ", classes)})");

@@ -132,7 +132,7 @@ internal static class ReportWriter
     /// </summary>
     private static bool WriteAttention(string path, string modelPath, ImageDataset samples, IReadOnlyList<ImagePrediction> predictions)
     {
-        var onnx = ModelFile.ReadOnnx(modelPath);
+        var onnx = ModelZipFile.ReadOnnx(modelPath);
         var config = onnx.Config;
         if (config.Channels != samples.Channels || config.ImageHeight != samples.Height || config.ImageWidth != samples.Width) return false;
         float scale = onnx.ExportOptions?.PixelScale ?? 1f / 255f;

@@ -46,11 +46,11 @@ internal static class ScoringBenchCommand
         }
         try
         {
-            var onnx = ModelFile.ReadOnnx(zipPath);
+            var onnx = ModelZipFile.ReadOnnx(zipPath);
             var config = onnx.Config;
             bool flipAverage = onnx.ExportOptions?.FlipAverage ?? false;
             bool shiftAverage = onnx.ExportOptions?.ShiftAverage ?? false;
-            var model = ModelFile.Load(ml, zipPath, out _);
+            var model = ModelZipFile.Load(ml, zipPath, out _);
             var rng = new Random(3);
             var files = RandomImages(config, count, rng);
 
@@ -67,7 +67,7 @@ internal static class ScoringBenchCommand
                 try
                 {
                     FitSeedZip(ml, int8Zip, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8);
-                    (int8EngineMs, int8TransformPerSecond) = MeasureZip(ml, ModelFile.Load(ml, int8Zip, out _), config, files, count);
+                    (int8EngineMs, int8TransformPerSecond) = MeasureZip(ml, ModelZipFile.Load(ml, int8Zip, out _), config, files, count);
                     int8PoolSplit = MeasurePool(int8Zip, config, files, cores, 1);
                 }
                 finally
@@ -395,7 +395,7 @@ internal static class ScoringBenchCommand
         var options = VisionTransformerRecipes.Apply("seed");
         options.Epochs = 1;
         options.ScoringPrecision = precision;
-        var model = ModelFile.ScoringPipeline(ml, 3, 32, 32, options).Fit(keyed);
+        var model = ScoringChain.Estimator(ml, 3, 32, 32, options).Fit(keyed);
         ml.Model.Save(model, null, path);
     }
 }

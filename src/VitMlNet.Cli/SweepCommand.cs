@@ -224,7 +224,7 @@ internal static class SweepCommand
         var best = result.BestTrial;
         if (best is not null)
         {
-            var zip = WithLabelNames(ml, result.Model!, keyedTrain);
+            var zip = ScoringChain.WithLabelNames(ml, result.Model!, keyedTrain);
             CreateFolderFor(s.Out);
             // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
             VitMlNet.IO.AtomicFile.Write(s.Out, stream => ml.Model.Save(zip, null, stream));
@@ -265,14 +265,6 @@ internal static class SweepCommand
             return ExitFailure;
         }
         return ExitOk;
-    }
-
-    private static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain)
-    {
-        var names = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(model.Transform(keyedTrain));
-        var parts = model is IEnumerable<ITransformer> chain ? chain.ToList() : new List<ITransformer> { model };
-        parts.Add(names);
-        return new TransformerChain<ITransformer>(parts.ToArray());
     }
 
     private static object TrialJson(TrialResult t) => new

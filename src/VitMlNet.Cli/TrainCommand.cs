@@ -44,7 +44,7 @@ internal sealed record TrainSettings(
 }
 
 /// <summary>
-/// <c>vit train</c>: loads the data, fits <see cref="ModelFile.ScoringPipeline"/>, saves the model zip, evaluates it on
+/// <c>vit train</c>: loads the data, fits <see cref="ScoringChain.Estimator"/>, saves the model zip, evaluates it on
 /// the test data and writes the optional report.
 /// </summary>
 /// <remarks>
@@ -205,7 +205,7 @@ internal static class TrainCommand
         detail.WriteLine(DescribeOptions(options, s));
         var dataSeconds = clock.Elapsed.TotalSeconds;
 
-        var pipeline = ModelFile.ScoringPipeline(ml, channels, height, width, options, s.Resize);
+        var pipeline = ScoringChain.Estimator(ml, channels, height, width, options, s.Resize);
         var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
         var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         bool cancelled = context.Cancellation.IsCancellationRequested;
@@ -216,7 +216,7 @@ internal static class TrainCommand
         // Atomic (temporary file + rename), never over a good model when cancelled, with a fallback when --out fails.
         var (saved, savedAtOut) = OutputChecks.SaveModel(ml, model, cancelled ? OutputChecks.CancelledPath(s.Out) : s.Out, "train", context.Error);
         summary.WriteLine($"saved {saved} ({new FileInfo(saved).Length / 1024.0:F0} KiB)");
-        long parameters = ModelFile.ReadOnnx(saved).Weights.Values.Sum(w => (long)w.Data.Length);
+        long parameters = ModelZipFile.ReadOnnx(saved).Weights.Values.Sum(w => (long)w.Data.Length);
 
         EvaluationResult? evaluation = null;
         if (testData is not null && !cancelled)

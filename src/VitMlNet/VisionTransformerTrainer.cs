@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Training;
 

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Onnx;
 using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Training;
 
@@ -107,34 +108,13 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public void Dispose() => chain.Dispose();
 
+    /// <summary>The trained transformer: the model's weights behind the zip's <see cref="ScoringChain"/>.</summary>
     internal static VisionTransformerTransformer Create(VisionTransformer model, IReadOnlyList<string> classNames, VisionTransformerOptions o,
         IReadOnlyList<EpochSummary> history, IDataView trainingData)
     {
         var weights = VisionTransformerWeights.Extract(model);
-        var config = model.Config;
-        var ml = new MLContext(o.Seed);
-        var schema = trainingData.Schema;
-        string logits = Unique(schema, "__vit_logits");
-        var export = new ViTOnnxExportOptions
-        {
-            InputName = o.FeatureColumnName,
-            InputLayout = ViTOnnxInputLayout.Flat,
-            PixelScale = o.PixelScale,
-            LogitsOutputName = logits,
-            ProbabilitiesOutputName = null,
-            FeaturesOutputName = o.EmbeddingColumnName,
-            WeightPrecision = o.ScoringPrecision,
-            FlipAverage = o.ScoringFlipAverage,
-            ShiftAverage = o.ScoringShiftAverage,
-        };
-        byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
-        var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };
-        var scoring = ml.Transforms.ApplyOnnxModel(outputs, new[] { o.FeatureColumnName }, new MemoryStream(onnx)).Fit(trainingData);
-        var afterOnnx = scoring.GetOutputSchema(schema);
-        var head = MulticlassHead.Create(ml, afterOnnx, logits, o.LabelColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, classNames);
-        var drop = ml.Transforms.DropColumns(logits).Fit(head.Transform(scoring.Transform(trainingData)));
-        var chain = new TransformerChain<ITransformer>(scoring, head, drop);
-        return new VisionTransformerTransformer(chain, config, classNames, weights, o.PixelScale, history, o.FeatureColumnName)
+        var chain = ScoringChain.Build(model.Config, weights, classNames, o, trainingData);
+        return new VisionTransformerTransformer(chain, model.Config, classNames, weights, o.PixelScale, history, o.FeatureColumnName)
         {
             ScoringPrecision = o.ScoringPrecision,
             ScoringFlipAverage = o.ScoringFlipAverage,
@@ -146,12 +126,5 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(schema);
         SchemaChecks.CheckFeature(schema, FeatureColumnName, Architecture.Channels * Architecture.ImageHeight * Architecture.ImageWidth);
-    }
-
-    private static string Unique(DataViewSchema schema, string name)
-    {
-        string candidate = name;
-        for (int i = 1; schema.GetColumnOrNull(candidate) is not null; i++) candidate = name + i;
-        return candidate;
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Training;
 

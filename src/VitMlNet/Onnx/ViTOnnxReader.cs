@@ -23,9 +23,10 @@ public sealed record ViTOnnxModel(
 
 /// <summary>
 /// Reads a Vision Transformer back from an ONNX model written by <see cref="ViTOnnxWriter"/>, on its own or embedded
-/// in an ML.NET model zip (where ML.NET's OnnxTransformer stores the model bytes), so training can continue from it.
+/// in an ML.NET model zip (where ML.NET's OnnxTransformer stores the model bytes), so training can continue from it
+/// (the zip half, <see cref="ReadFromZip(string)"/>, is in ModelZip/).
 /// </summary>
-public static class ViTOnnxReader
+public static partial class ViTOnnxReader
 {
     /// <summary>Reads a model from a stream holding a serialized ONNX ModelProto.</summary>
     /// <returns>The configuration, class names and weights.</returns>
@@ -173,60 +174,6 @@ public static class ViTOnnxReader
     {
         ArgumentNullException.ThrowIfNull(model);
         return model.MetadataProps.Any(m => m.Key == ViTOnnxMetadata.ConfigKey);
-    }
-
-    /// <summary>
-    /// Finds the bytes of a VitMlNet ONNX model inside an ML.NET model zip (as saved by <c>MLContext.Model.Save</c>
-    /// with an OnnxTransformer in the chain): every entry is tried as an ONNX ModelProto, also after the length
-    /// prefix ML.NET writes before byte arrays, and the first one with VitMlNet metadata wins.
-    /// </summary>
-    /// <param name="zip">A readable stream over the zip.</param>
-    /// <returns>The serialized ONNX model, or null when the zip holds none.</returns>
-    /// <exception cref="InvalidDataException">The stream is not a zip archive.</exception>
-    public static byte[]? FindModelBytesInZip(Stream zip)
-    {
-        ArgumentNullException.ThrowIfNull(zip);
-        IO.ZipIntegrity.Verify(zip, zip is FileStream file ? file.Name : "the zip");
-        foreach (var (bytes, offset) in Scoring.VitModelZip.OnnxCandidates(zip))
-        {
-            var candidate = bytes.AsMemory(offset);
-            if (TryParse(candidate.Span, out var model) && IsViTOnnxModel(model!))
-                return offset == 0 ? bytes : candidate.ToArray();
-        }
-        return null;
-    }
-
-    /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip.</summary>
-    /// <returns>The configuration, class names and weights.</returns>
-    /// <exception cref="InvalidDataException">The stream is not a zip, or no entry holds a VitMlNet ONNX model.</exception>
-    public static ViTOnnxModel ReadFromZip(Stream zip)
-    {
-        var bytes = FindModelBytesInZip(zip) ?? throw new InvalidDataException("The zip holds no ONNX model written by VitMlNet.");
-        return Read(bytes);
-    }
-
-    /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip file.</summary>
-    /// <returns>The configuration, class names and weights.</returns>
-    /// <exception cref="InvalidDataException">The file is not a zip, or no entry holds a VitMlNet ONNX model.</exception>
-    public static ViTOnnxModel ReadFromZip(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        using var file = File.OpenRead(path);
-        return ReadFromZip(file);
-    }
-
-    private static bool TryParse(ReadOnlySpan<byte> bytes, out ModelProto? model)
-    {
-        try
-        {
-            model = ModelProto.Parser.ParseFrom(bytes);
-            return true;
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            model = null;
-            return false;
-        }
     }
 
     private static ModelProto Parse(Func<ModelProto> parse)

@@ -7,6 +7,7 @@ using Microsoft.ML.Transforms.Image;
 using VitMlNet.Cli;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 
 namespace VitMlNet.Tests.Cli;
 
@@ -462,9 +463,9 @@ public partial class CliTests : IClassFixture<CliFixture>
     public void EvaluationScoresInParallelExactlyAsTheZipsTransformDoes()
     {
         var ml = new MLContext(0);
-        var model = ModelFile.Load(ml, f.Model, out _);
-        var classes = ModelFile.SlotNames(model.GetOutputSchema(ModelFile.InputSchema()), "Score");
-        var config = ModelFile.ReadOnnx(f.Model).Config;
+        var model = ModelZipFile.Load(ml, f.Model, out _);
+        var classes = ModelZipFile.SlotNames(model.GetOutputSchema(ModelZipFile.InputSchema()), "Score");
+        var config = ModelZipFile.ReadOnnx(f.Model).Config;
         var data = DataSpec.Parse(f.Test.Root).LoadDataset(config.ImageHeight, config.ImageWidth, config.Channels, false);
         var result = ModelEvaluator.Evaluate(ml, model, data, classes);
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using VitMlNet.Cli;
 using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Tests.Cli;
 using VitMlNet.Training;

@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
-namespace VitMlNet.Onnx;
+namespace VitMlNet.ModelZip;
 
 /// <summary>
 /// Turns the ONNX graph's logits into ML.NET's standard multiclass outputs: a <c>Score</c> vector with the class

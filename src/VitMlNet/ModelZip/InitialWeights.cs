@@ -1,6 +1,7 @@
 using VitMlNet.Modeling;
+using VitMlNet.Onnx;
 
-namespace VitMlNet.Onnx;
+namespace VitMlNet.ModelZip;
 
 /// <summary>Loads the starting weights for continued training or fine-tuning from an earlier VitMlNet model.</summary>
 internal static class InitialWeights

@@ -1,0 +1,77 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using VitMlNet.Data;
+using VitMlNet.Modeling;
+using VitMlNet.Onnx;
+
+namespace VitMlNet.ModelZip;
+
+/// <summary>
+/// The chain of ML.NET's own transformers that a VitMlNet model zip holds: <see cref="ImagePreprocessing"/> → the
+/// ONNX graph of the trained weights (<c>OnnxTransformer</c>) → <see cref="MulticlassHead"/> (Score, PredictedLabel)
+/// → <c>MapKeyToValue(PredictedLabel)</c>. <c>mlContext.Model.Load</c> needs nothing of VitMlNet to read it.
+/// </summary>
+internal static class ScoringChain
+{
+    /// <summary>
+    /// The trained transformer's scoring half: the ONNX graph of <paramref name="weights"/> (written with the options'
+    /// columns, precision and test-time views), the multiclass head, and a drop of the graph's logits column.
+    /// </summary>
+    public static TransformerChain<ITransformer> Build(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights,
+        IReadOnlyList<string> classNames, VisionTransformerOptions o, IDataView trainingData)
+    {
+        var ml = new MLContext(o.Seed);
+        var schema = trainingData.Schema;
+        string logits = Unique(schema, "__vit_logits");
+        var export = new ViTOnnxExportOptions
+        {
+            InputName = o.FeatureColumnName,
+            InputLayout = ViTOnnxInputLayout.Flat,
+            PixelScale = o.PixelScale,
+            LogitsOutputName = logits,
+            ProbabilitiesOutputName = null,
+            FeaturesOutputName = o.EmbeddingColumnName,
+            WeightPrecision = o.ScoringPrecision,
+            FlipAverage = o.ScoringFlipAverage,
+            ShiftAverage = o.ScoringShiftAverage,
+        };
+        byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
+        var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };
+        var scoring = ml.Transforms.ApplyOnnxModel(outputs, new[] { o.FeatureColumnName }, new MemoryStream(onnx)).Fit(trainingData);
+        var afterOnnx = scoring.GetOutputSchema(schema);
+        var head = MulticlassHead.Create(ml, afterOnnx, logits, o.LabelColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, classNames);
+        var drop = ml.Transforms.DropColumns(logits).Fit(head.Transform(scoring.Transform(trainingData)));
+        return new TransformerChain<ITransformer>(scoring, head, drop);
+    }
+
+    /// <summary>
+    /// The whole pipeline that <c>vit train</c> fits and saves: <see cref="ImagePreprocessing"/> (the one preprocessing,
+    /// any input size) → the Vision Transformer → <c>MapKeyToValue(PredictedLabel)</c>.
+    /// </summary>
+    /// <remarks>
+    /// The label's <c>MapValueToKey</c> is fitted separately and not saved: with it inside the zip, every caller
+    /// (a <c>PredictionEngine</c> included) would have to supply a Label column. Evaluation maps labels to the
+    /// model's key with the class names the zip carries (the Score slot names).
+    /// </remarks>
+    public static IEstimator<ITransformer> Estimator(MLContext ml, int channels, int height, int width, VisionTransformerOptions options,
+        ImageResizing resizing = ImagePreprocessing.DefaultResizing) =>
+        ImagePreprocessing.Estimator(ml, channels, height, width, resizing)
+            .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    /// <summary>A fitted chain (preprocessing and the trained transformer) with <c>MapKeyToValue(PredictedLabel)</c> appended, as <see cref="Estimator"/> ends.</summary>
+    public static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain)
+    {
+        var names = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(model.Transform(keyedTrain));
+        var parts = model is IEnumerable<ITransformer> chain ? chain.ToList() : new List<ITransformer> { model };
+        parts.Add(names);
+        return new TransformerChain<ITransformer>(parts.ToArray());
+    }
+
+    private static string Unique(DataViewSchema schema, string name)
+    {
+        string candidate = name;
+        for (int i = 1; schema.GetColumnOrNull(candidate) is not null; i++) candidate = name + i;
+        return candidate;
+    }
+}
