@@ -7,6 +7,7 @@ using Microsoft.ML.Data;
 using TorchSharp;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
+using VitMlNet.Onnx;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Cli;
@@ -46,132 +47,152 @@ internal static class ScoringBenchCommand
         }
         try
         {
-            var onnx = ModelZipFile.ReadOnnx(zipPath);
-            var config = onnx.Config;
-            bool flipAverage = onnx.ExportOptions?.FlipAverage ?? false;
-            bool shiftAverage = onnx.ExportOptions?.ShiftAverage ?? false;
-            var model = ModelZipFile.Load(ml, zipPath, out _);
-            var rng = new Random(3);
-            var files = RandomImages(config, count, rng);
-
-            var (engineMs, transformPerSecond) = MeasureZip(ml, model, config, files, count);
-            double? preprocessUs = MeasurePreprocessing(ml, model, config, files, count);
-            int cores = Environment.ProcessorCount;
-            double poolOne = MeasurePool(zipPath, config, files, 1, null), poolAll = MeasurePool(zipPath, config, files, cores, null);
-            double poolSplit = MeasurePool(zipPath, config, files, cores, 1);
-            double? int8EngineMs = null, int8TransformPerSecond = null, int8PoolSplit = null;
-            if (temp is not null)
-            {
-                // The same fit with int8 scoring weights (same seed, so the same float weights before quantization).
-                string int8Zip = Path.ChangeExtension(temp, ".int8.zip");
-                try
-                {
-                    FitSeedZip(ml, int8Zip, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8);
-                    (int8EngineMs, int8TransformPerSecond) = MeasureZip(ml, ModelZipFile.Load(ml, int8Zip, out _), config, files, count);
-                    int8PoolSplit = MeasurePool(int8Zip, config, files, cores, 1);
-                }
-                finally
-                {
-                    File.Delete(int8Zip);
-                }
-            }
-
-            // TorchSharp eager on the same weights: batch 64 and batch 1, normalized tensors in.
-            using var vit = onnx.CreateModel();
-            vit.eval();
-            double eagerBatch, eagerOne;
-            var clock = Stopwatch.StartNew();
-            using (torch.no_grad())
-            using (var x = torch.rand(64, config.Channels, config.ImageHeight, config.ImageWidth))
-            using (var x1 = torch.rand(1, config.Channels, config.ImageHeight, config.ImageWidth))
-            {
-                void Forward(Tensor t) { using var s = torch.NewDisposeScope(); vit.forward(t); }
-                for (int i = 0; i < 3; i++) Forward(x);
-                clock.Restart();
-                int batches = Math.Max(1, count / 64);
-                for (int i = 0; i < batches; i++) Forward(x);
-                eagerBatch = 64.0 * batches / clock.Elapsed.TotalSeconds;
-                for (int i = 0; i < 10; i++) Forward(x1);
-                eagerOne = BestMeanMilliseconds(() => Forward(x1), 200);
-            }
-
-            // ONNX Runtime directly on the same graph (standalone export layout), batch 64 and batch 1: the floor
-            // under ML.NET's OnnxTransformer, which adds image preprocessing and per-row bookkeeping.
-            var (ortBatch, ortOne) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, count, rng);
-            var (ortInt8Batch, ortInt8One) = MeasureOrt(config, onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8, count, rng);
-
-            // The floor: the graph's matrix products per image at the best rate ONNX Runtime reaches in this run on a
-            // 2048² product (float, and int8 as the int8 graph runs it). No graph of this model scores an image faster.
-            int views = (shiftAverage ? 5 : 1) * (flipAverage ? 2 : 1);
-            double forwardGflop = views * BenchCommand.ForwardFlopsPerImage(config) / 1e9;
-            double ortPeak = OrtMatMulPeak(int8: false), ortInt8Peak = OrtMatMulPeak(int8: true);
-            double floorMs = forwardGflop / ortPeak * 1000, floorInt8Ms = forwardGflop / ortInt8Peak * 1000;
-
-            var inv = CultureInfo.InvariantCulture;
-            if (json)
-            {
-                context.Out.WriteLine(JsonSerializer.Serialize(new
-                {
-                    preset = config.Name,
-                    flipAverage,
-                    shiftAverage,
-                    image = $"{config.Channels}x{config.ImageHeight}x{config.ImageWidth}",
-                    predictionEngineMilliseconds = Math.Round(engineMs, 3),
-                    transformImagesPerSecond = Math.Round(transformPerSecond, 1),
-                    torchSharpBatch64ImagesPerSecond = Math.Round(eagerBatch, 1),
-                    torchSharpBatch1Milliseconds = Math.Round(eagerOne, 3),
-                    onnxRuntimeBatch64ImagesPerSecond = Math.Round(ortBatch, 1),
-                    onnxRuntimeBatch1Milliseconds = Math.Round(ortOne, 3),
-                    int8PredictionEngineMilliseconds = int8EngineMs is { } m ? Math.Round(m, 3) : (double?)null,
-                    int8TransformImagesPerSecond = int8TransformPerSecond is { } t ? Math.Round(t, 1) : (double?)null,
-                    onnxRuntimeInt8Batch64ImagesPerSecond = Math.Round(ortInt8Batch, 1),
-                    onnxRuntimeInt8Batch1Milliseconds = Math.Round(ortInt8One, 3),
-                    preprocessingMicroseconds = preprocessUs is { } p ? Math.Round(p, 1) : (double?)null,
-                    poolOneThreadImagesPerSecond = Math.Round(poolOne, 1),
-                    poolThreads = cores,
-                    poolImagesPerSecond = Math.Round(poolAll, 1),
-                    poolOneThreadPerEngineImagesPerSecond = Math.Round(poolSplit, 1),
-                    int8PoolOneThreadPerEngineImagesPerSecond = int8PoolSplit is { } ps ? Math.Round(ps, 1) : (double?)null,
-                    forwardGflopPerImage = Math.Round(forwardGflop, 6),
-                    onnxRuntimeMatMulGflops = Math.Round(ortPeak, 1),
-                    onnxRuntimeInt8MatMulGops = Math.Round(ortInt8Peak, 1),
-                    floorMilliseconds = Math.Round(floorMs, 6),
-                    int8FloorMilliseconds = Math.Round(floorInt8Ms, 6),
-                }));
-            }
-            else
-            {
-                context.Out.WriteLine(string.Format(inv, "model {0} ({1}x{2}x{3}), {4} images", config.Name, config.Channels, config.ImageHeight, config.ImageWidth, count));
-                if (flipAverage || shiftAverage)
-                    context.Out.WriteLine($"the zip scores {(shiftAverage ? "each image, its four one-pixel shifts" : "each image")}{(flipAverage ? " and their mirrors" : "")} (test-time averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
-                context.Out.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", engineMs));
-                context.Out.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", transformPerSecond));
-                context.Out.WriteLine(string.Format(inv, "PredictionEnginePool, 1 / {0} threads:    {1:F1} / {2:F1} img/s; {0} threads with threadsPerEngine 1: {3:F1} img/s", cores, poolOne, poolAll, poolSplit));
-                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s (the zip's Transform runs at {1:F2}x this)", eagerBatch, transformPerSecond / eagerBatch));
-                context.Out.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine's time)", eagerOne, eagerOne / engineMs));
-                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 64:            {0:F1} img/s", ortBatch));
-                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct batch 1:             {0:F3} ms", ortOne));
-                if (int8EngineMs is { } im && int8TransformPerSecond is { } it)
-                {
-                    context.Out.WriteLine(string.Format(inv, "int8 zip PredictionEngine:               {0:F3} ms/image ({1:F2}x faster than float)", im, engineMs / im));
-                    context.Out.WriteLine(string.Format(inv, "int8 zip Transform:                      {0:F1} img/s ({1:F2}x float)", it, it / transformPerSecond));
-                    if (int8PoolSplit is { } ips)
-                        context.Out.WriteLine(string.Format(inv, "int8 PredictionEnginePool, {0} threads with threadsPerEngine 1: {1:F1} img/s", cores, ips));
-                }
-                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 64:       {0:F1} img/s", ortInt8Batch));
-                context.Out.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 1:        {0:F3} ms", ortInt8One));
-                if (preprocessUs is { } pre)
-                    context.Out.WriteLine(string.Format(inv, "zip image preprocessing alone:           {0:F1} us/image (the transforms before the ONNX model)", pre));
-                context.Out.WriteLine(string.Format(inv, "ONNX Runtime 2048^2 matmul:              {0:F1} GFLOP/s float, {1:F1} GOP/s int8", ortPeak, ortInt8Peak));
-                context.Out.WriteLine(string.Format(inv, "floor at those rates:                    {0:F3} ms float, {1:F3} ms int8 ({2:F3} GFLOP per image{3})",
-                    floorMs, floorInt8Ms, forwardGflop, views > 1 ? $", {views} views" : ""));
-            }
+            var figures = Measure(ml, zipPath, temp, count);
+            if (json) WriteJson(figures, context.Out);
+            else WriteText(figures, context.Out);
             return ExitCodes.Ok;
         }
         finally
         {
             if (temp is not null) File.Delete(temp);
         }
+    }
+
+    /// <summary>What <c>vit bench-scoring</c> measures, filled in by <see cref="Measure"/> step by step.</summary>
+    private sealed class ScoringFigures(ViTConfig config, int count, ViTOnnxExportOptions? export)
+    {
+        public readonly ViTConfig Config = config;
+        public readonly int Count = count, Cores = Environment.ProcessorCount;
+        public readonly bool FlipAverage = export?.FlipAverage ?? false, ShiftAverage = export?.ShiftAverage ?? false;
+        public double EngineMs, TransformPerSecond, PoolOne, PoolAll, PoolSplit, EagerBatch, EagerOne, OrtBatch, OrtOne, OrtInt8Batch, OrtInt8One, OrtPeak, OrtInt8Peak;
+        public double? PreprocessUs, Int8EngineMs, Int8TransformPerSecond, Int8PoolSplit;
+        public int Views => (ShiftAverage ? 5 : 1) * (FlipAverage ? 2 : 1);
+        public double ForwardGflop => Views * BenchCommand.ForwardFlopsPerImage(Config) / 1e9;
+        public double FloorMs => ForwardGflop / OrtPeak * 1000;
+        public double FloorInt8Ms => ForwardGflop / OrtInt8Peak * 1000;
+    }
+
+    /// <summary>
+    /// The zip (PredictionEngine, batch Transform, its preprocessing alone, PredictionEnginePool), its int8 twin when the
+    /// bench fitted the zip itself (<paramref name="fitted"/>), TorchSharp eager and ONNX Runtime directly on the same
+    /// weights, and ONNX Runtime's matmul rates for the floor.
+    /// </summary>
+    private static ScoringFigures Measure(MLContext ml, string zipPath, string? fitted, int count)
+    {
+        var onnx = ModelZipFile.ReadOnnx(zipPath);
+        var config = onnx.Config;
+        var f = new ScoringFigures(config, count, onnx.ExportOptions);
+        var model = ModelZipFile.Load(ml, zipPath, out _);
+        var rng = new Random(3);
+        var files = RandomImages(config, count, rng);
+        (f.EngineMs, f.TransformPerSecond) = MeasureZip(ml, model, config, files, count);
+        f.PreprocessUs = MeasurePreprocessing(ml, model, config, files, count);
+        f.PoolOne = MeasurePool(zipPath, config, files, 1, null);
+        f.PoolAll = MeasurePool(zipPath, config, files, f.Cores, null);
+        f.PoolSplit = MeasurePool(zipPath, config, files, f.Cores, 1);
+        if (fitted is not null)
+        {
+            // The same fit with int8 scoring weights (same seed, so the same float weights before quantization).
+            string int8Zip = Path.ChangeExtension(fitted, ".int8.zip");
+            try
+            {
+                FitSeedZip(ml, int8Zip, ViTOnnxWeightPrecision.DynamicInt8);
+                (f.Int8EngineMs, f.Int8TransformPerSecond) = MeasureZip(ml, ModelZipFile.Load(ml, int8Zip, out _), config, files, count);
+                f.Int8PoolSplit = MeasurePool(int8Zip, config, files, f.Cores, 1);
+            }
+            finally
+            {
+                File.Delete(int8Zip);
+            }
+        }
+        (f.EagerBatch, f.EagerOne) = MeasureEager(onnx, count);
+        // ONNX Runtime directly on the same graph (standalone export layout), batch 64 and batch 1: the floor
+        // under ML.NET's OnnxTransformer, which adds image preprocessing and per-row bookkeeping.
+        (f.OrtBatch, f.OrtOne) = MeasureOrt(config, onnx, ViTOnnxWeightPrecision.Float32, count, rng);
+        (f.OrtInt8Batch, f.OrtInt8One) = MeasureOrt(config, onnx, ViTOnnxWeightPrecision.DynamicInt8, count, rng);
+        // The floor: the graph's matrix products per image at the best rate ONNX Runtime reaches in this run on a
+        // 2048² product (float, and int8 as the int8 graph runs it). No graph of this model scores an image faster.
+        f.OrtPeak = OrtMatMulPeak(int8: false);
+        f.OrtInt8Peak = OrtMatMulPeak(int8: true);
+        return f;
+    }
+
+    /// <summary>TorchSharp eager on the same weights: images per second at batch 64 and milliseconds at batch 1, normalized tensors in.</summary>
+    private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureEager(ViTOnnxModel onnx, int count)
+    {
+        var config = onnx.Config;
+        using var vit = onnx.CreateModel();
+        vit.eval();
+        using var noGrad = torch.no_grad();
+        using var x = torch.rand(64, config.Channels, config.ImageHeight, config.ImageWidth);
+        using var x1 = torch.rand(1, config.Channels, config.ImageHeight, config.ImageWidth);
+        void Forward(Tensor t) { using var s = torch.NewDisposeScope(); vit.forward(t); }
+        for (int i = 0; i < 3; i++) Forward(x);
+        var clock = Stopwatch.StartNew();
+        int batches = Math.Max(1, count / 64);
+        for (int i = 0; i < batches; i++) Forward(x);
+        double batch = 64.0 * batches / clock.Elapsed.TotalSeconds;
+        for (int i = 0; i < 10; i++) Forward(x1);
+        return (batch, BestMeanMilliseconds(() => Forward(x1), 200));
+    }
+
+    private static void WriteJson(ScoringFigures f, TextWriter output) => output.WriteLine(JsonSerializer.Serialize(new
+    {
+        preset = f.Config.Name,
+        flipAverage = f.FlipAverage,
+        shiftAverage = f.ShiftAverage,
+        image = $"{f.Config.Channels}x{f.Config.ImageHeight}x{f.Config.ImageWidth}",
+        predictionEngineMilliseconds = Math.Round(f.EngineMs, 3),
+        transformImagesPerSecond = Math.Round(f.TransformPerSecond, 1),
+        torchSharpBatch64ImagesPerSecond = Math.Round(f.EagerBatch, 1),
+        torchSharpBatch1Milliseconds = Math.Round(f.EagerOne, 3),
+        onnxRuntimeBatch64ImagesPerSecond = Math.Round(f.OrtBatch, 1),
+        onnxRuntimeBatch1Milliseconds = Math.Round(f.OrtOne, 3),
+        int8PredictionEngineMilliseconds = f.Int8EngineMs is { } m ? Math.Round(m, 3) : (double?)null,
+        int8TransformImagesPerSecond = f.Int8TransformPerSecond is { } t ? Math.Round(t, 1) : (double?)null,
+        onnxRuntimeInt8Batch64ImagesPerSecond = Math.Round(f.OrtInt8Batch, 1),
+        onnxRuntimeInt8Batch1Milliseconds = Math.Round(f.OrtInt8One, 3),
+        preprocessingMicroseconds = f.PreprocessUs is { } p ? Math.Round(p, 1) : (double?)null,
+        poolOneThreadImagesPerSecond = Math.Round(f.PoolOne, 1),
+        poolThreads = f.Cores,
+        poolImagesPerSecond = Math.Round(f.PoolAll, 1),
+        poolOneThreadPerEngineImagesPerSecond = Math.Round(f.PoolSplit, 1),
+        int8PoolOneThreadPerEngineImagesPerSecond = f.Int8PoolSplit is { } ps ? Math.Round(ps, 1) : (double?)null,
+        forwardGflopPerImage = Math.Round(f.ForwardGflop, 6),
+        onnxRuntimeMatMulGflops = Math.Round(f.OrtPeak, 1),
+        onnxRuntimeInt8MatMulGops = Math.Round(f.OrtInt8Peak, 1),
+        floorMilliseconds = Math.Round(f.FloorMs, 6),
+        int8FloorMilliseconds = Math.Round(f.FloorInt8Ms, 6),
+    }));
+
+    private static void WriteText(ScoringFigures f, TextWriter output)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var c = f.Config;
+        output.WriteLine(string.Format(inv, "model {0} ({1}x{2}x{3}), {4} images", c.Name, c.Channels, c.ImageHeight, c.ImageWidth, f.Count));
+        if (f.FlipAverage || f.ShiftAverage)
+            output.WriteLine($"the zip scores {(f.ShiftAverage ? "each image, its four one-pixel shifts" : "each image")}{(f.FlipAverage ? " and their mirrors" : "")} (test-time averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
+        output.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", f.EngineMs));
+        output.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s", f.TransformPerSecond));
+        output.WriteLine(string.Format(inv, "PredictionEnginePool, 1 / {0} threads:    {1:F1} / {2:F1} img/s; {0} threads with threadsPerEngine 1: {3:F1} img/s", f.Cores, f.PoolOne, f.PoolAll, f.PoolSplit));
+        output.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s (the zip's Transform runs at {1:F2}x this)", f.EagerBatch, f.TransformPerSecond / f.EagerBatch));
+        output.WriteLine(string.Format(inv, "TorchSharp eager batch 1:                {0:F3} ms ({1:F2}x the PredictionEngine's time)", f.EagerOne, f.EagerOne / f.EngineMs));
+        output.WriteLine(string.Format(inv, "ONNX Runtime direct batch 64:            {0:F1} img/s", f.OrtBatch));
+        output.WriteLine(string.Format(inv, "ONNX Runtime direct batch 1:             {0:F3} ms", f.OrtOne));
+        if (f.Int8EngineMs is { } im && f.Int8TransformPerSecond is { } it)
+        {
+            output.WriteLine(string.Format(inv, "int8 zip PredictionEngine:               {0:F3} ms/image ({1:F2}x faster than float)", im, f.EngineMs / im));
+            output.WriteLine(string.Format(inv, "int8 zip Transform:                      {0:F1} img/s ({1:F2}x float)", it, it / f.TransformPerSecond));
+            if (f.Int8PoolSplit is { } ips)
+                output.WriteLine(string.Format(inv, "int8 PredictionEnginePool, {0} threads with threadsPerEngine 1: {1:F1} img/s", f.Cores, ips));
+        }
+        output.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 64:       {0:F1} img/s", f.OrtInt8Batch));
+        output.WriteLine(string.Format(inv, "ONNX Runtime direct int8 batch 1:        {0:F3} ms", f.OrtInt8One));
+        if (f.PreprocessUs is { } pre)
+            output.WriteLine(string.Format(inv, "zip image preprocessing alone:           {0:F1} us/image (the transforms before the ONNX model)", pre));
+        output.WriteLine(string.Format(inv, "ONNX Runtime 2048^2 matmul:              {0:F1} GFLOP/s float, {1:F1} GOP/s int8", f.OrtPeak, f.OrtInt8Peak));
+        output.WriteLine(string.Format(inv, "floor at those rates:                    {0:F3} ms float, {1:F3} ms int8 ({2:F3} GFLOP per image{3})",
+            f.FloorMs, f.FloorInt8Ms, f.ForwardGflop, f.Views > 1 ? $", {f.Views} views" : ""));
     }
 
     private static (double EngineMilliseconds, double TransformPerSecond) MeasureZip(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
@@ -340,16 +361,16 @@ internal static class ScoringBenchCommand
     }
 
     private static (double Batch64PerSecond, double Batch1Milliseconds) MeasureOrt(
-        ViTConfig config, VitMlNet.Onnx.ViTOnnxModel onnx, VitMlNet.Onnx.ViTOnnxWeightPrecision precision, int count, Random rng)
+        ViTConfig config, ViTOnnxModel onnx, ViTOnnxWeightPrecision precision, int count, Random rng)
     {
         // The zip's own test-time averaging, if it has it, so the direct figures are the floor under the zip's.
-        var export = new VitMlNet.Onnx.ViTOnnxExportOptions
+        var export = new ViTOnnxExportOptions
         {
             WeightPrecision = precision,
             FlipAverage = onnx.ExportOptions?.FlipAverage ?? false,
             ShiftAverage = onnx.ExportOptions?.ShiftAverage ?? false,
         };
-        var graph = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
+        var graph = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, onnx.Weights, onnx.ClassNames, export));
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph);
         int per = config.Channels * config.ImageHeight * config.ImageWidth;
         var data64 = new float[64 * per];
@@ -382,7 +403,7 @@ internal static class ScoringBenchCommand
         return list;
     }
 
-    private static void FitSeedZip(MLContext ml, string path, VitMlNet.Onnx.ViTOnnxWeightPrecision precision = VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32)
+    private static void FitSeedZip(MLContext ml, string path, ViTOnnxWeightPrecision precision = ViTOnnxWeightPrecision.Float32)
     {
         var rng = new Random(1);
         var pixels = new byte[64 * 3 * 32 * 32];

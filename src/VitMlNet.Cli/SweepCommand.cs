@@ -1,11 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 using Spectre.Console;
 using VitMlNet.Data;
 using VitMlNet.Experiments;
@@ -13,31 +9,32 @@ using VitMlNet.Modeling;
 
 namespace VitMlNet.Cli;
 
-/// <summary>The settings of one <c>vit sweep</c> run.</summary>
-internal sealed record SweepSettings(
-    string Data,
-    string Out,
-    double TimeBudgetSeconds,
-    int? Trials = null,
-    string Strategy = "halving",
-    string Metric = "accuracy",
-    string? Validation = null,
-    double ValidationFraction = 0.2,
-    string Preset = "seed",
-    int Epochs = 9,
-    int MinEpochs = 1,
-    int Eta = 3,
-    int Batch = 64,
-    int? ImageSize = null,
-    int? Channels = null,
-    int Seed = 42,
-    string Device = "cpu",
-    int? Threads = null,
-    int? Limit = null,
-    string? Leaderboard = null,
-    bool Json = false,
-    bool SkipBadImages = false)
+/// <summary>The settings of one <c>vit sweep</c> run, each set by name (the command line's options).</summary>
+internal sealed record SweepSettings
 {
+    public required string Data { get; init; }
+    public required string Out { get; init; }
+    public required double TimeBudgetSeconds { get; init; }
+    public int? Trials { get; init; }
+    public string Strategy { get; init; } = "halving";
+    public string Metric { get; init; } = "accuracy";
+    public string? Validation { get; init; }
+    public double ValidationFraction { get; init; } = 0.2;
+    public string Preset { get; init; } = "seed";
+    public int Epochs { get; init; } = 9;
+    public int MinEpochs { get; init; } = 1;
+    public int Eta { get; init; } = 3;
+    public int Batch { get; init; } = 64;
+    public int? ImageSize { get; init; }
+    public int? Channels { get; init; }
+    public int Seed { get; init; } = 42;
+    public string Device { get; init; } = "cpu";
+    public int? Threads { get; init; }
+    public int? Limit { get; init; }
+    public string? Leaderboard { get; init; }
+    public bool Json { get; init; }
+    public bool SkipBadImages { get; init; }
+
     /// <summary>The output option as the user typed it (<c>-o</c>, <c>--output</c> or <c>--out</c>), for messages.</summary>
     public string OutOption { get; init; } = "--output";
 
@@ -59,19 +56,6 @@ internal sealed record SweepSettings(
 /// </remarks>
 internal static class SweepCommand
 {
-    private const string ImageColumn = "Image";
-    private const string PixelsColumn = "Pixels";
-    private const int ExitOk = 0;
-    private const int ExitFailure = 1;
-    private const int ExitUsage = 2;
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <summary>The <c>sweep</c> verb for the console: stdout/stderr, a live table when stdout is a terminal, Ctrl+C cancels.</summary>
     /// <returns>The command, ready to add to the root command.</returns>
     public static Command Create() => Create(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, handleCtrlC: true, CancellationToken.None);
@@ -112,11 +96,17 @@ internal static class SweepCommand
         };
         command.SetAction(parse =>
         {
-            var settings = new SweepSettings(parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(budget), parse.GetValue(trials),
-                parse.GetValue(strategy)!, parse.GetValue(metric)!, parse.GetValue(validation), parse.GetValue(fraction), parse.GetValue(preset)!,
-                parse.GetValue(epochs), parse.GetValue(minEpochs), parse.GetValue(eta), parse.GetValue(batch), parse.GetValue(imageSize),
-                parse.GetValue(channels), parse.GetValue(seed), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(limit), parse.GetValue(leaderboard),
-                parse.GetValue(json), parse.GetValue(skip)) { OutOption = CliOptions.TypedName(parse, output), Verbosity = parse.GetValue(verbosity) };
+            var settings = new SweepSettings
+            {
+                Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, OutOption = CliOptions.TypedName(parse, output),
+                TimeBudgetSeconds = parse.GetValue(budget), Trials = parse.GetValue(trials), Strategy = parse.GetValue(strategy)!,
+                Metric = parse.GetValue(metric)!, Validation = parse.GetValue(validation), ValidationFraction = parse.GetValue(fraction),
+                Preset = parse.GetValue(preset)!, Epochs = parse.GetValue(epochs), MinEpochs = parse.GetValue(minEpochs), Eta = parse.GetValue(eta),
+                Batch = parse.GetValue(batch), ImageSize = parse.GetValue(imageSize), Channels = parse.GetValue(channels), Seed = parse.GetValue(seed),
+                Device = parse.GetValue(device)!, Threads = parse.GetValue(threads), Limit = parse.GetValue(limit),
+                Leaderboard = parse.GetValue(leaderboard), Json = parse.GetValue(json), SkipBadImages = parse.GetValue(skip),
+                Verbosity = parse.GetValue(verbosity),
+            };
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             // Ctrl+C once: the trial in progress stops after its current step and the best model so far is saved;
             // twice: the process ends.
@@ -141,130 +131,160 @@ internal static class SweepCommand
     }
 
     /// <summary>Runs a sweep; see the class remarks for the exit codes.</summary>
-    internal static int Run(SweepSettings s, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
+    internal static int Run(SweepSettings s, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation) =>
+        new SweepRun(s, ViTConfig.FromPreset(CheckSettings(s)), new CliContext(stdout, stderr, interactive, cancellation) { Verbosity = s.Verbosity }).Run();
+
+    /// <summary>The data of a sweep: training and validation images and the model's input.</summary>
+    private sealed record SweepData(IImageSource Train, IImageSource? Validation, int Channels, int Height, int Width);
+
+    /// <summary>One <c>vit sweep</c> run, step by step: check, read the data, search, save the best model, report.</summary>
+    private sealed class SweepRun(SweepSettings s, ViTConfig config, CliContext context)
     {
-        var inv = CultureInfo.InvariantCulture;
-        var config = ViTConfig.FromPreset(CheckSettings(s));
         // -v: information and trials (normal), the stop reason and what was saved (minimal), the settings (detailed);
         // with --json they go to stderr. The best trial is the result: on stdout even with -v quiet (--json: in the JSON).
-        var output = s.Json ? stderr : stdout;
-        TextWriter At(Verbosity level) => s.Verbosity >= level ? output : TextWriter.Null;
-        var log = At(Verbosity.Normal);
-        var summary = At(Verbosity.Minimal);
-        var outcome = s.Json ? summary : stdout;
-        var clock = Stopwatch.StartNew();
-        At(Verbosity.Detailed).WriteLine("settings: " + s.ToString().Replace(nameof(SweepSettings) + " ", "", StringComparison.Ordinal));
-        OutputChecks.CheckFile(s.Out, s.OutOption);
-        OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
-        if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");
-        OutputChecks.CheckNotInput(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
+        private readonly TextWriter log = context.Log(Verbosity.Normal, s.Json);
+        private readonly TextWriter summary = context.Log(Verbosity.Minimal, s.Json);
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private readonly CultureInfo inv = CultureInfo.InvariantCulture;
 
-        var train = TrainCommand.LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, stderr);
-        var (channels, height, width) = TrainCommand.InputGeometry(train, s.ImageSize, s.Channels, config);
-        IImageSource? valid = null;
-        if (s.Validation is not null)
+        public int Run()
         {
-            valid = TrainCommand.LoadTraining(s.Validation, s.SkipBadImages, s.Limit, s.Seed, stderr);
-            CheckValidationClasses(train.ClassNames, valid);
+            context.Log(Verbosity.Detailed, s.Json).WriteLine("settings: " + s.ToString().Replace(nameof(SweepSettings) + " ", "", StringComparison.Ordinal));
+            CheckOutputs();
+            var data = ReadData();
+            var metric = ParseMetric(s.Metric);
+            var strategy = s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase)
+                ? SearchStrategy.Random
+                : SearchStrategy.SuccessiveHalving(s.MinEpochs, s.Eta);
+            DescribeSweep(data, strategy);
+
+            var ml = new MLContext(s.Seed);
+            var (experiment, keyedTrain) = CreateExperiment(ml, data, metric, strategy);
+            var display = SweepDisplay.Create(context.Interactive && !s.Json && s.Verbosity >= Verbosity.Normal, log);
+            experiment.SetProgress(display);
+            using var result = display.Run(() => experiment.Run(context.Cancellation));
+            WriteLeaderboard(result);
+            var best = SaveBest(ml, result, keyedTrain);
+            if (s.Json) WriteJson(data, metric, strategy, result);
+
+            if (best is null) return ExitCodes.Failure;
+            if (result.StopReason == ExperimentStopReason.Cancelled)
+            {
+                context.Error.WriteLine($"vit sweep: cancelled; the best model so far was saved to {s.Out}.");
+                return ExitCodes.Failure;
+            }
+            return ExitCodes.Ok;
         }
 
-        var experimentMetric = ParseMetric(s.Metric);
-        var strategy = s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase)
-            ? SearchStrategy.Random
-            : SearchStrategy.SuccessiveHalving(s.MinEpochs, s.Eta);
-        log.WriteLine($"data: {train.Count} images, {train.ClassNames.Length} classes from {s.Data}, model input {channels}x{height}x{width}" +
-            (valid is null ? string.Format(inv, " ({0:0.#}% held out for validation)", s.ValidationFraction * 100) : $"; validation: {valid.Count} images from {s.Validation}"));
-        log.WriteLine(string.Format(inv, "sweep: {0}, metric {1}, budget {2:0.#} s{3}, up to {4} epochs per trial, base preset {5}, batch {6}, {7}",
-            strategy is SuccessiveHalvingStrategy h ? $"successive halving (rungs {string.Join("/", h.Rungs(s.Epochs))} epochs, eta {h.ReductionFactor})" : "random search",
-            s.Metric, s.TimeBudgetSeconds, s.Trials is int t ? $", at most {t} trials" : "", s.Epochs, config.Name, s.Batch, s.Device));
-
-        var ml = new MLContext(s.Seed);
-        var trainView = train.ToDataView(ml);
-        // The label map is fitted apart and left out of the zip (as vit train does), so scoring needs only the Image column.
-        var keyData = ml.Data.LoadFromEnumerable(train.ClassNames.Select(c => new LabelRow { Label = c }));
-        var labels = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(trainView);
-        var keyedTrain = labels.Transform(trainView);
-        var keyedValid = valid is null ? null : labels.Transform(valid.ToDataView(ml));
-
-        var options = new VisionTransformerOptions
+        private void CheckOutputs()
         {
-            Preset = config.Name,
-            Epochs = s.Epochs,
-            BatchSize = s.Batch,
-            Seed = s.Seed,
-            Device = s.Device,
-            Threads = s.Threads,
-            ProgressEverySteps = 0,
-        };
-        var experiment = new VisionTransformerExperiment(ml, options)
-            .SetPreprocessing(ImagePreprocessing.Estimator(ml, channels, height, width))
-            .SetMetric(experimentMetric)
-            .SetStrategy(strategy)
-            .SetTimeBudget(TimeSpan.FromSeconds(s.TimeBudgetSeconds))
-            .SetSeed(s.Seed);
-        experiment = keyedValid is null ? experiment.SetDataset(keyedTrain, s.ValidationFraction) : experiment.SetDataset(keyedTrain, keyedValid);
-        if (s.Trials is int maxTrials) experiment.SetMaxTrials(maxTrials);
-
-        var display = SweepDisplay.Create(interactive && !s.Json && s.Verbosity >= Verbosity.Normal, log);
-        experiment.SetProgress(display);
-        using var result = display.Run(() => experiment.Run(cancellation));
-
-        if (s.Leaderboard is not null)
-        {
-            CreateFolderFor(s.Leaderboard);
-            VitMlNet.IO.AtomicFile.Write(s.Leaderboard, stream => { using var writer = new StreamWriter(stream); result.WriteLeaderboardCsv(writer); });
-            summary.WriteLine($"leaderboard: {s.Leaderboard}");
+            OutputChecks.CheckFile(s.Out, s.OutOption);
+            OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
+            if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");
+            OutputChecks.CheckNotInput(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
         }
 
-        var board = result.Leaderboard;
-        string counts = string.Format(inv, "{0} trials: {1} completed, {2} stopped, {3} failed", board.Count,
-            board.Count(t => t.Status == TrialStatus.Completed), board.Count(t => t.Status == TrialStatus.Stopped), board.Count(t => t.Status == TrialStatus.Failed));
-        summary.WriteLine(string.Format(inv, "stopped by {0} after {1:0.#} s; {2}", StopText(result.StopReason), clock.Elapsed.TotalSeconds, counts));
-
-        var best = result.BestTrial;
-        if (best is not null)
+        private SweepData ReadData()
         {
+            var train = TrainCommand.LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
+            var (channels, height, width) = TrainCommand.InputGeometry(train, s.ImageSize, s.Channels, config);
+            IImageSource? valid = null;
+            if (s.Validation is not null)
+            {
+                valid = TrainCommand.LoadTraining(s.Validation, s.SkipBadImages, s.Limit, s.Seed, context.Error);
+                TrainChecks.CheckClasses(valid, "the validation data", train.ClassNames);
+            }
+            return new SweepData(train, valid, channels, height, width);
+        }
+
+        private void DescribeSweep(SweepData data, SearchStrategy strategy)
+        {
+            log.WriteLine($"data: {data.Train.Count} images, {data.Train.ClassNames.Length} classes from {s.Data}, model input {data.Channels}x{data.Height}x{data.Width}" +
+                (data.Validation is null ? string.Format(inv, " ({0:0.#}% held out for validation)", s.ValidationFraction * 100) : $"; validation: {data.Validation.Count} images from {s.Validation}"));
+            log.WriteLine(string.Format(inv, "sweep: {0}, metric {1}, budget {2:0.#} s{3}, up to {4} epochs per trial, base preset {5}, batch {6}, {7}",
+                strategy is SuccessiveHalvingStrategy h ? $"successive halving (rungs {string.Join("/", h.Rungs(s.Epochs))} epochs, eta {h.ReductionFactor})" : "random search",
+                s.Metric, s.TimeBudgetSeconds, s.Trials is int t ? $", at most {t} trials" : "", s.Epochs, config.Name, s.Batch, s.Device));
+        }
+
+        /// <summary>The experiment over the keyed data. The label map is fitted apart and left out of the zip (as vit train does), so scoring needs only the Image column.</summary>
+        private (VisionTransformerExperiment Experiment, IDataView KeyedTrain) CreateExperiment(MLContext ml, SweepData data, ExperimentMetric metric, SearchStrategy strategy)
+        {
+            var trainView = data.Train.ToDataView(ml);
+            var labels = ScoringChain.LabelKeys(ml, data.Train.ClassNames, trainView);
+            var keyedTrain = labels.Transform(trainView);
+            var keyedValid = data.Validation is null ? null : labels.Transform(data.Validation.ToDataView(ml));
+            var options = new VisionTransformerOptions
+            {
+                Preset = config.Name,
+                Epochs = s.Epochs,
+                BatchSize = s.Batch,
+                Seed = s.Seed,
+                Device = s.Device,
+                Threads = s.Threads,
+                ProgressEverySteps = 0,
+            };
+            var experiment = new VisionTransformerExperiment(ml, options)
+                .SetPreprocessing(ImagePreprocessing.Estimator(ml, data.Channels, data.Height, data.Width))
+                .SetMetric(metric)
+                .SetStrategy(strategy)
+                .SetTimeBudget(TimeSpan.FromSeconds(s.TimeBudgetSeconds))
+                .SetSeed(s.Seed);
+            experiment = keyedValid is null ? experiment.SetDataset(keyedTrain, s.ValidationFraction) : experiment.SetDataset(keyedTrain, keyedValid);
+            if (s.Trials is int maxTrials) experiment.SetMaxTrials(maxTrials);
+            return (experiment, keyedTrain);
+        }
+
+        private void WriteLeaderboard(ExperimentResult result)
+        {
+            if (s.Leaderboard is not null)
+            {
+                CreateFolderFor(s.Leaderboard);
+                VitMlNet.IO.AtomicFile.Write(s.Leaderboard, stream => { using var writer = new StreamWriter(stream); result.WriteLeaderboardCsv(writer); });
+                summary.WriteLine($"leaderboard: {s.Leaderboard}");
+            }
+            var board = result.Leaderboard;
+            string counts = string.Format(inv, "{0} trials: {1} completed, {2} stopped, {3} failed", board.Count,
+                board.Count(t => t.Status == TrialStatus.Completed), board.Count(t => t.Status == TrialStatus.Stopped), board.Count(t => t.Status == TrialStatus.Failed));
+            summary.WriteLine(string.Format(inv, "stopped by {0} after {1:0.#} s; {2}", StopText(result.StopReason), clock.Elapsed.TotalSeconds, counts));
+        }
+
+        /// <summary>Saves the best trial's model with the same contract as <c>vit train</c>'s zip; null (and an error line) when no trial finished.</summary>
+        private TrialResult? SaveBest(MLContext ml, ExperimentResult result, IDataView keyedTrain)
+        {
+            var best = result.BestTrial;
+            if (best is null)
+            {
+                string why = result.Leaderboard.FirstOrDefault(t => t.Status == TrialStatus.Failed)?.Reason is string reason ? " (e.g. " + reason + ")" : "";
+                context.Error.WriteLine($"vit sweep: error: no trial finished an epoch within the budget{why}; nothing saved.");
+                return null;
+            }
             var zip = ScoringChain.WithLabelNames(ml, result.Model!, keyedTrain);
             CreateFolderFor(s.Out);
             // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
             VitMlNet.IO.AtomicFile.Write(s.Out, stream => ml.Model.Save(zip, null, stream));
-            outcome.WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric, best.Epochs,
-                best.Seconds, best.Summary));
+            (s.Json ? summary : context.Out).WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric,
+                best.Epochs, best.Seconds, best.Summary));
             summary.WriteLine($"saved {s.Out} ({new FileInfo(s.Out).Length / 1024.0:F0} KiB)");
-        }
-        else
-        {
-            string why = board.FirstOrDefault(t => t.Status == TrialStatus.Failed)?.Reason is string reason ? " (e.g. " + reason + ")" : "";
-            stderr.WriteLine($"vit sweep: error: no trial finished an epoch within the budget{why}; nothing saved.");
+            return best;
         }
 
-        if (s.Json)
-        {
-            stdout.WriteLine(JsonSerializer.Serialize(new
+        private void WriteJson(SweepData data, ExperimentMetric metric, SearchStrategy strategy, ExperimentResult result) =>
+            context.Out.WriteLine(CliJson.Serialize(new
             {
-                model = best is null ? null : Path.GetFullPath(s.Out),
+                model = result.BestTrial is null ? null : Path.GetFullPath(s.Out),
                 leaderboard = s.Leaderboard is null ? null : Path.GetFullPath(s.Leaderboard),
                 data = s.Data,
                 validation = s.Validation,
                 validationFraction = s.Validation is null ? s.ValidationFraction : (double?)null,
-                classes = train.ClassNames,
+                classes = data.Train.ClassNames,
                 strategy = strategy is SuccessiveHalvingStrategy ? "halving" : "random",
                 metric = s.Metric,
-                higherIsBetter = experimentMetric.IsHigherBetter(),
+                higherIsBetter = metric.IsHigherBetter(),
                 stopReason = StopText(result.StopReason),
                 seconds = Math.Round(clock.Elapsed.TotalSeconds, 2),
-                best = best is null ? null : TrialJson(best),
-                trials = board.Select(TrialJson),
-            }, JsonOptions));
-        }
-
-        if (best is null) return ExitFailure;
-        if (result.StopReason == ExperimentStopReason.Cancelled)
-        {
-            stderr.WriteLine($"vit sweep: cancelled; the best model so far was saved to {s.Out}.");
-            return ExitFailure;
-        }
-        return ExitOk;
+                best = result.BestTrial is null ? null : TrialJson(result.BestTrial),
+                trials = result.Leaderboard.Select(TrialJson),
+            }));
     }
 
     private static object TrialJson(TrialResult t) => new
@@ -272,16 +292,14 @@ internal static class SweepCommand
         trial = t.TrialId,
         status = t.Status.ToString(),
         reason = t.Reason,
-        metric = Number(t.Metric),
-        microAccuracy = Number(t.MicroAccuracy),
-        macroAccuracy = Number(t.MacroAccuracy),
-        logLoss = Number(t.LogLoss),
+        metric = CliJson.Number(t.Metric),
+        microAccuracy = CliJson.Number(t.MicroAccuracy),
+        macroAccuracy = CliJson.Number(t.MacroAccuracy),
+        logLoss = CliJson.Number(t.LogLoss),
         epochs = t.Epochs,
         seconds = Math.Round(t.Seconds, 2),
         parameters = t.Parameters.Values.ToDictionary(v => v.Key, v => v.Value),
     };
-
-    private static double? Number(double v) => double.IsFinite(v) ? Math.Round(v, 6) : null;
 
     private static string StopText(ExperimentStopReason reason) => reason switch
     {
@@ -296,7 +314,7 @@ internal static class SweepCommand
         "accuracy" or "micro-accuracy" => ExperimentMetric.MicroAccuracy,
         "macro-accuracy" => ExperimentMetric.MacroAccuracy,
         "log-loss" or "logloss" => ExperimentMetric.LogLoss,
-        _ => throw new SweepUsageException($"--metric must be accuracy, macro-accuracy or log-loss (got '{metric}')."),
+        _ => throw new UsageException($"--metric must be accuracy, macro-accuracy or log-loss (got '{metric}')."),
     };
 
     /// <summary>Checks the settings; returns the preset's canonical name.</summary>
@@ -321,17 +339,8 @@ internal static class SweepCommand
         if (s.Threads is <= 0) e.Add($"--threads must be positive (got {s.Threads})");
         if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
         if (string.IsNullOrWhiteSpace(s.Out)) e.Add($"{s.OutOption} must name a file");
-        if (e.Count > 0) throw new SweepUsageException(string.Join("; ", e) + ".");
+        if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
         return preset!;
-    }
-
-    private static void CheckValidationClasses(string[] trainClasses, IImageSource validation)
-    {
-        var known = new HashSet<string>(trainClasses, StringComparer.Ordinal);
-        var counts = validation.CountPerClass();
-        var unknown = validation.ClassNames.Where((c, k) => counts[k] > 0 && !known.Contains(c)).ToList();
-        if (unknown.Count > 0)
-            throw new SweepUsageException($"the validation data has classes the training data lacks: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}.");
     }
 
     private static void CreateFolderFor(string path)
@@ -347,15 +356,15 @@ internal static class SweepCommand
         {
             return action();
         }
-        catch (Exception e) when (e is SweepUsageException or UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
         {
             Report(stderr, e, trace);
-            return ExitUsage;
+            return ExitCodes.Usage;
         }
         catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
         {
             Report(stderr, e, trace);
-            return ExitFailure;
+            return ExitCodes.Failure;
         }
     }
 
@@ -364,20 +373,6 @@ internal static class SweepCommand
         string message = string.Join(' ', e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         stderr.WriteLine($"vit sweep: error: {message}");
         if (trace || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG"))) stderr.WriteLine(e.ToString());
-    }
-
-    private sealed class LabelRow
-    {
-        public string Label { get; set; } = string.Empty;
-    }
-
-    /// <summary>A usage error of <c>vit sweep</c> (exit code 2).</summary>
-    private sealed class SweepUsageException : Exception
-    {
-        public SweepUsageException(string message)
-            : base(message)
-        {
-        }
     }
 
     /// <summary>Shows the trials while the sweep runs: a live table on a terminal, one line per finished run otherwise.</summary>

@@ -86,17 +86,24 @@ internal static class TrainChecks
         }
     }
 
-    /// <summary>A classifier needs two classes with images: one class is bad input (exit 2), not a training failure.</summary>
-    public static void CheckClasses(IImageSource train, string spec)
+    /// <summary>
+    /// The classes that hold images in <paramref name="data"/> (named in messages as <paramref name="name"/>): training
+    /// data (<paramref name="trainClasses"/> null) needs two, since a classifier needs them; test or validation data may
+    /// hold only classes of the training data. Either is bad input (exit 2), not a training failure.
+    /// </summary>
+    public static void CheckClasses(IImageSource data, string name, string[]? trainClasses = null)
     {
-        int[] counts = train.CountPerClass();
-        var present = train.ClassNames.Where((_, k) => counts[k] > 0).ToList();
-        if (present.Count < 2)
+        int[] counts = data.CountPerClass();
+        var present = data.ClassNames.Where((_, k) => counts[k] > 0).ToList();
+        if (trainClasses is null && present.Count < 2)
         {
             throw new UsageException(present.Count == 0
-                ? $"--data '{spec}' holds no images; expected images of at least 2 classes."
-                : $"--data '{spec}' holds one class ('{present[0]}', {train.Count} images); expected at least 2 classes to train a classifier.");
+                ? $"{name} holds no images; expected images of at least 2 classes."
+                : $"{name} holds one class ('{present[0]}', {data.Count} images); expected at least 2 classes to train a classifier.");
         }
+        var unknown = trainClasses is null ? [] : present.Where(c => !trainClasses.Contains(c, StringComparer.Ordinal)).ToList();
+        if (unknown.Count > 0)
+            throw new UsageException($"{name} has classes the training data lacks: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}.");
     }
 
     /// <summary>Runs the fit; a diverged training becomes one error line that says what the checkpoint keeps.</summary>

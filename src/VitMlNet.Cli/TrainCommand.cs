@@ -8,37 +8,38 @@ using VitMlNet.Onnx;
 
 namespace VitMlNet.Cli;
 
-/// <summary>The settings of one <c>vit train</c> run.</summary>
-internal sealed record TrainSettings(
-    string Data,
-    string Out,
-    string? Test = null,
-    double? TestFraction = null,
-    string Preset = VisionTransformerRecipes.Auto,
-    int? Epochs = null,
-    int? Batch = null,
-    double? LearningRate = null,
-    int? ImageSize = null,
-    int? Channels = null,
-    int Seed = 42,
-    double ValidationFraction = 0,
-    string Device = "cpu",
-    string? Report = null,
-    bool Json = false,
-    bool SkipBadImages = false,
-    int? Limit = null,
-    bool Int8 = false,
-    bool? FlipAverage = null,
-    string? TimeBudget = null,
-    bool? ShiftAverage = null,
-    ImageResizing Resize = ImagePreprocessing.DefaultResizing,
-    string? Checkpoint = null,
-    bool Resume = false,
-    string? From = null,
-    int? Heads = null,
-    double? LayerDecay = null,
-    bool FreezeBackbone = false)
+/// <summary>The settings of one <c>vit train</c> run, each set by name (the command line's options).</summary>
+internal sealed record TrainSettings
 {
+    public required string Data { get; init; }
+    public required string Out { get; init; }
+    public string? Test { get; init; }
+    public double? TestFraction { get; init; }
+    public string Preset { get; init; } = VisionTransformerRecipes.Auto;
+    public int? Epochs { get; init; }
+    public int? Batch { get; init; }
+    public double? LearningRate { get; init; }
+    public int? ImageSize { get; init; }
+    public int? Channels { get; init; }
+    public int Seed { get; init; } = 42;
+    public double ValidationFraction { get; init; }
+    public string Device { get; init; } = "cpu";
+    public string? Report { get; init; }
+    public bool Json { get; init; }
+    public bool SkipBadImages { get; init; }
+    public int? Limit { get; init; }
+    public bool Int8 { get; init; }
+    public bool? FlipAverage { get; init; }
+    public string? TimeBudget { get; init; }
+    public bool? ShiftAverage { get; init; }
+    public ImageResizing Resize { get; init; } = ImagePreprocessing.DefaultResizing;
+    public string? Checkpoint { get; init; }
+    public bool Resume { get; init; }
+    public string? From { get; init; }
+    public int? Heads { get; init; }
+    public double? LayerDecay { get; init; }
+    public bool FreezeBackbone { get; init; }
+
     /// <summary>The output option as the user typed it (<c>-o</c>, <c>--output</c> or <c>--out</c>), for messages.</summary>
     public string OutOption { get; init; } = "--output";
 }
@@ -91,14 +92,18 @@ internal static class TrainCommand
             data, output, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, report, json, skip, limit, int8, flip,
             budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze, verbosity,
         };
-        command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings(
-            parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(test), parse.GetValue(testFraction), parse.GetValue(preset)!,
-            parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(imageSize), parse.GetValue(channels),
-            parse.GetValue(seed), parse.GetValue(validation), parse.GetValue(device)!, parse.GetValue(report), parse.GetValue(json),
-            parse.GetValue(skip), parse.GetValue(limit), parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(budget), parse.GetValue(shift),
-            parse.GetValue(resize), parse.GetValue(checkpoint), parse.GetValue(resume),
-            parse.GetValue(from), parse.GetValue(heads), parse.GetValue(layerDecay), parse.GetValue(freeze)) { OutOption = CliOptions.TypedName(parse, output) },
-            context with { Verbosity = parse.GetValue(verbosity) }), trace: parse.GetValue(verbosity) >= Verbosity.Diagnostic));
+        command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings
+        {
+            Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, OutOption = CliOptions.TypedName(parse, output),
+            Test = parse.GetValue(test), TestFraction = parse.GetValue(testFraction), Preset = parse.GetValue(preset)!,
+            Epochs = parse.GetValue(epochs), Batch = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
+            ImageSize = parse.GetValue(imageSize), Channels = parse.GetValue(channels), Seed = parse.GetValue(seed),
+            ValidationFraction = parse.GetValue(validation), Device = parse.GetValue(device)!, Report = parse.GetValue(report),
+            Json = parse.GetValue(json), SkipBadImages = parse.GetValue(skip), Limit = parse.GetValue(limit), Int8 = parse.GetValue(int8),
+            FlipAverage = parse.GetValue(flip), TimeBudget = parse.GetValue(budget), ShiftAverage = parse.GetValue(shift),
+            Resize = parse.GetValue(resize), Checkpoint = parse.GetValue(checkpoint), Resume = parse.GetValue(resume),
+            From = parse.GetValue(from), Heads = parse.GetValue(heads), LayerDecay = parse.GetValue(layerDecay), FreezeBackbone = parse.GetValue(freeze),
+        }, context with { Verbosity = parse.GetValue(verbosity) }), trace: parse.GetValue(verbosity) >= Verbosity.Diagnostic));
         return command;
     }
 
@@ -114,131 +119,180 @@ internal static class TrainCommand
 
     public static int Run(TrainSettings s, CliContext context)
     {
-        var inv = CultureInfo.InvariantCulture;
         string recipeName = CheckRecipe(s.Preset);
-        bool auto = recipeName == VisionTransformerRecipes.Auto;
         CheckSettings(s);
+        return new TrainRun(s, context, recipeName).Run();
+    }
+
+    /// <summary>The data of a run: training and test images, the checkpoint of <c>--from</c>, and the model's input.</summary>
+    private sealed record TrainData(IImageSource Train, IImageSource? Test, ViTOnnxModel? From, int Channels, int Height, int Width);
+
+    /// <summary>The figures a run trains with: the recipe's, unless the command line gives them.</summary>
+    private sealed record TrainPlan(int Epochs, int Batch, double LearningRate, TimeSpan? TimeBudget);
+
+    /// <summary>One <c>vit train</c> run, step by step: check, read the data, choose the recipe, train, save, test, report.</summary>
+    private sealed class TrainRun(TrainSettings s, CliContext context, string recipeName)
+    {
         // -v: information and progress (normal), what was saved where (minimal), resolved options and timing (detailed);
         // with --json they go to stderr. The test metrics are the result: on stdout even with -v quiet (--json: in the JSON).
-        var log = context.Log(Verbosity.Normal, s.Json);
-        var summary = context.Log(Verbosity.Minimal, s.Json);
-        var detail = context.Log(Verbosity.Detailed, s.Json);
-        var result = s.Json ? summary : context.Out;
-        var clock = Stopwatch.StartNew();
-        if (context.Shows(Verbosity.Diagnostic)) detail.WriteLine(DescribeEnvironment());
-        // Output paths, checkpoint and image size are checked before any data is read (auto's architecture follows
-        // the data; its largest batch and a patch of about an eighth of the side stand in for it here).
-        var preview = auto ? VisionTransformerRecipes.Apply("fmnist-fast") : VisionTransformerRecipes.Apply(recipeName);
-        if (auto) preview.Architecture = ViTConfig.FmnistFast with { PatchSize = Math.Max(1, (s.ImageSize ?? 32) / 8) };
-        TrainChecks.BeforeData(s, preview.ResolveArchitecture(), s.Batch ?? preview.BatchSize, log, context.Error);
+        private readonly TextWriter log = context.Log(Verbosity.Normal, s.Json);
+        private readonly TextWriter summary = context.Log(Verbosity.Minimal, s.Json);
+        private readonly TextWriter detail = context.Log(Verbosity.Detailed, s.Json);
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private readonly bool auto = recipeName == VisionTransformerRecipes.Auto;
+        private readonly CultureInfo inv = CultureInfo.InvariantCulture;
 
-        var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
-        TrainChecks.CheckClasses(train, s.Data);
-        // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 32x32).
-        var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads);
-        var sizeFrom = checkpoint?.Config ?? (auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
-        var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
+        public int Run()
+        {
+            if (context.Shows(Verbosity.Diagnostic)) detail.WriteLine(DescribeEnvironment());
+            CheckBeforeData();
+            var data = ReadData();
+            var recipe = ChooseRecipe(data);
+            var plan = new TrainPlan(s.Epochs ?? recipe.Epochs, s.Batch ?? recipe.BatchSize, s.LearningRate ?? recipe.LearningRate,
+                s.TimeBudget is null ? recipe.TimeBudget : ParseDuration(s.TimeBudget));
+            DescribeRun(data, recipe, plan);
 
-        IImageSource? testData = null;
-        if (s.Test is not null)
-        {
-            testData = LoadTraining(s.Test, s.SkipBadImages, s.Limit, s.Seed, context.Error);
-            CheckTestClasses(train.ClassNames, testData);
-        }
-        else if (s.TestFraction is double f)
-        {
-            (train, testData) = ImageSources.Split(train, f, s.Seed);
-            if (testData.Count == 0)
+            var ml = new MLContext(s.Seed);
+            var view = data.Train.ToDataView(ml);
+            var keyed = ScoringChain.LabelKeys(ml, data.Train.ClassNames, view).Transform(view);
+            var display = TrainingDisplay.Create(context.Interactive && !s.Json && context.Shows(Verbosity.Normal), s.ValidationFraction > 0, log,
+                detailed: context.Shows(Verbosity.Detailed));
+            var options = Configure(recipe, plan, display, data.Train.ClassNames.Length);
+            var dataSeconds = clock.Elapsed.TotalSeconds;
+            var pipeline = ScoringChain.Estimator(ml, data.Channels, data.Height, data.Width, options, s.Resize);
+            var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
+            var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
+            bool cancelled = context.Cancellation.IsCancellationRequested;
+            var trainSeconds = clock.Elapsed.TotalSeconds - dataSeconds;
+            if (plan.TimeBudget is not null && !cancelled && vit.TrainingHistory.Count < plan.Epochs)
+                summary.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {plan.Epochs}");
+
+            // Atomic (temporary file + rename), never over a good model when cancelled, with a fallback when --out fails.
+            var (saved, savedAtOut) = OutputChecks.SaveModel(ml, model, cancelled ? OutputChecks.CancelledPath(s.Out) : s.Out, "train", context.Error);
+            summary.WriteLine($"saved {saved} ({new FileInfo(saved).Length / 1024.0:F0} KiB)");
+            long parameters = ModelZipFile.ReadOnnx(saved).Weights.Values.Sum(w => (long)w.Data.Length);
+            var evaluation = data.Test is null || cancelled ? null : Test(ml, model, data.Test, vit);
+            var reportFiles = WriteReport(saved, model, data.Test, vit, evaluation);
+            detail.WriteLine(string.Format(inv, "time: {0:F1} s in all: {1:F1} s reading data, {2:F1} s training, {3:F1} s saving, testing and reporting",
+                clock.Elapsed.TotalSeconds, dataSeconds, trainSeconds, clock.Elapsed.TotalSeconds - dataSeconds - trainSeconds));
+            if (s.Json) WriteJson(saved, reportFiles, data, vit, parameters, plan, cancelled, evaluation);
+
+            if (cancelled)
             {
-                throw new UsageException(string.Format(inv, "--test-fraction {0} holds out no image of the {1} training images; use a larger fraction or --test.", f, train.Count));
+                context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {plan.Epochs} epochs; the model so far was saved to {saved}" +
+                    (saved == s.Out || !savedAtOut ? "." : $" (not over the existing {s.Out})."));
+                return ExitCodes.Failure;
             }
+            return savedAtOut ? ExitCodes.Ok : ExitCodes.Failure;
         }
 
-        var recipe = auto
-            ? VisionTransformerRecipes.ForData(train.Count, train.ClassNames.Length, channels, height, width)
-            : VisionTransformerRecipes.Apply(recipeName);
-        if (checkpoint is not null) CheckpointCli.ApplyFrom(s.From!, checkpoint, s.LayerDecay, s.FreezeBackbone, recipe);
-        var config = recipe.ResolveArchitecture();
-        if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
+        /// <summary>
+        /// Output paths, checkpoint and image size are checked before any data is read (auto's architecture follows the
+        /// data; its largest batch and a patch of about an eighth of the side stand in for it here).
+        /// </summary>
+        private void CheckBeforeData()
         {
-            throw new UsageException($"the input size {height}x{width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
-                "choose --image-size accordingly.");
+            var preview = auto ? VisionTransformerRecipes.Apply("fmnist-fast") : VisionTransformerRecipes.Apply(recipeName);
+            if (auto) preview.Architecture = ViTConfig.FmnistFast with { PatchSize = Math.Max(1, (s.ImageSize ?? 32) / 8) };
+            TrainChecks.BeforeData(s, preview.ResolveArchitecture(), s.Batch ?? preview.BatchSize, log, context.Error);
         }
 
-        int epochCount = s.Epochs ?? recipe.Epochs;
-        int batchSize = s.Batch ?? recipe.BatchSize;
-        double learningRate = s.LearningRate ?? recipe.LearningRate;
-        var timeBudget = s.TimeBudget is null ? recipe.TimeBudget : ParseDuration(s.TimeBudget);
-
-        log.WriteLine($"train: {Describe(train)} from {s.Data}");
-        if (testData is not null) log.WriteLine($"test:  {Describe(testData)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
-        if (auto && s.From is null) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, train.Count) + " (--preset NAME chooses another)");
-        log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {channels}x{height}x{width}, " +
-                      $"{epochCount} epochs, batch {batchSize}, lr {learningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
-                      (timeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));
-
-        var ml = new MLContext(s.Seed);
-        var view = train.ToDataView(ml);
-        var keyData = ml.Data.LoadFromEnumerable(train.ClassNames.Select(c => new LabelRow { Label = c }));
-        var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(view).Transform(view);
-
-        var display = TrainingDisplay.Create(context.Interactive && !s.Json && context.Shows(Verbosity.Normal), s.ValidationFraction > 0, log,
-            detailed: context.Shows(Verbosity.Detailed));
-        var options = recipe;
-        options.Epochs = epochCount;
-        options.BatchSize = batchSize;
-        options.LearningRate = learningRate;
-        options.TimeBudget = timeBudget;
-        options.Seed = s.Seed;
-        if (s.Int8) options.ScoringPrecision = ViTOnnxWeightPrecision.DynamicInt8;
-        if (s.FlipAverage is bool flipAverage) options.ScoringFlipAverage = flipAverage;
-        if (s.ShiftAverage is bool shiftAverage) options.ScoringShiftAverage = shiftAverage;
-        options.ValidationFraction = s.ValidationFraction;
-        options.Device = s.Device;
-        options.Progress = new LearningCheck(display, train.ClassNames.Length, context.Error);
-        options.ProgressEverySteps = display.ProgressEverySteps;
-        options.CancellationToken = context.Cancellation;
-        options.CheckpointDirectory = s.Checkpoint;
-        options.ResumeFromCheckpoint = s.Resume;
-        var errors = options.GetErrors();
-        if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
-        detail.WriteLine(DescribeOptions(options, s));
-        var dataSeconds = clock.Elapsed.TotalSeconds;
-
-        var pipeline = ScoringChain.Estimator(ml, channels, height, width, options, s.Resize);
-        var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
-        var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
-        bool cancelled = context.Cancellation.IsCancellationRequested;
-        var trainSeconds = clock.Elapsed.TotalSeconds - dataSeconds;
-        if (timeBudget is not null && !cancelled && vit.TrainingHistory.Count < epochCount)
-            summary.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {epochCount}");
-
-        // Atomic (temporary file + rename), never over a good model when cancelled, with a fallback when --out fails.
-        var (saved, savedAtOut) = OutputChecks.SaveModel(ml, model, cancelled ? OutputChecks.CancelledPath(s.Out) : s.Out, "train", context.Error);
-        summary.WriteLine($"saved {saved} ({new FileInfo(saved).Length / 1024.0:F0} KiB)");
-        long parameters = ModelZipFile.ReadOnnx(saved).Weights.Values.Sum(w => (long)w.Data.Length);
-
-        EvaluationResult? evaluation = null;
-        if (testData is not null && !cancelled)
+        /// <summary>Reads the training data, the <c>--from</c> checkpoint and the test data (<c>--test</c>, or held out with <c>--test-fraction</c>).</summary>
+        private TrainData ReadData()
         {
-            evaluation = ModelEvaluator.Evaluate(ml, model, testData, vit.ClassNames);
-            result.WriteLine(string.Format(inv, "test accuracy {0:F4}  macro accuracy {1:F4}  log-loss {2:F4}  ({3} images)",
+            var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
+            TrainChecks.CheckClasses(train, $"--data '{s.Data}'");
+            // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 32x32).
+            var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads);
+            var sizeFrom = checkpoint?.Config ?? (auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
+            var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
+
+            IImageSource? test = null;
+            if (s.Test is not null)
+            {
+                test = LoadTraining(s.Test, s.SkipBadImages, s.Limit, s.Seed, context.Error);
+                TrainChecks.CheckClasses(test, "the test data", train.ClassNames);
+            }
+            else if (s.TestFraction is double f)
+            {
+                (train, test) = ImageSources.Split(train, f, s.Seed);
+                if (test.Count == 0)
+                    throw new UsageException(string.Format(inv, "--test-fraction {0} holds out no image of the {1} training images; use a larger fraction or --test.", f, train.Count));
+            }
+            return new TrainData(train, test, checkpoint, channels, height, width);
+        }
+
+        /// <summary>The recipe (auto: chosen from the data), fitted to the <c>--from</c> checkpoint; its patch size must divide the input.</summary>
+        private VisionTransformerOptions ChooseRecipe(TrainData data)
+        {
+            var recipe = auto
+                ? VisionTransformerRecipes.ForData(data.Train.Count, data.Train.ClassNames.Length, data.Channels, data.Height, data.Width)
+                : VisionTransformerRecipes.Apply(recipeName);
+            if (data.From is not null) CheckpointCli.ApplyFrom(s.From!, data.From, s.LayerDecay, s.FreezeBackbone, recipe);
+            var config = recipe.ResolveArchitecture();
+            if (data.Height % config.PatchSize != 0 || data.Width % config.PatchSize != 0)
+            {
+                throw new UsageException($"the input size {data.Height}x{data.Width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
+                    "choose --image-size accordingly.");
+            }
+            return recipe;
+        }
+
+        private void DescribeRun(TrainData data, VisionTransformerOptions recipe, TrainPlan plan)
+        {
+            var config = recipe.ResolveArchitecture();
+            log.WriteLine($"train: {Describe(data.Train)} from {s.Data}");
+            if (data.Test is not null) log.WriteLine($"test:  {Describe(data.Test)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
+            if (auto && s.From is null) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, data.Train.Count) + " (--preset NAME chooses another)");
+            log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {data.Channels}x{data.Height}x{data.Width}, " +
+                          $"{plan.Epochs} epochs, batch {plan.Batch}, lr {plan.LearningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
+                          (plan.TimeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));
+        }
+
+        /// <summary>The recipe with the command line's figures, scoring options, progress, cancellation and checkpoint; checked as a whole.</summary>
+        private VisionTransformerOptions Configure(VisionTransformerOptions options, TrainPlan plan, TrainingDisplay display, int classes)
+        {
+            options.Epochs = plan.Epochs;
+            options.BatchSize = plan.Batch;
+            options.LearningRate = plan.LearningRate;
+            options.TimeBudget = plan.TimeBudget;
+            options.Seed = s.Seed;
+            if (s.Int8) options.ScoringPrecision = ViTOnnxWeightPrecision.DynamicInt8;
+            if (s.FlipAverage is bool flipAverage) options.ScoringFlipAverage = flipAverage;
+            if (s.ShiftAverage is bool shiftAverage) options.ScoringShiftAverage = shiftAverage;
+            options.ValidationFraction = s.ValidationFraction;
+            options.Device = s.Device;
+            options.Progress = new LearningCheck(display, classes, context.Error);
+            options.ProgressEverySteps = display.ProgressEverySteps;
+            options.CancellationToken = context.Cancellation;
+            options.CheckpointDirectory = s.Checkpoint;
+            options.ResumeFromCheckpoint = s.Resume;
+            var errors = options.GetErrors();
+            if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
+            detail.WriteLine(DescribeOptions(options, s));
+            return options;
+        }
+
+        /// <summary>Evaluates the saved chain on the test data; the metrics line is the result (stdout, or the log with --json).</summary>
+        private EvaluationResult Test(MLContext ml, ITransformer model, IImageSource test, VisionTransformerTransformer vit)
+        {
+            var evaluation = ModelEvaluator.Evaluate(ml, model, test, vit.ClassNames);
+            (s.Json ? summary : context.Out).WriteLine(string.Format(inv, "test accuracy {0:F4}  macro accuracy {1:F4}  log-loss {2:F4}  ({3} images)",
                 evaluation.Accuracy, evaluation.MacroAccuracy, evaluation.LogLoss, evaluation.Count));
+            return evaluation;
         }
 
-        IReadOnlyList<string>? reportFiles = null;
-        if (s.Report is not null)
+        private IReadOnlyList<string>? WriteReport(string saved, ITransformer model, IImageSource? test, VisionTransformerTransformer vit, EvaluationResult? evaluation)
         {
-            reportFiles = ReportWriter.Write(s.Report, ReportData.Create("train", saved, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation,
-                ReportData.FirstImagesAsModelSees(model, testData, vit.Architecture)));
+            if (s.Report is null) return null;
+            var files = ReportWriter.Write(s.Report, ReportData.Create("train", saved, s.Test ?? s.Data, vit.ClassNames, vit.TrainingHistory, evaluation,
+                ReportData.FirstImagesAsModelSees(model, test, vit.Architecture)));
             summary.WriteLine($"report: {s.Report}");
+            return files;
         }
 
-        detail.WriteLine(string.Format(inv, "time: {0:F1} s in all: {1:F1} s reading data, {2:F1} s training, {3:F1} s saving, testing and reporting",
-            clock.Elapsed.TotalSeconds, dataSeconds, trainSeconds, clock.Elapsed.TotalSeconds - dataSeconds - trainSeconds));
-
-        if (s.Json)
-        {
+        private void WriteJson(string saved, IReadOnlyList<string>? reportFiles, TrainData data, VisionTransformerTransformer vit, long parameters,
+            TrainPlan plan, bool cancelled, EvaluationResult? evaluation) =>
             context.Out.WriteLine(CliJson.Serialize(new
             {
                 model = Path.GetFullPath(saved),
@@ -248,32 +302,22 @@ internal static class TrainCommand
                 testData = s.Test,
                 testFraction = s.TestFraction,
                 classes = vit.ClassNames,
-                trainImages = train.Count,
-                testImages = testData?.Count,
+                trainImages = data.Train.Count,
+                testImages = data.Test?.Count,
                 architecture = InfoCommand.ArchitectureJson(vit.Architecture),
                 parameters,
                 preset = s.Preset,
-                epochs = epochCount,
+                epochs = plan.Epochs,
                 epochsRun = vit.TrainingHistory.Count,
-                timeBudgetSeconds = timeBudget?.TotalSeconds,
-                batch = batchSize,
-                learningRate,
+                timeBudgetSeconds = plan.TimeBudget?.TotalSeconds,
+                batch = plan.Batch,
+                learningRate = plan.LearningRate,
                 seed = s.Seed,
                 cancelled,
                 seconds = CliJson.Number(clock.Elapsed.TotalSeconds, 2),
                 history = vit.TrainingHistory.Select(ReportWriter.HistoryJson),
                 test = evaluation?.ToJson(),
             }));
-        }
-
-        if (cancelled)
-        {
-            context.Error.WriteLine($"vit train: cancelled after {vit.TrainingHistory.Count} of {epochCount} epochs; the model so far was saved to {saved}" +
-                (saved == s.Out || !savedAtOut ? "." : $" (not over the existing {s.Out})."));
-            return ExitCodes.Failure;
-        }
-
-        return savedAtOut ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
     /// <summary>The resolved training options (<c>-v detailed</c>): what the recipe and the command line add up to.</summary>
@@ -335,17 +379,6 @@ internal static class TrainCommand
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
     }
 
-    private static void CheckTestClasses(string[] trainClasses, IImageSource test)
-    {
-        var known = new HashSet<string>(trainClasses, StringComparer.Ordinal);
-        var counts = test.CountPerClass();
-        var unknown = test.ClassNames.Where((c, k) => counts[k] > 0 && !known.Contains(c)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new UsageException($"the test data has classes the training data lacks: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}.");
-        }
-    }
-
     private static string Describe(IImageSource d) => d is ImageDataset fixedSize
         ? $"{d.Count} images of {fixedSize.Channels}x{fixedSize.Height}x{fixedSize.Width}, {d.ClassNames.Length} classes"
         : $"{d.Count} image files, {d.ClassNames.Length} classes";
@@ -402,10 +435,5 @@ internal static class TrainCommand
                     "the model is not learning; try --preset auto (the default), a lower --lr, or more --epochs.", value.Epoch, value.Loss, classes, uniform));
             }
         }
-    }
-
-    private sealed class LabelRow
-    {
-        public string Label { get; set; } = string.Empty;
     }
 }
