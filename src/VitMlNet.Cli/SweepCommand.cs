@@ -120,7 +120,7 @@ internal static class SweepCommand
             if (handleCtrlC) Console.CancelKeyPress += onCtrlC;
             try
             {
-                return Guarded(stderr, () => Run(settings, stdout, stderr, interactive, cts.Token), trace: settings.Verbosity >= Verbosity.Diagnostic);
+                return Guard.Run("sweep", stderr, () => Run(settings, stdout, stderr, interactive, cts.Token), trace: settings.Verbosity >= Verbosity.Diagnostic);
             }
             finally
             {
@@ -347,32 +347,6 @@ internal static class SweepCommand
     {
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
-    }
-
-    /// <summary>Runs the verb: bad input gives exit code 2, anything else that throws 1, as one stderr line (stack trace with VIT_DEBUG set).</summary>
-    private static int Guarded(TextWriter stderr, Func<int> action, bool trace)
-    {
-        try
-        {
-            return action();
-        }
-        catch (Exception e) when (e is UsageException or DatasetException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            Report(stderr, e, trace);
-            return ExitCodes.Usage;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
-        {
-            Report(stderr, e, trace);
-            return ExitCodes.Failure;
-        }
-    }
-
-    private static void Report(TextWriter stderr, Exception e, bool trace)
-    {
-        string message = string.Join(' ', e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        stderr.WriteLine($"vit sweep: error: {message}");
-        if (trace || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG"))) stderr.WriteLine(e.ToString());
     }
 
     /// <summary>Shows the trials while the sweep runs: a live table on a terminal, one line per finished run otherwise.</summary>
