@@ -56,10 +56,6 @@ internal sealed record SweepSettings
 /// </remarks>
 internal static class SweepCommand
 {
-    /// <summary>The <c>sweep</c> verb for the console: stdout/stderr, a live table when stdout is a terminal, Ctrl+C cancels.</summary>
-    /// <returns>The command, ready to add to the root command.</returns>
-    public static Command Create() => Create(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, handleCtrlC: true, CancellationToken.None);
-
     /// <summary>
     /// The <c>sweep</c> verb writing to the given writers; <paramref name="handleCtrlC"/> false leaves Ctrl+C to the caller,
     /// which cancels through <paramref name="cancellation"/> (e.g. an app-wide handler).
@@ -238,7 +234,6 @@ internal static class SweepCommand
         {
             if (s.Leaderboard is not null)
             {
-                CreateFolderFor(s.Leaderboard);
                 VitMlNet.IO.AtomicFile.Write(s.Leaderboard, stream => { using var writer = new StreamWriter(stream); result.WriteLeaderboardCsv(writer); });
                 summary.WriteLine($"leaderboard: {s.Leaderboard}");
             }
@@ -259,7 +254,6 @@ internal static class SweepCommand
                 return null;
             }
             var zip = ScoringChain.WithLabelNames(ml, result.Model!, keyedTrain);
-            CreateFolderFor(s.Out);
             // No input schema: ML.NET's binary saver cannot store an image column (as vit train).
             VitMlNet.IO.AtomicFile.Write(s.Out, stream => ml.Model.Save(zip, null, stream));
             (s.Json ? summary : context.Out).WriteLine(string.Format(inv, "best: trial {0}, {1} {2:F4} after {3} epochs ({4:0.#} s): {5}", best.TrialId, s.Metric, best.Metric,
@@ -341,12 +335,6 @@ internal static class SweepCommand
         if (string.IsNullOrWhiteSpace(s.Out)) e.Add($"{s.OutOption} must name a file");
         if (e.Count > 0) throw new UsageException(string.Join("; ", e) + ".");
         return preset!;
-    }
-
-    private static void CreateFolderFor(string path)
-    {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null) Directory.CreateDirectory(folder);
     }
 
     /// <summary>Shows the trials while the sweep runs: a live table on a terminal, one line per finished run otherwise.</summary>
