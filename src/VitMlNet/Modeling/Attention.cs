@@ -10,7 +10,7 @@ namespace VitMlNet.Modeling;
 /// <see cref="ViTConfig.LocalitySelfAttention"/>, softmax(mask(QKᵀ/τ))·V with a learnable τ and the diagonal masked.
 /// Trains with the explicit formula as batched 3-D products and scores with libtorch's fused scaled-dot-product attention.
 /// </summary>
-public sealed class Attention : Module<Tensor, Tensor>
+internal sealed class Attention : Module<Tensor, Tensor>
 {
     private readonly int heads;
     private readonly double dropout;

@@ -10,7 +10,7 @@ namespace VitMlNet.Modeling;
 /// (timm's <c>PatchEmbed</c>, torchvision's <c>conv_proj</c>, Hugging Face's <c>patch_embeddings.projection</c>), then the
 /// grid flattened row-major into tokens. Input [N, C, H, W]; output [N, (H/p)(W/p), dim].
 /// </summary>
-public sealed class ConvPatchEmbedding : Module<Tensor, Tensor>
+internal sealed class ConvPatchEmbedding : Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
 

@@ -9,7 +9,7 @@ namespace VitMlNet.Modeling;
 /// Its submodules are registered as "0" (attention) and "1" (feed-forward), so parameter names match the
 /// reference PyTorch model's <c>layers.{i}.0.*</c> / <c>layers.{i}.1.*</c>.
 /// </summary>
-public sealed class EncoderBlock : Module<Tensor, Tensor>
+internal sealed class EncoderBlock : Module<Tensor, Tensor>
 {
     private readonly Attention attention;
     private readonly FeedForward feedForward;

@@ -11,7 +11,7 @@ namespace VitMlNet.Modeling;
 /// depthwise convolution over the token grid before the GELU. With <see cref="ViTConfig.FeedForwardBatchNorm"/>, a
 /// BatchNorm over every token's hidden features follows (after the convolution, if any), also before the GELU.
 /// </summary>
-public sealed class FeedForward : Module<Tensor, Tensor>
+internal sealed class FeedForward : Module<Tensor, Tensor>
 {
     private readonly Sequential net;
     private readonly Conv2d? dwconv;

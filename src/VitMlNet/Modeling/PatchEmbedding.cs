@@ -9,7 +9,7 @@ namespace VitMlNet.Modeling;
 /// Cuts an image batch [N, C, H, W] into non-overlapping patches, flattens each in (p1 p2 c) order and embeds it:
 /// LayerNorm → Linear → LayerNorm, as in the reference (lucidrains' vit-pytorch). Output: [N, patches, dim].
 /// </summary>
-public sealed class PatchEmbedding : Module<Tensor, Tensor>
+internal sealed class PatchEmbedding : Module<Tensor, Tensor>
 {
     private readonly int patch;
     private readonly Sequential embed;
