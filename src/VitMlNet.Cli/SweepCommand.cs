@@ -148,7 +148,7 @@ internal static class SweepCommand
             context.Log(Verbosity.Detailed, s.Json).WriteLine("settings: " + s.ToString().Replace(nameof(SweepSettings) + " ", "", StringComparison.Ordinal));
             CheckOutputs();
             var data = ReadData();
-            var metric = ParseMetric(s.Metric);
+            var metric = ParseMetric(s.Metric)!.Value;
             var strategy = s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase)
                 ? SearchStrategy.Random
                 : SearchStrategy.SuccessiveHalving(s.MinEpochs, s.Eta);
@@ -303,12 +303,13 @@ internal static class SweepCommand
         _ => "repeated failures",
     };
 
-    private static ExperimentMetric ParseMetric(string metric) => metric.ToLowerInvariant() switch
+    /// <summary>The metric named by <c>--metric</c>, or null (<see cref="CheckSettings"/> refuses it).</summary>
+    private static ExperimentMetric? ParseMetric(string metric) => metric.ToLowerInvariant() switch
     {
         "accuracy" or "micro-accuracy" => ExperimentMetric.MicroAccuracy,
         "macro-accuracy" => ExperimentMetric.MacroAccuracy,
         "log-loss" or "logloss" => ExperimentMetric.LogLoss,
-        _ => throw new UsageException($"--metric must be accuracy, macro-accuracy or log-loss (got '{metric}')."),
+        _ => null,
     };
 
     /// <summary>Checks the settings; returns the preset's canonical name.</summary>
@@ -321,8 +322,7 @@ internal static class SweepCommand
         if (s.Trials is < 1) e.Add($"--trials must be at least 1 (got {s.Trials})");
         if (!s.Strategy.Equals("random", StringComparison.OrdinalIgnoreCase) && !s.Strategy.Equals("halving", StringComparison.OrdinalIgnoreCase))
             e.Add($"--strategy must be random or halving (got '{s.Strategy}')");
-        if (s.Metric.ToLowerInvariant() is not ("accuracy" or "micro-accuracy" or "macro-accuracy" or "log-loss" or "logloss"))
-            e.Add($"--metric must be accuracy, macro-accuracy or log-loss (got '{s.Metric}')");
+        if (ParseMetric(s.Metric) is null) e.Add($"--metric must be accuracy, macro-accuracy or log-loss (got '{s.Metric}')");
         if (!(s.ValidationFraction > 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be between 0 and 1 (got {s.ValidationFraction})");
         if (s.Epochs < 1) e.Add($"--epochs must be positive (got {s.Epochs})");
         if (s.MinEpochs < 1) e.Add($"--min-epochs must be positive (got {s.MinEpochs})");

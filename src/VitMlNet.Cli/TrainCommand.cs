@@ -117,12 +117,7 @@ internal static class TrainCommand
         VisionTransformerRecipes.Names.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", VisionTransformerRecipes.Names)}.");
 
-    public static int Run(TrainSettings s, CliContext context)
-    {
-        string recipeName = CheckRecipe(s.Preset);
-        CheckSettings(s);
-        return new TrainRun(s, context, recipeName).Run();
-    }
+    public static int Run(TrainSettings s, CliContext context) => new TrainRun(s, context, CheckRecipe(s.Preset)).Run();
 
     /// <summary>The data of a run: training and test images, the checkpoint of <c>--from</c>, and the model's input.</summary>
     private sealed record TrainData(IImageSource Train, IImageSource? Test, ViTOnnxModel? From, int Channels, int Height, int Width);
@@ -144,6 +139,7 @@ internal static class TrainCommand
 
         public int Run()
         {
+            CheckSettings(s);
             if (context.Shows(Verbosity.Diagnostic)) detail.WriteLine(DescribeEnvironment());
             CheckBeforeData();
             var data = ReadData();
