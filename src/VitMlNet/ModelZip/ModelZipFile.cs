@@ -8,7 +8,7 @@ namespace VitMlNet.ModelZip;
 
 /// <summary>
 /// A model zip file read back: its embedded ONNX model (architecture, class names, weights) and the ML.NET chain,
-/// checked before either is trusted. Every failure is a <see cref="ModelZipException"/> naming the file.
+/// checked before either is trusted. Every failure is a <see cref="ModelZipException"/>: bad input, not a crash.
 /// </summary>
 internal static class ModelZipFile
 {
