@@ -68,7 +68,7 @@ internal static class InfoCommand
             c.Name, c.Channels, c.ImageHeight, c.ImageWidth, c.PatchSize, c.Dim, c.Depth, c.Heads, c.DimHead, c.MlpRatio,
             c.Pooling.ToString().ToLowerInvariant(), c.DistillationToken ? ", distillation token" : "")
             + (c.Stem == ViTStem.Conv ? $", conv stem ({c.StemChannels} channels{(c.StemBatchNorm ? ", BatchNorm" : "")}{(c.StemConvsPerStage > 1 ? $", {c.StemConvsPerStage} convs per stage" : "")}{(c.StemAntiAlias ? ", anti-aliased" : "")})" : "")
-            + (c.Stem == ViTStem.PatchConv ? ", convolutional patch embedding" : "") + (c.QkvBias ? ", qkv bias" : "") + (c.FinalNorm ? ", final norm" : "")
+            + (c.Stem == ViTStem.PatchConv ? ", convolutional patch embedding" : "") + (c.Stem == ViTStem.ResNet18 ? ", hybrid: ResNet18 stem" : "") + (c.QkvBias ? ", qkv bias" : "") + (c.FinalNorm ? ", final norm" : "")
             + (c.ConvFeedForward ? ", depthwise-conv feed-forward" : "")
             + (c.FeedForwardBatchNorm ? ", BatchNorm feed-forward" : "")
             + (c.LocalitySelfAttention ? ", locality self-attention" : "")

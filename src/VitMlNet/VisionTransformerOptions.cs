@@ -174,6 +174,32 @@ public sealed class VisionTransformerOptions
     public bool FreezeBackbone { get; set; }
 
     /// <summary>
+    /// Freezes the pretrained ResNet of a <see cref="ViTStem.ResNet18"/> (hybrid) architecture: only its 1×1 projection,
+    /// the transformer and the head train. The default is false (the ResNet fine-tunes with the rest).
+    /// </summary>
+    public bool FreezeStem { get; set; }
+
+    /// <summary>
+    /// With <see cref="FreezeStem"/>: the frozen ResNet's feature maps are computed once, for this many views of each
+    /// training image (the image itself, then random crops and flips from <see cref="Augmentation"/>), and every epoch
+    /// trains the rest of the model on all of them, so an epoch sees Count × views samples at a fraction of the cost of
+    /// running the ResNet each step (a 224×224 view's 7×7×512 map takes 100 KB). 0 (the default) runs the ResNet every step.
+    /// </summary>
+    public int StemFeatureViews { get; set; }
+
+    /// <summary>
+    /// The pretrained ResNet18 of a <see cref="ViTStem.ResNet18"/> architecture: the path of the <c>ResNet18.onnx</c> of
+    /// the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0. Null (the default) finds it (the
+    /// VITMLNET_RESNET18_ONNX variable, the NuGet packages folder, the app folder, VitMlNet's cache) or downloads the
+    /// package once (about 60 MB) when training starts, and says so through <see cref="Log"/>. Scoring never needs it: the
+    /// weights travel in the model.
+    /// </summary>
+    public string? ResNet18Path { get; set; }
+
+    /// <summary>Where the trainer's one-off messages go (e.g. the pretrained ResNet18's download); null (the default) writes them to standard error.</summary>
+    public Action<string>? Log { get; set; }
+
+    /// <summary>
     /// Precision of the scoring graph in the fitted transformer and the saved zip. The default is
     /// <see cref="Onnx.ViTOnnxWeightPrecision.Float32"/>; <see cref="Onnx.ViTOnnxWeightPrecision.DynamicInt8"/> scores faster (more so with
     /// integer dot-product instructions: AVX-512 VNNI, AVX-VNNI, ARM dot product) at a small accuracy cost: measure
@@ -197,6 +223,9 @@ public sealed class VisionTransformerOptions
     /// default is false.
     /// </summary>
     public bool ScoringShiftAverage { get; set; }
+
+    /// <summary>The largest <see cref="StemFeatureViews"/> accepted.</summary>
+    public const int MaxStemFeatureViews = 64;
 
     /// <summary>The architecture to train: <see cref="Architecture"/> or the named <see cref="Preset"/>.</summary>
     /// <exception cref="InvalidOperationException">The preset is <see cref="VisionTransformerRecipes.Auto"/>, which the trainer resolves from the data.</exception>
@@ -247,6 +276,9 @@ public sealed class VisionTransformerOptions
         Need(Threads is null or > 0, $"Threads must be positive (actual {Threads})");
         Need(!ResumeFromCheckpoint || CheckpointDirectory is not null, "ResumeFromCheckpoint needs CheckpointDirectory");
         Need(InitialModel is null || File.Exists(InitialModel) || Directory.Exists(InitialModel), $"InitialModel file not found: '{InitialModel}'");
+        Need(StemFeatureViews is >= 0 and <= MaxStemFeatureViews, $"StemFeatureViews must be in [0, {MaxStemFeatureViews}] (actual {StemFeatureViews})");
+        Need(StemFeatureViews == 0 || FreezeStem, "StemFeatureViews needs FreezeStem = true");
+        Need(ResNet18Path is null || File.Exists(ResNet18Path), $"ResNet18Path file not found: '{ResNet18Path}'");
         Need(LayerDecay > 0 && LayerDecay <= 1, $"LayerDecay must be in (0, 1] (actual {LayerDecay})");
         Need(Device is not null && (Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)), $"Device must be 'cpu', 'cuda' or 'cuda:N' (actual '{Device}')");
         if (TeacherColumnName is not null)

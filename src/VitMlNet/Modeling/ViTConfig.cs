@@ -21,6 +21,13 @@ public enum ViTStem
     /// the original ViT, DeiT, timm, Hugging Face and torchvision (parameters <c>patch_embed.weight</c> [dim, C, p, p], <c>patch_embed.bias</c>).
     /// </summary>
     PatchConv,
+    /// <summary>
+    /// The hybrid ViT of the ViT paper (section 3.1): the early stages of a ResNet18 (<see cref="ResNetStem"/>; patch
+    /// size 4, 8, 16 or 32 picks how many) as the patch embedding, then a 1×1 projection to the token width. With
+    /// pretrained ImageNet weights (ML.NET's ResNet18, loaded by the trainer) a ViT learns from a few hundred photos.
+    /// RGB only.
+    /// </summary>
+    ResNet18,
 }
 
 /// <summary>
@@ -219,6 +226,19 @@ public sealed partial record ViTConfig
         StemBatchNorm = true, StemConvsPerStage = 2, FeedForwardBatchNorm = true,
     };
 
+    /// <summary>
+    /// The hybrid ViT for small photo datasets: ML.NET's pretrained ResNet18 (all four stages, <see cref="ViTStem.ResNet18"/>)
+    /// turns a 224×224 photo into a 7×7 grid of 512-channel features, a 1×1 projection makes them 49 tokens of width 192,
+    /// and a 2-block ViT (3 heads × 64, MLP ratio 2, qkv bias, final LayerNorm, class-token pooling) classifies them. Mean
+    /// and std are the pretrained network's (its per-channel mean pixel, on the 0..255 scale it was trained on).
+    /// </summary>
+    public static ViTConfig HybridResNet18 { get; } = new()
+    {
+        Name = "hybrid-resnet18-224", ImageHeight = 224, ImageWidth = 224, Channels = 3, PatchSize = 32, Stem = ViTStem.ResNet18,
+        Dim = 192, Depth = 2, Heads = 3, DimHead = 64, MlpRatio = 2, Dropout = 0.1, EmbeddingDropout = 0, TokenInitStd = 0.02,
+        QkvBias = true, FinalNorm = true, Mean = Checkpoints.ResNet18Weights.Mean, Std = Checkpoints.ResNet18Weights.Std,
+    };
+
     /// <summary>Known preset names, case-insensitive.</summary>
     public static IReadOnlyList<string> PresetNames => Presets.Keys.ToArray();
 
@@ -228,6 +248,7 @@ public sealed partial record ViTConfig
         ["tiny"] = () => Tiny,
         ["fmnist-fast"] = () => FmnistFast,
         ["fmnist-accurate"] = () => FmnistAccurate,
+        ["hybrid-resnet18-224"] = () => HybridResNet18,
         ["vit-tiny-patch16-224"] = () => VitTinyPatch16!,
         ["vit-small-patch16-224"] = () => VitSmallPatch16!,
         ["vit-base-patch16-224"] = () => VitBasePatch16!,
@@ -272,6 +293,11 @@ public sealed partial record ViTConfig
                 e.Add($"a convolutional stem needs a power-of-two PatchSize (actual {PatchSize})");
             if (StemChannels <= 0) e.Add($"StemChannels must be positive (actual {StemChannels})");
             if (StemConvsPerStage is < 1 or > MaxStemConvsPerStage) e.Add($"StemConvsPerStage must be in [1, {MaxStemConvsPerStage}] (actual {StemConvsPerStage})");
+        }
+        if (Stem == ViTStem.ResNet18)
+        {
+            if (PatchSize is not (4 or 8 or 16 or 32)) e.Add($"a ResNet18 stem needs PatchSize 4, 8, 16 or 32 (actual {PatchSize})");
+            if (Channels != 3) e.Add($"a ResNet18 stem needs Channels 3 (actual {Channels})");
         }
         if (Dim <= 0) e.Add($"Dim must be positive (actual {Dim})");
         if (Depth <= 0) e.Add($"Depth must be positive (actual {Depth})");

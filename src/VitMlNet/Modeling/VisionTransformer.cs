@@ -22,6 +22,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     private readonly PatchEmbedding? embed;
     private readonly ConvStem? stem;
     private readonly ConvPatchEmbedding? patchEmbed;
+    private readonly ResNetStem? hybrid;
     private readonly LayerNorm? norm;
     private readonly Parameter cls;
     private readonly Parameter pos;
@@ -40,6 +41,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         Config = config;
         if (config.Stem == ViTStem.Conv) stem = new ConvStem(config);
         else if (config.Stem == ViTStem.PatchConv) patchEmbed = new ConvPatchEmbedding(config);
+        else if (config.Stem == ViTStem.ResNet18) hybrid = new ResNetStem(config);
         else embed = new PatchEmbedding(config);
         cls = Parameter(randn(1, 1, config.Dim).mul_(config.TokenInitStd));
         pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim).mul_(config.TokenInitStd));
@@ -59,6 +61,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         // LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2. A convolutional stem registers as "stem".
         if (embed is not null) register_module("embed", embed.Sequential);
         if (stem is not null) register_module("stem", stem);
+        if (hybrid is not null) register_module("stem", hybrid);
         if (patchEmbed is not null) register_module("patch_embed", patchEmbed.Projection);
         register_parameter("cls", cls);
         if (dist is not null) register_parameter("dist", dist);
@@ -108,6 +111,26 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         var logits = head.forward(Pool(tokens));
         if (head_dist is null) return (logits, null);
         return (logits, head_dist.forward(tokens[.., 1]));
+    }
+
+    /// <summary>
+    /// The feature map of a <see cref="ViTStem.ResNet18"/> stem's ResNet for normalized images [N, 3, H, W]: the part of
+    /// the model that <see cref="VisionTransformerOptions.FreezeStem"/> freezes, so the trainer can compute it once per
+    /// view (<see cref="VisionTransformerOptions.StemFeatureViews"/>) and train the rest with <see cref="ForwardFromStemFeatures"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no ResNet18 stem.</exception>
+    internal Tensor StemFeatures(Tensor images)
+    {
+        CheckInput(images);
+        return (hybrid ?? throw new InvalidOperationException("The model has no ResNet18 stem.")).Features(images);
+    }
+
+    /// <summary><see cref="ForwardWithDistillation"/> from the feature maps of <see cref="StemFeatures"/>.</summary>
+    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features)
+    {
+        var tokens = EncodeTokens((hybrid ?? throw new InvalidOperationException("The model has no ResNet18 stem.")).Project(features));
+        var logits = head.forward(Pool(tokens));
+        return (logits, head_dist?.forward(tokens[.., 1]));
     }
 
     /// <summary>Class logits; with a distillation token, the mean of both heads (DeiT inference).</summary>
@@ -179,9 +202,12 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     /// tokens alone (as the ONNX graph does), which is the same function at a fraction of that block's cost (except that
     /// in training mode a BatchNorm feed-forward in that block takes its batch statistics from the prefix tokens alone).
     /// </summary>
-    private Tensor Encode(Tensor images)
+    private Tensor Encode(Tensor images) => EncodeTokens(Patches(images));
+
+    /// <summary><see cref="Encode"/> from the patch tokens [N, patches, dim].</summary>
+    private Tensor EncodeTokens(Tensor patches)
     {
-        var x = EncodePrefix(images);
+        var x = WithPrefix(patches);
         int last = layers.Count - 1;
         for (int i = 0; i < last; i++) x = layers[i].forward(x);
         x = Config.LastBlockPrefixOnly ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
@@ -189,7 +215,17 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     }
 
     /// <summary>Tokens entering the first block: patch embeddings with prefix tokens and position embedding, after dropout.</summary>
-    private Tensor EncodePrefix(Tensor images)
+    private Tensor EncodePrefix(Tensor images) => WithPrefix(Patches(images));
+
+    /// <summary>The patch tokens [N, patches, dim] of normalized images.</summary>
+    private Tensor Patches(Tensor images)
+    {
+        CheckInput(images);
+        return stem is not null ? stem.forward(images) : patchEmbed is not null ? patchEmbed.forward(images)
+            : hybrid is not null ? hybrid.forward(images) : embed!.forward(images);
+    }
+
+    private void CheckInput(Tensor images)
     {
         var c = Config;
         if (images.dim() != 4 || images.shape[1] != c.Channels || images.shape[2] != c.ImageHeight || images.shape[3] != c.ImageWidth)
@@ -198,8 +234,12 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
                 $"Input shape [{string.Join(", ", images.shape)}] doesn't match the model: expected [N, {c.Channels}, {c.ImageHeight}, {c.ImageWidth}].",
                 nameof(images));
         }
-        long b = images.shape[0];
-        var x = stem is not null ? stem.forward(images) : patchEmbed is not null ? patchEmbed.forward(images) : embed!.forward(images);
+    }
+
+    /// <summary>Class (and distillation) token before the patch tokens, plus the position embedding, after dropout.</summary>
+    private Tensor WithPrefix(Tensor x)
+    {
+        long b = x.shape[0];
         var prefix = dist is null
             ? cls.expand(b, -1, -1)
             : torch.cat(new[] { cls.expand(b, -1, -1), dist.expand(b, -1, -1) }, 1);
@@ -217,6 +257,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
             embed?.Dispose();
             stem?.Dispose();
             patchEmbed?.Dispose();
+            hybrid?.Dispose();
             norm?.Dispose();
             cls.Dispose();
             pos.Dispose();

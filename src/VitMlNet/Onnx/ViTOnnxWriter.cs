@@ -164,6 +164,7 @@ public static class ViTOnnxWriter
         {
             ViTStem.Conv => Emitters.ConvStemEmitter.Emit(e, input),
             ViTStem.PatchConv => Emitters.ConvPatchEmbeddingEmitter.Emit(e, input),
+            ViTStem.ResNet18 => Emitters.ResNetStemEmitter.Emit(e, input),
             _ => Emitters.PatchEmbeddingEmitter.Emit(e, input),
         };
         string x = Emitters.TokensEmitter.Emit(e, patches, input);

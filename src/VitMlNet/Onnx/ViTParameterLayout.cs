@@ -33,6 +33,16 @@ internal static class ViTParameterLayout
             list.Add(("stem.norm.weight", [c.Dim]));
             list.Add(("stem.norm.bias", [c.Dim]));
         }
+        else if (c.Stem == ViTStem.ResNet18)
+        {
+            foreach (var (name, inChannels, outChannels, kernel, _) in ResNetStem.Layout(c))
+            {
+                list.Add(($"{name}.weight", [outChannels, inChannels, kernel, kernel]));
+                list.Add(($"{name}.bias", [outChannels]));
+            }
+            list.Add(("stem.proj.weight", [c.Dim, ResNetStem.FeatureChannels(c), 1, 1]));
+            list.Add(("stem.proj.bias", [c.Dim]));
+        }
         else if (c.Stem == ViTStem.PatchConv)
         {
             list.Add(("patch_embed.weight", [c.Dim, c.Channels, c.PatchSize, c.PatchSize]));

@@ -42,6 +42,7 @@ internal static class ParameterGroups
         var groups = new Dictionary<(int Layer, bool Decay), List<Parameter>>();
         foreach (var (name, parameter) in model.named_parameters())
         {
+            if (!parameter.requires_grad) continue; // frozen already (FreezeStem)
             if (freezeBackbone && !IsHead(name))
             {
                 parameter.requires_grad = false;

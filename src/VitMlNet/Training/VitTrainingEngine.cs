@@ -46,17 +46,23 @@ internal sealed class VitTrainingEngine
         var device = torch.device(options.Device);
 
         torch.manual_seed(options.Seed);
-        var model = initialModel ?? new VisionTransformer(config);
+        var model = initialModel ?? CreateModel();
         model.to(device);
+        FreezeStem(model);
         using var optimizer = CreateOptimizer(model);
-        int batch = Math.Min(options.BatchSize, train.Count);
-        int stepsPerEpoch = (train.Count + batch - 1) / batch;
+        using var mean = torch.tensor(config.Mean.ToArray(), device: device).reshape(1, -1, 1, 1);
+        using var std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
+        var augmenter = new BatchAugmenter(options.Augmentation);
+        using var features = options.StemFeatureViews > 0
+            ? StemFeatureCache.Build(model, train, options.StemFeatureViews, options.Seed, options.LabelSmoothing, device, options.PixelScale, mean, std,
+                (x, t, tt, generator, random) => Augment(augmenter, generator, random, x, t, tt))
+            : null;
+        int count = features?.Count ?? train.Count;
+        int batch = Math.Min(options.BatchSize, count);
+        int stepsPerEpoch = (count + batch - 1) / batch;
         var schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, options.MinLearningRate,
             (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), (long)stepsPerEpoch * options.Epochs);
         using var ema = options.EmaDecay > 0 ? new ModelEma(model, options.EmaDecay) : null;
-        var augmenter = new BatchAugmenter(options.Augmentation);
-        using var mean = torch.tensor(config.Mean.ToArray(), device: device).reshape(1, -1, 1, 1);
-        using var std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
 
         var state = new CheckpointState();
         Dictionary<string, Tensor>? best = null;
@@ -68,7 +74,7 @@ internal sealed class VitTrainingEngine
         }
 
         var clock = new TrainingClock(options.TimeBudget, state);
-        var run = new TrainingRun(model, optimizer, ema, schedule, augmenter, train, mean, std, stepsPerEpoch, batch, device, clock);
+        var run = new TrainingRun(model, optimizer, ema, schedule, augmenter, train, features, count, mean, std, stepsPerEpoch, batch, device, clock);
         bool cancelled = false, earlyStopped = false;
         try
         {
@@ -172,7 +178,30 @@ internal sealed class VitTrainingEngine
 
     /// <summary>What every epoch of one run shares: the model and its optimizer, the schedule, the data and its normalization.</summary>
     private sealed record TrainingRun(VisionTransformer Model, optim.Optimizer Optimizer, ModelEma? Ema, LearningRateSchedule Schedule,
-        BatchAugmenter Augmenter, ImageCache Train, Tensor Mean, Tensor Std, int StepsPerEpoch, int BatchSize, Device Device, TrainingClock Clock);
+        BatchAugmenter Augmenter, ImageCache Train, StemFeatureCache? Features, int Count, Tensor Mean, Tensor Std, int StepsPerEpoch, int BatchSize,
+        Device Device, TrainingClock Clock);
+
+    /// <summary>
+    /// A new model for the architecture; a <see cref="ViTStem.ResNet18"/> (hybrid) one starts from ML.NET's pretrained
+    /// ResNet18 (found or downloaded once, <see cref="Checkpoints.ResNet18Weights.Locate"/>).
+    /// </summary>
+    private VisionTransformer CreateModel()
+    {
+        string? resnet = config.Stem == ViTStem.ResNet18 ? Checkpoints.ResNet18Weights.Locate(options.ResNet18Path, options.Log) : null;
+        var model = new VisionTransformer(config);
+        if (resnet is not null) Checkpoints.ResNet18Weights.LoadInto(model, resnet);
+        return model;
+    }
+
+    /// <summary>With <see cref="VisionTransformerOptions.FreezeStem"/>, stops the hybrid's ResNet from training.</summary>
+    private void FreezeStem(VisionTransformer model)
+    {
+        if (!options.FreezeStem) return;
+        if (config.Stem != ViTStem.ResNet18)
+            throw new ArgumentException($"FreezeStem needs an architecture with the ResNet18 stem (actual stem {config.Stem}).");
+        foreach (var (name, parameter) in model.named_parameters())
+            if (ResNetStem.IsBackbone(name)) parameter.requires_grad = false;
+    }
 
     /// <summary>
     /// The randomness of one epoch. Every epoch's randomness derives from (seed, epoch), so a run resumed at an epoch
@@ -222,7 +251,7 @@ internal sealed class VitTrainingEngine
 
     private EpochSummary? RunEpoch(TrainingRun run, int epoch)
     {
-        using var randomness = new EpochRandomness(options.Seed, epoch, run.Train.Count);
+        using var randomness = new EpochRandomness(options.Seed, epoch, run.Count);
         run.Model.train();
         var tally = new EpochTally();
         for (int step = 0; step < run.StepsPerEpoch; step++)
@@ -256,17 +285,30 @@ internal sealed class VitTrainingEngine
     {
         using var scope = torch.NewDisposeScope();
         int start = step * run.BatchSize;
-        int n = Math.Min(run.BatchSize, run.Train.Count - start);
+        int n = Math.Min(run.BatchSize, run.Count - start);
         var idx = torch.tensor(randomness.Order.AsSpan(start, n).ToArray(), dtype: ScalarType.Int64);
-        var x = run.Train.Images.index_select(0, idx).to(run.Device).to(ScalarType.Float32).mul_(options.PixelScale);
-        var y = run.Train.Labels.index_select(0, idx).to(run.Device);
-        var targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
-        Tensor? teacherTargets = run.Train.TeacherLabels is null ? null
-            : SoftTargets(run.Train.TeacherLabels.index_select(0, idx).to(run.Device), config.NumClasses, 0);
-        if (options.Augmentation.Any) (x, targets, teacherTargets) = Augment(run.Augmenter, randomness, x, targets, teacherTargets);
-        x = x.sub_(run.Mean).div_(run.Std);
+        Tensor y, targets, logits;
+        Tensor? teacherTargets, distLogits;
+        if (run.Features is { } f)
+        {
+            // Cached feature maps of the frozen ResNet: their targets were drawn with the views.
+            y = f.Labels.index_select(0, idx);
+            targets = f.Targets.index_select(0, idx);
+            teacherTargets = f.TeacherTargets?.index_select(0, idx);
+            (logits, distLogits) = run.Model.ForwardFromStemFeatures(f.Maps.index_select(0, idx));
+        }
+        else
+        {
+            var x = run.Train.Images.index_select(0, idx).to(run.Device).to(ScalarType.Float32).mul_(options.PixelScale);
+            y = run.Train.Labels.index_select(0, idx).to(run.Device);
+            targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
+            teacherTargets = run.Train.TeacherLabels is null ? null
+                : SoftTargets(run.Train.TeacherLabels.index_select(0, idx).to(run.Device), config.NumClasses, 0);
+            if (options.Augmentation.Any) (x, targets, teacherTargets) = Augment(run.Augmenter, randomness.Generator, randomness.Random, x, targets, teacherTargets);
+            x = x.sub_(run.Mean).div_(run.Std);
+            (logits, distLogits) = run.Model.ForwardWithDistillation(x);
+        }
 
-        var (logits, distLogits) = run.Model.ForwardWithDistillation(x);
         var loss = SoftCrossEntropy(logits, targets);
         if (distLogits is not null)
         {
@@ -278,7 +320,7 @@ internal sealed class VitTrainingEngine
             throw new TrainingDivergedException(epoch, step + 1, $"the loss is {(float.IsNaN(lossValue) ? "NaN" : "infinite")}", tally.LearningRate);
         run.Optimizer.zero_grad();
         loss.backward();
-        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(run.Model.parameters(), options.GradientClipNorm);
+        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(run.Model.parameters().Where(p => p.requires_grad), options.GradientClipNorm);
         run.Optimizer.step();
         run.Ema?.Update();
 
@@ -288,15 +330,15 @@ internal sealed class VitTrainingEngine
     }
 
     /// <summary>Augments a batch; teacher targets, when present, are mixed exactly like the labels (both at once).</summary>
-    private (Tensor X, Tensor Targets, Tensor? TeacherTargets) Augment(BatchAugmenter augmenter, EpochRandomness randomness, Tensor x, Tensor targets, Tensor? teacherTargets)
+    private (Tensor X, Tensor Targets, Tensor? TeacherTargets) Augment(BatchAugmenter augmenter, Generator generator, Random random, Tensor x, Tensor targets, Tensor? teacherTargets)
     {
         if (teacherTargets is null)
         {
-            (x, targets) = augmenter.Apply(x, targets, randomness.Generator, randomness.Random);
+            (x, targets) = augmenter.Apply(x, targets, generator, random);
             return (x, targets, null);
         }
         var both = torch.cat(new[] { targets, teacherTargets }, 1);
-        (x, both) = augmenter.Apply(x, both, randomness.Generator, randomness.Random);
+        (x, both) = augmenter.Apply(x, both, generator, random);
         return (x, both.narrow(1, 0, config.NumClasses), both.narrow(1, config.NumClasses, config.NumClasses));
     }
 
@@ -328,9 +370,9 @@ internal sealed class VitTrainingEngine
                 options.LearningRate, weight_decay: options.WeightDecay);
         }
         if (options.Optimizer == VitOptimizer.Adam)
-            return torch.optim.Adam(model.parameters(), options.LearningRate);
+            return torch.optim.Adam(model.parameters().Where(p => p.requires_grad), options.LearningRate);
         var noDecay = model.NoWeightDecayParameterNames;
-        var all = model.named_parameters().ToArray();
+        var all = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
         var groups = new[]
         {
             new AdamW.ParamGroup(all.Where(p => !noDecay.Contains(p.name)).Select(p => p.parameter), options.LearningRate, weight_decay: options.WeightDecay),
@@ -342,7 +384,7 @@ internal sealed class VitTrainingEngine
     internal Tensor Normalize(Tensor pixels, Tensor mean, Tensor std) =>
         pixels.to(ScalarType.Float32).mul(options.PixelScale).sub_(mean).div_(std);
 
-    private static Tensor SoftTargets(Tensor labels, int classes, double smoothing)
+    internal static Tensor SoftTargets(Tensor labels, int classes, double smoothing)
     {
         var oneHot = torch.nn.functional.one_hot(labels, classes).to(ScalarType.Float32);
         return smoothing > 0 ? oneHot.mul_(1 - smoothing).add_(smoothing / classes) : oneHot;

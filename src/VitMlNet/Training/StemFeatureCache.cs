@@ -1,0 +1,100 @@
+using TorchSharp;
+using VitMlNet.Modeling;
+using static TorchSharp.torch;
+
+namespace VitMlNet.Training;
+
+/// <summary>
+/// The frozen ResNet's feature maps of <see cref="VisionTransformerOptions.StemFeatureViews"/> views of every training
+/// image (view 0 the image itself, the others drawn by the batch augmentation with their mixed targets), computed once,
+/// so that each epoch trains the rest of a hybrid model on all of them (<see cref="VisionTransformerOptions.FreezeStem"/>).
+/// </summary>
+internal sealed class StemFeatureCache : IDisposable
+{
+    private StemFeatureCache(Tensor maps, Tensor labels, Tensor targets, Tensor? teacherTargets)
+    {
+        Maps = maps;
+        Labels = labels;
+        Targets = targets;
+        TeacherTargets = teacherTargets;
+    }
+
+    /// <summary>Feature maps [views·N, C, h, w], view-major.</summary>
+    public Tensor Maps { get; }
+
+    /// <summary>The true class of each sample [views·N].</summary>
+    public Tensor Labels { get; }
+
+    /// <summary>The training target of each sample [views·N, K] (smoothed, and mixed when the augmentation mixes).</summary>
+    public Tensor Targets { get; }
+
+    /// <summary>The teacher's targets, mixed like <see cref="Targets"/>, or null without a teacher.</summary>
+    public Tensor? TeacherTargets { get; }
+
+    /// <summary>Number of samples: views × images.</summary>
+    public int Count => (int)Maps.shape[0];
+
+    /// <summary>
+    /// Computes the cache for <paramref name="model"/>'s stem on <paramref name="train"/> (eval semantics, no gradients,
+    /// batches of 32): pixels times <paramref name="pixelScale"/>, augmented (views after the first) by
+    /// <paramref name="augment"/> with their targets (and the teacher's) from the generator and random source given, then
+    /// normalized by <paramref name="mean"/> and <paramref name="std"/>, as a training step does.
+    /// </summary>
+    public static StemFeatureCache Build(VisionTransformer model, ImageCache train, int views, int seed, double labelSmoothing, Device device,
+        float pixelScale, Tensor mean, Tensor std,
+        Func<Tensor, Tensor, Tensor?, Generator, Random, (Tensor X, Tensor Targets, Tensor? Teacher)> augment)
+    {
+        int classes = model.Config.NumClasses;
+        var maps = new List<Tensor>();
+        var labels = new List<Tensor>();
+        var targets = new List<Tensor>();
+        var teacher = train.TeacherLabels is null ? null : new List<Tensor>();
+        bool wasTraining = model.training;
+        model.eval();
+        long viewSeed = VitTrainingEngine.EpochSeed(seed, 0);
+        using var generator = new Generator((ulong)viewSeed);
+        var random = new Random((int)(viewSeed & 0x7fffffff));
+        try
+        {
+            using var noGrad = torch.no_grad();
+            for (int v = 0; v < views; v++)
+            {
+                for (long start = 0; start < train.Count; start += 32)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    long n = Math.Min(32, train.Count - start);
+                    var x = train.Images.narrow(0, start, n).to(device).to(ScalarType.Float32).mul_(pixelScale);
+                    var y = train.Labels.narrow(0, start, n).to(device);
+                    var t = VitTrainingEngine.SoftTargets(y, classes, labelSmoothing);
+                    Tensor? tt = train.TeacherLabels is null ? null : VitTrainingEngine.SoftTargets(train.TeacherLabels.narrow(0, start, n).to(device), classes, 0);
+                    if (v > 0) (x, t, tt) = augment(x, t, tt, generator, random);
+                    maps.Add(model.StemFeatures(x.sub_(mean).div_(std)).MoveToOuterDisposeScope());
+                    labels.Add(y.clone().MoveToOuterDisposeScope());
+                    targets.Add(t.MoveToOuterDisposeScope());
+                    teacher?.Add(tt!.MoveToOuterDisposeScope());
+                }
+            }
+            return new StemFeatureCache(Cat(maps), Cat(labels), Cat(targets), teacher is null ? null : Cat(teacher));
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    private static Tensor Cat(List<Tensor> parts)
+    {
+        var all = torch.cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return all;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Maps.Dispose();
+        Labels.Dispose();
+        Targets.Dispose();
+        TeacherTargets?.Dispose();
+    }
+}
