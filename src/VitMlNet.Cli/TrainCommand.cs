@@ -200,7 +200,7 @@ internal static class TrainCommand
             TrainChecks.CheckClasses(train, $"--data '{s.Data}'");
             // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 32x32).
             var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads);
-            var sizeFrom = checkpoint?.Config ?? (auto ? ViTConfig.Seed : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
+            var sizeFrom = checkpoint?.Config ?? (auto ? AutoInputSize(train, s.Channels) : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
             var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
 
             IImageSource? test = null;
@@ -378,6 +378,18 @@ internal static class TrainCommand
     private static string Describe(IImageSource d) => d is ImageDataset fixedSize
         ? $"{d.Count} images of {fixedSize.Channels}x{fixedSize.Height}x{fixedSize.Width}, {d.ClassNames.Length} classes"
         : $"{d.Count} image files, {d.ClassNames.Length} classes";
+
+    /// <summary>
+    /// The input size auto gives image files: 224×224 (the pretrained ResNet18's) for a small set of colour photos, where
+    /// auto picks the hybrid ViT (<see cref="VisionTransformerRecipes.UsesPretrainedStem"/>); else 32×32.
+    /// </summary>
+    public static ViTConfig AutoInputSize(IImageSource data, int? channels)
+    {
+        int side = VisionTransformerRecipes.PhotoInputSize;
+        bool photos = data is ImageFileSet files && (channels ?? (files.IsGrayscale() ? 1 : 3)) == 3
+            && VisionTransformerRecipes.UsesPretrainedStem(data.Count, 3, side, side);
+        return photos ? ViTConfig.HybridResNet18 : ViTConfig.Seed;
+    }
 
     /// <summary>
     /// The model's input: <paramref name="imageSize"/> when given, else the data's native size (IDX, CIFAR-10), else the

@@ -59,6 +59,23 @@ public static class VisionTransformerRecipes
             o.ScoringFlipAverage = true;
             o.ScoringShiftAverage = true;
         },
+        // Small photo datasets (issue 22; docs/benchmarks.md "Small real-photo datasets"): the hybrid ViT on ML.NET's
+        // pretrained ResNet18, frozen, its features cached for 8 views (crops and flips) of each photo; AdamW, cosine.
+        ["hybrid-resnet18"] = o =>
+        {
+            o.Architecture = ViTConfig.HybridResNet18;
+            o.Optimizer = VitOptimizer.AdamW;
+            o.LearningRate = 3e-4;
+            o.WeightDecay = 0.05;
+            o.BatchSize = 32;
+            o.Epochs = 12;
+            o.Schedule = VitLearningRateSchedule.WarmupCosine;
+            o.WarmupEpochs = 1;
+            o.LabelSmoothing = 0.1;
+            o.Augmentation = new AugmentationOptions { RandomCropPadding = 16, HorizontalFlip = true };
+            o.FreezeStem = true;
+            o.StemFeatureViews = 8;
+        },
         // CIFAR-10 from scratch with the reference architecture (unmeasured here: CIFAR-10 cannot be downloaded).
         ["cifar10"] = o =>
         {
@@ -103,6 +120,18 @@ public static class VisionTransformerRecipes
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        if (UsesPretrainedStem(count, channels, height, width))
+        {
+            var h = Apply("hybrid-resnet18", baseOptions);
+            h.Preset = "hybrid-resnet18";
+            h.Architecture = ViTConfig.HybridResNet18.WithInput(channels, height, width, classes);
+            // About 8 views of 150 photos; fewer views for more photos (each view's ResNet pass is the cost), and epochs
+            // for about 15,000 samples seen.
+            h.StemFeatureViews = Math.Clamp((int)Math.Round(1200.0 / count), 2, 8);
+            h.Epochs = Math.Clamp((int)Math.Round(15_000.0 / (count * h.StemFeatureViews)), 5, 30);
+            h.Augmentation = h.Augmentation with { RandomCropPadding = Math.Max(1, Math.Min(height, width) / 14) };
+            return h;
+        }
         var o = Apply("fmnist-fast", baseOptions);
         o.Preset = "fmnist-fast";
         // WithInput gives mean/std one value per channel (fmnist-fast's gray values, repeated for RGB: what docs/benchmarks.md's small-data rows measured).
@@ -118,6 +147,21 @@ public static class VisionTransformerRecipes
         return o;
     }
 
+    /// <summary>The most training images for which <see cref="ForData"/> picks the pretrained hybrid (its ResNet passes grow with them).</summary>
+    public const int PretrainedStemMaxImages = 5000;
+
+    /// <summary>The input side <c>vit train</c> gives photos (image files) when <see cref="ForData"/> will pick the pretrained hybrid: 224, the ResNet18's.</summary>
+    public const int PhotoInputSize = 224;
+
+    /// <summary>
+    /// Whether <see cref="ForData"/> picks the hybrid ViT on ML.NET's pretrained ResNet18 (<c>hybrid-resnet18</c>): colour
+    /// images of at least 64 pixels a side, both sides multiples of 32, and at most <see cref="PretrainedStemMaxImages"/>
+    /// of them. Such small photo sets learn far more from pretrained features than from scratch (docs/benchmarks.md);
+    /// gray or small images (digits, Fashion-MNIST) train a ViT from scratch.
+    /// </summary>
+    public static bool UsesPretrainedStem(int count, int channels, int height, int width) =>
+        channels == 3 && Math.Min(height, width) >= 64 && height % 32 == 0 && width % 32 == 0 && count <= PretrainedStemMaxImages;
+
     /// <summary>One line saying what <see cref="ForData"/> chose, printed by <c>vit train</c> so the user sees it.</summary>
     /// <param name="o">Options from <see cref="ForData"/>.</param>
     /// <param name="count">Training images.</param>
@@ -130,8 +174,12 @@ public static class VisionTransformerRecipes
         string augment = o.Augmentation.RandomCropPadding > 0
             ? string.Format(inv, ", random crop {0}px{1}", o.Augmentation.RandomCropPadding, o.Augmentation.HorizontalFlip ? " and flip" : "")
             : "";
-        return string.Format(inv, "recipe auto for {0} images of {1}x{2}x{3}: {4} blocks, dim {5}, patch {6}, {7} epochs, batch {8}, lr {9:0.0##e+00}{10}",
-            count, a.Channels, a.ImageHeight, a.ImageWidth, a.Depth, a.Dim, a.PatchSize, o.Epochs, o.BatchSize, o.LearningRate, augment);
+        string stem = a.Stem == ViTStem.ResNet18
+            ? string.Format(inv, "hybrid ViT on ML.NET's pretrained ResNet18 ({0}{1}), ", o.FreezeStem ? "frozen" : "fine-tuned",
+                o.StemFeatureViews > 0 ? string.Format(inv, ", features of {0} views per image computed once", o.StemFeatureViews) : "")
+            : "";
+        return string.Format(inv, "recipe auto for {0} images of {1}x{2}x{3}: {11}{4} blocks, dim {5}, patch {6}, {7} epochs, batch {8}, lr {9:0.0##e+00}{10}",
+            count, a.Channels, a.ImageHeight, a.ImageWidth, a.Depth, a.Dim, a.PatchSize, o.Epochs, o.BatchSize, o.LearningRate, augment, stem);
     }
 
     /// <summary>The divisor of both sides closest to a grid of 8×8 tokens (at least 2 pixels, at least 2 tokens a side; 1 when nothing else divides).</summary>

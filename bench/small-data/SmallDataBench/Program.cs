@@ -19,8 +19,10 @@ string dataRoot = positional.Count > 0 ? positional[0] : "out/small-data";
 string outDir = positional.Count > 1 ? positional[1] : "out/small-data-bench";
 var datasets = (Flag("--datasets") ?? "flowers,ants-bees").Split(',');
 int views = int.Parse(Flag("--views") ?? "8", inv);
-var allVariants = new[] { "vit-auto-32", "vit-32-strong", "vit-32-views", "vit-32-views-teacher" };
-var variants = (Flag("--variants") ?? string.Join(",", allVariants)).Split(',');
+// vit-auto: what the data-aware default picks for these photos at 224x224 (the hybrid ViT on ML.NET's pretrained
+// ResNet18). The 32x32 variants are the from-scratch recipes measured before it (docs/benchmarks.md).
+var allVariants = new[] { "vit-auto", "vit-auto-32", "vit-32-strong", "vit-32-views", "vit-32-views-teacher" };
+var variants = (Flag("--variants") ?? "vit-auto,vit-auto-32").Split(',');
 Directory.CreateDirectory(outDir);
 
 var table = new List<string>();
@@ -78,15 +80,31 @@ foreach (var name in datasets)
     // 2. VitMlNet recipes.
     foreach (var variant in variants)
     {
-        int size = variant.Contains("32", StringComparison.Ordinal) ? 32 : 64;
-        bool teacher = variant.EndsWith("teacher", StringComparison.Ordinal);
-        var rows = variant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
+        // Knobs for exploring the hybrid on val/ (never on test/): vit-auto+flip+e30+v16+pad28+mean+depth4+lr1e-3.
+        var knobs = variant.Split('+').Skip(1).ToArray();
+        string baseVariant = variant.Split('+')[0];
+        if (!allVariants.Contains(baseVariant)) throw new ArgumentException($"unknown variant '{variant}' (known: {string.Join(", ", allVariants)})");
+        int size = baseVariant.Contains("32", StringComparison.Ordinal) ? 32 : VisionTransformerRecipes.PhotoInputSize;
+        bool teacher = baseVariant.EndsWith("teacher", StringComparison.Ordinal);
+        var rows = baseVariant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
         // The recipe is the one for the photos (auto for train.Count images); with views the epochs shrink so that the
         // steps, and so the compute, stay the same: only what the images are (and their teacher labels) differs.
         var options = VisionTransformerRecipes.ForData(train.Count, classes.Length, 3, size, size);
-        options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
+        if (rows != originals) options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
+        foreach (var knob in knobs)
+        {
+            if (knob == "flip") options.ScoringFlipAverage = true;
+            else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
+            else if (knob == "unfrozen") { options.FreezeStem = false; options.StemFeatureViews = 0; }
+            else if (knob.StartsWith("depth", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Depth = int.Parse(knob[5..], inv) };
+            else if (knob.StartsWith("e", StringComparison.Ordinal)) options.Epochs = int.Parse(knob[1..], inv);
+            else if (knob.StartsWith("v", StringComparison.Ordinal)) options.StemFeatureViews = int.Parse(knob[1..], inv);
+            else if (knob.StartsWith("pad", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { RandomCropPadding = int.Parse(knob[3..], inv) };
+            else if (knob.StartsWith("lr", StringComparison.Ordinal)) options.LearningRate = double.Parse(knob[2..], inv);
+            else throw new ArgumentException($"unknown knob '{knob}' in '{variant}'");
+        }
         options.Seed = 1;
-        if (variant.Contains("strong", StringComparison.Ordinal))
+        if (baseVariant.Contains("strong", StringComparison.Ordinal))
         {
             // The small-data augmentations of DeiT: TrivialAugment, random erasing, Mixup/CutMix.
             options.Augmentation = options.Augmentation with
@@ -109,7 +127,9 @@ foreach (var name in datasets)
         string zip = Path.Combine(outDir, $"{name}-{variant}.zip");
         ml.Model.Save(model, null, zip);
         var a = options.ResolveArchitecture();
-        Report($"vitmlnet {variant}", zip, fit, string.Format(inv, "{0} images, {1}x{1}, patch {2}, {3} epochs, batch {4}", rows.Count, size, a.PatchSize, options.Epochs, options.BatchSize));
+        Report($"vitmlnet {variant}", zip, fit, string.Format(inv, "{0} images{5}, {1}x{1}, {6}patch {2}, {3} epochs, batch {4}", rows.Count, size, a.PatchSize, options.Epochs, options.BatchSize,
+            options.StemFeatureViews > 0 ? string.Format(inv, " x {0} cached views", options.StemFeatureViews) : "",
+            a.Stem == ViTStem.ResNet18 ? "frozen pretrained ResNet18 stem, " : ""));
     }
 
     void Report(string pipelineName, string zip, double fitSeconds, string note)

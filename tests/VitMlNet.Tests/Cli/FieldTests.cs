@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using VitMlNet.Data;
+using VitMlNet.Modeling;
 
 namespace VitMlNet.Tests.Cli;
 
@@ -106,16 +107,29 @@ public class FieldTests
         Assert.True(digits.Augmentation.RandomCropPadding > 0);
         Assert.False(digits.Augmentation.HorizontalFlip); // gray data: often digits or text
 
+        // A small set of colour photos: the hybrid ViT on ML.NET's pretrained ResNet18, frozen, 8 cached views.
         var flowers = VisionTransformerRecipes.ForData(150, 5, 3, 224, 224);
-        Assert.Equal(100, flowers.Epochs);
-        Assert.Equal(28, flowers.ResolveArchitecture().PatchSize); // 8x8 tokens
-        Assert.Equal(18, flowers.BatchSize);
+        var hybrid = flowers.ResolveArchitecture();
+        Assert.Equal(ViTStem.ResNet18, hybrid.Stem);
+        Assert.Equal(32, hybrid.PatchSize); // 7x7 tokens
+        Assert.Equal(5, hybrid.NumClasses);
+        Assert.True(flowers.FreezeStem);
+        Assert.Equal(8, flowers.StemFeatureViews);
+        Assert.Equal(12, flowers.Epochs); // about 15,000 samples seen
         Assert.True(flowers.Augmentation.HorizontalFlip);
+        flowers.Validate();
+        Assert.Contains("pretrained ResNet18 (frozen, features of 8 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
+        // More photos: fewer views; too many, gray, or a side that is no multiple of 32: a ViT from scratch.
+        Assert.Equal(2, VisionTransformerRecipes.ForData(1_000, 5, 3, 224, 224).StemFeatureViews);
+        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(VisionTransformerRecipes.PretrainedStemMaxImages + 1, 5, 3, 224, 224).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(150, 5, 1, 224, 224).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(150, 5, 3, 100, 100).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(150, 5, 3, 32, 32).ResolveArchitecture().Stem);
         Assert.Contains("recipe auto for 150 images of 3x224x224", VisionTransformerRecipes.DescribeChoice(flowers, 150));
     }
 
     [Fact]
-    public void TheDefaultLearnsASmallImageFolderWhereTheSeedRecipeDoesNot()
+    public void TheDefaultLearnsASmallFolderOfColourPhotosWithThePretrainedHybridWhereTheSeedRecipeDoesNot()
     {
         using var train = new OddImageFolder(30, 21);
         using var test = new OddImageFolder(10, 22);
@@ -124,7 +138,9 @@ public class FieldTests
         {
             var auto = Vit.Run("train", "--data", train.Root, "--test", test.Root, "--out", Path.Combine(work, "auto.zip"), "--json");
             Assert.True(auto.Code == 0, auto.ToString());
-            Assert.Contains("recipe auto for 90 images of 3x32x32", auto.Err);
+            // Colour photos of any size: 224x224 for the hybrid ViT on ML.NET's pretrained ResNet18 (found in the NuGet cache: no download).
+            Assert.Contains("recipe auto for 90 images of 3x224x224: hybrid ViT on ML.NET's pretrained ResNet18", auto.Err);
+            Assert.DoesNotContain("Downloading", auto.Err);
             double autoAccuracy = auto.Json().GetProperty("test").GetProperty("accuracy").GetDouble();
 
             var seed = Vit.Run("train", "--data", train.Root, "--test", test.Root, "--preset", "seed", "--epochs", "3", "--out", Path.Combine(work, "seed.zip"), "--json");
