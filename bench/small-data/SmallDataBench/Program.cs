@@ -99,6 +99,7 @@ foreach (var name in datasets)
             else if (knob.StartsWith("depth", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Depth = int.Parse(knob[5..], inv) };
             else if (knob.StartsWith("e", StringComparison.Ordinal)) options.Epochs = int.Parse(knob[1..], inv);
             else if (knob.StartsWith("v", StringComparison.Ordinal)) options.StemFeatureViews = int.Parse(knob[1..], inv);
+            else if (knob.StartsWith("rrc", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { RandomResizedCropScale = double.Parse(knob[3..], inv), RandomCropPadding = 0 };
             else if (knob.StartsWith("pad", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { RandomCropPadding = int.Parse(knob[3..], inv) };
             else if (knob.StartsWith("lr", StringComparison.Ordinal)) options.LearningRate = double.Parse(knob[2..], inv);
             else throw new ArgumentException($"unknown knob '{knob}' in '{variant}'");

@@ -23,6 +23,7 @@ internal sealed class BatchAugmenter
     {
         var x = images;
         if (options.TrivialAugment) x = TrivialAugment(x, random);
+        if (options.RandomResizedCropScale > 0) x = RandomResizedCrop(x, options.RandomResizedCropScale, random);
         if (options.RandomCropPadding > 0) x = RandomCrop(x, options.RandomCropPadding, random);
         if (options.HorizontalFlip)
         {
@@ -60,6 +61,29 @@ internal sealed class BatchAugmenter
             targets = targets * lam + otherTargets * (1 - lam);
         }
         return (x, targets);
+    }
+
+    /// <summary>
+    /// One random box per image (area fraction in [<paramref name="minScale"/>, 1], aspect ratio log-uniform in [3/4, 4/3],
+    /// inside the image), stretched back to the image's size by one batched bilinear resampling.
+    /// </summary>
+    internal static Tensor RandomResizedCrop(Tensor x, double minScale, Random random)
+    {
+        long b = x.shape[0];
+        var theta = new float[b * 6];
+        for (int i = 0; i < b; i++)
+        {
+            double area = minScale + (1 - minScale) * random.NextDouble();
+            double ratio = Math.Exp(Math.Log(3.0 / 4) + (Math.Log(4.0 / 3) - Math.Log(3.0 / 4)) * random.NextDouble());
+            double sx = Math.Min(1, Math.Sqrt(area * ratio)), sy = Math.Min(1, Math.Sqrt(area / ratio));
+            // Output coordinates in [-1, 1] map to sx·u + tx: a box of width sx (of the full 2) centred at tx, inside the image.
+            theta[i * 6] = (float)sx;
+            theta[i * 6 + 2] = (float)((1 - sx) * (2 * random.NextDouble() - 1));
+            theta[i * 6 + 4] = (float)sy;
+            theta[i * 6 + 5] = (float)((1 - sy) * (2 * random.NextDouble() - 1));
+        }
+        var grid = torch.nn.functional.affine_grid(torch.tensor(theta, new long[] { b, 2, 3 }, device: x.device), x.shape, false);
+        return torch.nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, false);
     }
 
     private enum TrivialOp { Identity, Brightness, Contrast, Solarize, Posterize, AutoContrast, Rotate, ShearX, ShearY, TranslateX, TranslateY }

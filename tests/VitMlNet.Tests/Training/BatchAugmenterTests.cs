@@ -27,6 +27,24 @@ public class BatchAugmenterTests
     }
 
     [Fact]
+    public void RandomResizedCropZoomsIntoPartsOfEachImageAndIsSeeded()
+    {
+        using var scope = torch.NewDisposeScope();
+        // A horizontal ramp 0..1: any crop keeps it increasing left to right, inside [0, 1]; a zoom narrows its range.
+        var ramp = torch.linspace(0, 1, 32).reshape(1, 1, 1, 32).expand(6, 3, 32, 32).contiguous();
+        var a = BatchAugmenter.RandomResizedCrop(ramp, 0.35, new Random(4));
+        var b = BatchAugmenter.RandomResizedCrop(ramp, 0.35, new Random(4));
+        Assert.Equal(ramp.shape, a.shape);
+        Assert.True(a.equal(b).all().item<bool>());
+        Assert.True(a.min().item<float>() >= 0 && a.max().item<float>() <= 1);
+        Assert.True(a[.., .., .., 1..].sub(a[.., .., .., ..^1]).min().item<float>() >= -1e-6f);
+        var range = a[.., 0, 0, ^1].sub(a[.., 0, 0, 0]);
+        Assert.True(range.min().item<float>() < 0.99f, "no image was zoomed");
+        Assert.True(range.min().item<float>() >= (float)Math.Sqrt(0.35 * 0.75) - 0.05f, $"a crop is narrower than the smallest allowed: {range.min().item<float>()}");
+        Assert.Contains("RandomResizedCropScale must be in [0, 1) (actual 1)", new AugmentationOptions { RandomResizedCropScale = 1 }.GetErrors());
+    }
+
+    [Fact]
     public void CropKeepsShapeAndShiftsContent()
     {
         using var scope = torch.NewDisposeScope();
