@@ -151,7 +151,7 @@ internal static class ResNet18Weights
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var convs = graph.Node.Where(n => n.OpType == "Conv").ToList();
         var layout = ResNetStem.Layout(config);
-        int whole = ResNetStem.Layout(config with { PatchSize = 32 }).Count;
+        int whole = ResNetStem.Layout(config with { PatchSize = 32, StemSkipLastBlocks = 0 }).Count;
         if (convs.Count != whole)
             throw new InvalidDataException($"'{onnxPath}' has {convs.Count} convolutions, expected {whole} (ML.NET's ResNet18).");
         var weights = new Dictionary<string, (float[], long[])>(StringComparer.Ordinal);

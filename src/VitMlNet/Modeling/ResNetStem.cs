@@ -34,7 +34,7 @@ internal sealed class ResNetStem : Module<Tensor, Tensor>
         for (int s = 1; s <= stages; s++)
         {
             int width = StageWidth(s), inWidth = s == 1 ? 64 : StageWidth(s - 1);
-            var blocks = ModuleList<Module<Tensor, Tensor>>(Enumerable.Range(0, BlocksPerStage[s - 1])
+            var blocks = ModuleList<Module<Tensor, Tensor>>(Enumerable.Range(0, Blocks(config, s))
                 .Select(b => (Module<Tensor, Tensor>)new BasicBlock(b == 0 ? inWidth : width, width, b == 0 && s > 1 ? 2 : 1)).ToArray());
             root.AddLayer($"layer{s}", blocks);
         }
@@ -57,6 +57,10 @@ internal sealed class ResNetStem : Module<Tensor, Tensor>
     /// </summary>
     public static IReadOnlyList<int> BlocksPerStage { get; } = [2, 2, 2, 3];
 
+    /// <summary>Basic blocks the stem runs in stage <paramref name="stage"/> (1-based): all, less <see cref="ViTConfig.StemSkipLastBlocks"/> in the last stage used.</summary>
+    public static int Blocks(ViTConfig config, int stage) =>
+        BlocksPerStage[stage - 1] - (stage == Stages(config) ? config.StemSkipLastBlocks : 0);
+
     /// <summary>Output channels of ResNet stage <paramref name="stage"/> (1-based): 64, 128, 256, 512.</summary>
     public static int StageWidth(int stage) => 64 << (stage - 1);
 
@@ -73,7 +77,7 @@ internal sealed class ResNetStem : Module<Tensor, Tensor>
         for (int s = 1; s <= Stages(config); s++)
         {
             int width = StageWidth(s), inWidth = s == 1 ? 64 : StageWidth(s - 1);
-            for (int b = 0; b < BlocksPerStage[s - 1]; b++)
+            for (int b = 0; b < Blocks(config, s); b++)
             {
                 string block = $"stem.backbone.layer{s}.{b}";
                 bool down = b == 0 && s > 1;

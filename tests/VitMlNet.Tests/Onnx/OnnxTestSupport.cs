@@ -11,7 +11,7 @@ namespace VitMlNet.Tests.Onnx;
 internal static class OnnxTestSupport
 {
     /// <summary>The architectures the parity tests cover: the model tests' list plus the seed preset and combinations of options.</summary>
-    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill", "convstem-stages", "convstem-stages3-gray", "convstem-aa", "convstem-aa-gray", "standard", "standard-distill", "standard-mean-gray", "qkvbias-lsa-finalnorm", "hybrid-resnet18-p8", "hybrid-resnet18-p32-distill" };
+    public static TheoryData<string> Architectures => new() { "cls", "mean", "distill", "distill-mean", "gray", "nonsquare", "droppath", "depth1", "seed", "convstem", "convstem-gray", "convstem-distill", "convffn", "convffn-mean", "convffn-distill", "convstem-bn", "convstem-bn-gray", "lsa", "lsa-bn-distill-mean", "ffbn", "ffbn-convffn-bn-distill", "convstem-stages", "convstem-stages3-gray", "convstem-aa", "convstem-aa-gray", "standard", "standard-distill", "standard-mean-gray", "qkvbias-lsa-finalnorm", "hybrid-resnet18-p8", "hybrid-resnet18-p16-skip", "hybrid-resnet18-p32-distill" };
 
     public static ViTConfig Architecture(string name) => name switch
     {
@@ -33,6 +33,7 @@ internal static class OnnxTestSupport
         "standard-mean-gray" => (ViTConfig.Tiny with { Stem = ViTStem.PatchConv, QkvBias = true, FinalNorm = true, LayerNormEpsilon = 1e-12, Pooling = ViTPooling.Mean }).WithInput(1, 12, 20, 5),
         // The hybrid ViT's ResNet18 stem: two stages on a non-square image, and all four (stride 32) with a distillation token.
         "hybrid-resnet18-p8" => (ViTConfig.Tiny with { Stem = ViTStem.ResNet18, PatchSize = 8, QkvBias = true, FinalNorm = true }).WithInput(3, 32, 48, 5),
+        "hybrid-resnet18-p16-skip" => (ViTConfig.Tiny with { Stem = ViTStem.ResNet18, PatchSize = 16, StemSkipLastBlocks = 1, Pooling = ViTPooling.Mean }).WithInput(3, 32, 32, 3),
         "hybrid-resnet18-p32-distill" => (ViTConfig.HybridResNet18 with { Dim = 32, Heads = 2, DimHead = 16, DistillationToken = true, Dropout = 0 }).WithInput(3, 64, 96, 4),
         "qkvbias-lsa-finalnorm" => ViTConfig.Tiny with { QkvBias = true, FinalNorm = true, LocalitySelfAttention = true },
         _ => VisionTransformerTests.Architecture(name),

@@ -88,6 +88,9 @@ public class HybridTrainingTests
         Assert.Contains("StemFeatureViews needs FreezeStem = true", errors);
         Assert.Contains(errors, e => e.Contains("ResNet18Path file not found: '/no/such/ResNet18.onnx'", StringComparison.Ordinal));
 
+        var skipAll = (ViTConfig.HybridResNet18 with { StemSkipLastBlocks = 3 }).GetErrors();
+        Assert.Contains("StemSkipLastBlocks must be in [0, 2] for patch 32 (actual 3)", skipAll);
+
         using var train = Cache(8, 5);
         var plain = new VisionTransformerOptions { Architecture = ViTConfig.Tiny.WithInput(3, 32, 32, 3), FreezeStem = true, Epochs = 1 };
         var e = Assert.Throws<ArgumentException>(() => new VitTrainingEngine(plain, plain.Architecture).Train(train));

@@ -20,7 +20,7 @@ internal static class ResNetStemEmitter
         x = e.G.Node("MaxPool", [x], null, Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 0, 0));
         for (int s = 1; s <= ResNetStem.Stages(c); s++)
         {
-            for (int b = 0; b < ResNetStem.BlocksPerStage[s - 1]; b++)
+            for (int b = 0; b < ResNetStem.Blocks(c, s); b++)
             {
                 string block = $"stem.backbone.layer{s}.{b}";
                 bool down = b == 0 && s > 1;
