@@ -201,7 +201,21 @@ internal static class BenchCommand
 
     private static double AttentionFlops(ViTConfig c, double tokens, double queries) => 2 * 2 * queries * tokens * c.InnerDim;
 
-    private static double EmbeddingAndHeadFlops(ViTConfig c) => 2.0 * c.NumPatches * c.PatchDim * c.Dim + 2.0 * c.Dim * c.NumClasses;
+    private static double EmbeddingAndHeadFlops(ViTConfig c) => (c.Stem == ViTStem.ResNet18 ? ResNetStemFlops(c) : 2.0 * c.NumPatches * c.PatchDim * c.Dim)
+        + 2.0 * c.Dim * c.NumClasses;
+
+    /// <summary>A ResNet18 stem's convolutions (conv1 at half the input size, stage s at 1/2^(s+1)) and its 1×1 projection.</summary>
+    private static double ResNetStemFlops(ViTConfig c)
+    {
+        double total = 2.0 * c.NumPatches * ResNetStem.FeatureChannels(c) * c.Dim;
+        foreach (var (name, inChannels, outChannels, kernel, _) in ResNetStem.Layout(c))
+        {
+            int stage = name.StartsWith("stem.backbone.layer", StringComparison.Ordinal) ? name["stem.backbone.layer".Length] - '0' : 0;
+            double cells = (double)c.ImageHeight * c.ImageWidth / Math.Pow(4, stage + 1);
+            total += 2.0 * cells * outChannels * inChannels * kernel * kernel;
+        }
+        return total;
+    }
 
     public static void Print(BenchResult r, bool json, TextWriter output)
     {
