@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=out/small-data
-if [ ! -d "$data/flowers/test" ] || [ ! -d "$data/ants-bees/test" ]; then
+if [ ! -d "$data/flowers/selection" ] || [ ! -d "$data/ants-bees/selection" ]; then
   flowers=${FLOWERS_REPO:-$data/repos/flowers}; hym=${HYMENOPTERA_REPO:-$data/repos/hymenoptera}
   [ -e "$flowers" ] || git clone --quiet --bare https://github.com/atiaisaac/flowers_classification "$flowers"
   [ -e "$hym" ] || git clone --quiet --bare https://github.com/zhangtao7750/syn "$hym"

@@ -32,6 +32,8 @@ foreach (var name in datasets)
     var train = Photo.Folder(Path.Combine(root, "train"));
     var val = Photo.Folder(Path.Combine(root, "val"));
     var test = Photo.Folder(Path.Combine(root, "test"));
+    // The larger split for choosing a recipe (make-datasets.sh); empty when an older data folder lacks it.
+    var selection = Directory.Exists(Path.Combine(root, "selection")) ? Photo.Folder(Path.Combine(root, "selection")) : [];
     var classes = train.Select(p => p.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
     Console.WriteLine($"== {name}: {classes.Length} classes ({string.Join(", ", classes)}); train {train.Count}, val {val.Count}, test {test.Count}");
 
@@ -94,6 +96,7 @@ foreach (var name in datasets)
         foreach (var knob in knobs)
         {
             if (knob == "flip") options.ScoringFlipAverage = true;
+            else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
             else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
             else if (knob == "unfrozen") { options.FreezeStem = false; options.StemFeatureViews = 0; }
             else if (knob.StartsWith("depth", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Depth = int.Parse(knob[5..], inv) };
@@ -136,15 +139,16 @@ foreach (var name in datasets)
     void Report(string pipelineName, string zip, double fitSeconds, string note)
     {
         double valAcc = Consumer.Accuracy(zip, val), testAcc = Consumer.Accuracy(zip, test);
-        string line = string.Format(inv, "| {0} | {1} | {2:F1} | {3:F1} | {4:F1} | {5} |", name, pipelineName, valAcc * 100, testAcc * 100, fitSeconds, note);
+        string selectionAcc = selection.Count > 0 ? (Consumer.Accuracy(zip, selection) * 100).ToString("F1", inv) : "-";
+        string line = string.Format(inv, "| {0} | {1} | {2:F1} | {6} | {3:F1} | {4:F1} | {5} |", name, pipelineName, valAcc * 100, testAcc * 100, fitSeconds, note, selectionAcc);
         Console.WriteLine(line);
         table.Add(line);
     }
 }
 
 Console.WriteLine();
-Console.WriteLine("| dataset | pipeline | val accuracy % | test accuracy % | fit s | notes |");
-Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+Console.WriteLine("| dataset | pipeline | val accuracy % | selection accuracy % | test accuracy % | fit s | notes |");
+Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
 foreach (var line in table) Console.WriteLine(line);
 return 0;
 

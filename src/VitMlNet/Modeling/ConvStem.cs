@@ -19,7 +19,7 @@ namespace VitMlNet.Modeling;
 /// convolution and <c>stem.convs.{3i+1}.*</c> for its BatchNorm, whose running statistics are part of the model's
 /// state (see <see cref="ConvName"/> and <see cref="NormName"/>).
 /// </remarks>
-public sealed class ConvStem : Module<Tensor, Tensor>
+internal sealed class ConvStem : Module<Tensor, Tensor>
 {
     private readonly Sequential convs;
     private readonly LayerNorm norm;
