@@ -133,7 +133,7 @@ foreach (var name in datasets)
         var a = options.ResolveArchitecture();
         Report($"vitmlnet {variant}", zip, fit, string.Format(inv, "{0} images{5}, {1}x{1}, {6}patch {2}, {3} epochs, batch {4}", rows.Count, size, a.PatchSize, options.Epochs, options.BatchSize,
             options.StemFeatureViews > 0 ? string.Format(inv, " x {0} cached views", options.StemFeatureViews) : "",
-            a.Stem == ViTStem.ResNet18 ? "frozen pretrained ResNet18 stem, " : ""));
+            a.Stem == ViTStem.ResNet18 ? (options.FreezeStem ? "frozen" : "fine-tuned") + " pretrained ResNet18 stem, " : ""));
     }
 
     void Report(string pipelineName, string zip, double fitSeconds, string note)
