@@ -439,8 +439,8 @@ internal static class TrainCommand
             if (!(value.Loss < 0.98 * uniform))
             {
                 stderr.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                    "vit train: warning: after {0} epochs the training loss {1:F3} is no lower than a uniform guess over {2} classes (ln {2} = {3:F3}): " +
-                    "the model is not learning; try --preset auto (the default), a lower --lr, or more --epochs.", value.Epoch, value.Loss, classes, uniform));
+                    "vit train: warning: after {0} epoch{4} the training loss {1:F3} is no lower than a uniform guess over {2} classes (ln {2} = {3:F3}): " +
+                    "the model is not learning; try --preset auto (the default), a lower --lr, or more --epochs.", value.Epoch, value.Loss, classes, uniform, value.Epoch == 1 ? "" : "s"));
             }
         }
     }
