@@ -117,6 +117,7 @@ public class FieldTests
         Assert.Equal(8, flowers.StemFeatureViews);
         Assert.Equal(12, flowers.Epochs); // about 15,000 samples seen
         Assert.True(flowers.Augmentation.HorizontalFlip);
+        Assert.Equal(0.35, flowers.Augmentation.RandomResizedCropScale);
         flowers.Validate();
         Assert.Contains("pretrained ResNet18 (frozen, features of 8 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
         // More photos: fewer views; too many, gray, or a side that is no multiple of 32: a ViT from scratch.
