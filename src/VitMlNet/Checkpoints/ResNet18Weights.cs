@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Onnx;
 using VitMlNet.Modeling;
@@ -147,29 +146,41 @@ internal static class ResNet18Weights
             try { model = ModelProto.Parser.ParseFrom(stream); }
             catch (Google.Protobuf.InvalidProtocolBufferException e) { throw new InvalidDataException($"'{onnxPath}' is not an ONNX model: {e.Message}", e); }
         }
-        var graph = model.Graph;
+        try
+        {
+            return FoldedConvolutions(model.Graph, config);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{onnxPath}' is not ML.NET's ResNet18: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The convolutions of <see cref="ResNetStem.Layout"/> from the network's graph, BatchNorms folded in.</summary>
+    private static Dictionary<string, (float[] Data, long[] Shape)> FoldedConvolutions(GraphProto graph, ViTConfig config)
+    {
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var convs = graph.Node.Where(n => n.OpType == "Conv").ToList();
         var layout = ResNetStem.Layout(config);
         int whole = ResNetStem.Layout(config with { PatchSize = 32, StemSkipLastBlocks = 0 }).Count;
         if (convs.Count != whole)
-            throw new InvalidDataException($"'{onnxPath}' has {convs.Count} convolutions, expected {whole} (ML.NET's ResNet18).");
+            throw new InvalidDataException($"it has {convs.Count} convolutions, expected {whole}");
         var weights = new Dictionary<string, (float[], long[])>(StringComparer.Ordinal);
         for (int i = 0; i < layout.Count; i++)
         {
             var (name, inChannels, outChannels, kernel, stride) = layout[i];
             var conv = convs[i];
             long[] shape = [outChannels, inChannels, kernel, kernel];
-            var w = Floats(initializers, conv.Input[1], shape, onnxPath);
+            var w = Floats(initializers, conv.Input[1], shape);
             int convStride = (int)(conv.Attribute.FirstOrDefault(a => a.Name == "strides")?.Ints.FirstOrDefault() ?? 1);
             if (convStride != stride)
-                throw new InvalidDataException($"'{onnxPath}': convolution {i} ({conv.Name}) has stride {convStride}, expected {stride} for {name}.");
+                throw new InvalidDataException($"convolution {i} ({conv.Name}) has stride {convStride}, expected {stride} for {name}");
             var bn = graph.Node.FirstOrDefault(n => n.OpType == "BatchNormalization" && n.Input[0] == conv.Output[0])
-                ?? throw new InvalidDataException($"'{onnxPath}': convolution {i} ({conv.Name}) is not followed by a BatchNormalization.");
+                ?? throw new InvalidDataException($"convolution {i} ({conv.Name}) is not followed by a BatchNormalization, as expected");
             float eps = bn.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
             long[] channel = [outChannels];
-            var (gamma, beta, mean, variance) = (Floats(initializers, bn.Input[1], channel, onnxPath), Floats(initializers, bn.Input[2], channel, onnxPath),
-                Floats(initializers, bn.Input[3], channel, onnxPath), Floats(initializers, bn.Input[4], channel, onnxPath));
+            var (gamma, beta, mean, variance) = (Floats(initializers, bn.Input[1], channel), Floats(initializers, bn.Input[2], channel),
+                Floats(initializers, bn.Input[3], channel), Floats(initializers, bn.Input[4], channel));
             int perFilter = inChannels * kernel * kernel;
             var bias = new float[outChannels];
             for (int o = 0; o < outChannels; o++)
@@ -211,12 +222,6 @@ internal static class ResNet18Weights
         return r;
     }
 
-    private static float[] Floats(Dictionary<string, TensorProto> initializers, string name, long[] shape, string path)
-    {
-        if (!initializers.TryGetValue(name, out var t)) throw new InvalidDataException($"'{path}' has no initializer '{name}'.");
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (t.DataType != (int)TensorProto.Types.DataType.Float || t.Dims.Aggregate(1L, (a, b) => a * b) != count)
-            throw new InvalidDataException($"'{path}': initializer '{name}' has type {t.DataType} and shape [{string.Join(", ", t.Dims)}], expected float [{string.Join(", ", shape)}].");
-        return !t.RawData.IsEmpty ? MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray() : t.FloatData.ToArray();
-    }
+    private static float[] Floats(Dictionary<string, TensorProto> initializers, string name, long[] shape) =>
+        Onnx.ViTOnnxReader.ReadFloats(initializers.TryGetValue(name, out var t) ? t : throw new InvalidDataException($"no initializer '{name}'"), shape);
 }

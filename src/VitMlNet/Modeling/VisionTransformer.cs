@@ -105,13 +105,10 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     /// Logits of the class head and of the distillation head, for training with a teacher (DeiT).
     /// The second is null when the model has no distillation token.
     /// </summary>
-    public (Tensor Logits, Tensor? DistillationLogits) ForwardWithDistillation(Tensor images)
-    {
-        var tokens = Encode(images);
-        var logits = head.forward(Pool(tokens));
-        if (head_dist is null) return (logits, null);
-        return (logits, head_dist.forward(tokens[.., 1]));
-    }
+    public (Tensor Logits, Tensor? DistillationLogits) ForwardWithDistillation(Tensor images) => Heads(Encode(images));
+
+    /// <summary>The class head on the pooled tokens and the distillation head (if any) on the distillation token.</summary>
+    private (Tensor Logits, Tensor? DistillationLogits) Heads(Tensor tokens) => (head.forward(Pool(tokens)), head_dist?.forward(tokens[.., 1]));
 
     /// <summary>
     /// The feature map of a <see cref="ViTStem.ResNet18"/> stem's ResNet for normalized images [N, 3, H, W]: the part of
@@ -126,12 +123,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     }
 
     /// <summary><see cref="ForwardWithDistillation"/> from the feature maps of <see cref="StemFeatures"/>.</summary>
-    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features)
-    {
-        var tokens = EncodeTokens((hybrid ?? throw new InvalidOperationException("The model has no ResNet18 stem.")).Project(features));
-        var logits = head.forward(Pool(tokens));
-        return (logits, head_dist?.forward(tokens[.., 1]));
-    }
+    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features) => Heads(EncodeTokens((hybrid ?? throw new InvalidOperationException("The model has no ResNet18 stem.")).Project(features)));
 
     /// <summary>Class logits; with a distillation token, the mean of both heads (DeiT inference).</summary>
     public override Tensor forward(Tensor images)

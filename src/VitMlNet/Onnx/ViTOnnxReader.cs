@@ -212,7 +212,8 @@ public static partial class ViTOnnxReader
         return t.Int32Data.Select(v => (sbyte)v).ToArray();
     }
 
-    private static float[] ReadFloats(TensorProto t, long[] expectedShape)
+    /// <summary>A float initializer's values (raw or typed data), checked against <paramref name="expectedShape"/>.</summary>
+    internal static float[] ReadFloats(TensorProto t, long[] expectedShape)
     {
         long count = CheckTensor(t, TensorProto.Types.DataType.Float, expectedShape);
         float[] data;

@@ -35,20 +35,18 @@ internal sealed class StemFeatureCache : IDisposable
     public int Count => (int)Maps.shape[0];
 
     /// <summary>
-    /// Computes the cache for <paramref name="model"/>'s stem on <paramref name="train"/> (eval semantics, no gradients,
-    /// batches of 32): pixels times <paramref name="pixelScale"/>, augmented (views after the first) by
-    /// <paramref name="augment"/> with their targets (and the teacher's) from the generator and random source given, then
-    /// normalized by <paramref name="mean"/> and <paramref name="std"/>, as a training step does.
+    /// Computes the cache for <paramref name="model"/>'s stem on the <paramref name="count"/> training images (eval
+    /// semantics, no gradients, batches of 32): <paramref name="batch"/> gives the normalized pixels, labels and targets
+    /// of the rows it is asked for, augmented when asked (views after the first) with the generator and random source
+    /// given: the training step's own batch preparation.
     /// </summary>
-    public static StemFeatureCache Build(VisionTransformer model, ImageCache train, int views, int seed, double labelSmoothing, Device device,
-        float pixelScale, Tensor mean, Tensor std,
-        Func<Tensor, Tensor, Tensor?, Generator, Random, (Tensor X, Tensor Targets, Tensor? Teacher)> augment)
+    public static StemFeatureCache Build(VisionTransformer model, int count, int views, int seed, bool hasTeacher,
+        Func<Tensor, bool, Generator, Random, (Tensor X, Tensor Y, Tensor Targets, Tensor? TeacherTargets)> batch)
     {
-        int classes = model.Config.NumClasses;
         var maps = new List<Tensor>();
         var labels = new List<Tensor>();
         var targets = new List<Tensor>();
-        var teacher = train.TeacherLabels is null ? null : new List<Tensor>();
+        var teacher = hasTeacher ? new List<Tensor>() : null;
         bool wasTraining = model.training;
         model.eval();
         long viewSeed = VitTrainingEngine.EpochSeed(seed, 0);
@@ -59,17 +57,12 @@ internal sealed class StemFeatureCache : IDisposable
             using var noGrad = torch.no_grad();
             for (int v = 0; v < views; v++)
             {
-                for (long start = 0; start < train.Count; start += 32)
+                for (long start = 0; start < count; start += 32)
                 {
                     using var scope = torch.NewDisposeScope();
-                    long n = Math.Min(32, train.Count - start);
-                    var x = train.Images.narrow(0, start, n).to(device).to(ScalarType.Float32).mul_(pixelScale);
-                    var y = train.Labels.narrow(0, start, n).to(device);
-                    var t = VitTrainingEngine.SoftTargets(y, classes, labelSmoothing);
-                    Tensor? tt = train.TeacherLabels is null ? null : VitTrainingEngine.SoftTargets(train.TeacherLabels.narrow(0, start, n).to(device), classes, 0);
-                    if (v > 0) (x, t, tt) = augment(x, t, tt, generator, random);
-                    maps.Add(model.StemFeatures(x.sub_(mean).div_(std)).MoveToOuterDisposeScope());
-                    labels.Add(y.clone().MoveToOuterDisposeScope());
+                    var (x, y, t, tt) = batch(torch.arange(start, Math.Min(start + 32, count), dtype: ScalarType.Int64), v > 0, generator, random);
+                    maps.Add(model.StemFeatures(x).MoveToOuterDisposeScope());
+                    labels.Add(y.MoveToOuterDisposeScope());
                     targets.Add(t.MoveToOuterDisposeScope());
                     teacher?.Add(tt!.MoveToOuterDisposeScope());
                 }

@@ -25,6 +25,8 @@ internal sealed class VitTrainingEngine
         ArgumentNullException.ThrowIfNull(config);
         options.Validate();
         config.Validate();
+        if (options.FreezeStem && config.Stem != ViTStem.ResNet18)
+            throw new ArgumentException($"FreezeStem needs an architecture with the ResNet18 stem (actual stem {config.Stem}).");
         this.options = options;
         this.config = config;
     }
@@ -54,8 +56,8 @@ internal sealed class VitTrainingEngine
         using var std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
         var augmenter = new BatchAugmenter(options.Augmentation);
         using var features = options.StemFeatureViews > 0
-            ? StemFeatureCache.Build(model, train, options.StemFeatureViews, options.Seed, options.LabelSmoothing, device, options.PixelScale, mean, std,
-                (x, t, tt, generator, random) => Augment(augmenter, generator, random, x, t, tt))
+            ? StemFeatureCache.Build(model, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null,
+                (idx, augment, generator, random) => Batch(train, idx, device, mean, std, augmenter, generator, random, augment))
             : null;
         int count = features?.Count ?? train.Count;
         int batch = Math.Min(options.BatchSize, count);
@@ -197,8 +199,6 @@ internal sealed class VitTrainingEngine
     private void FreezeStem(VisionTransformer model)
     {
         if (!options.FreezeStem) return;
-        if (config.Stem != ViTStem.ResNet18)
-            throw new ArgumentException($"FreezeStem needs an architecture with the ResNet18 stem (actual stem {config.Stem}).");
         foreach (var (name, parameter) in model.named_parameters())
             if (ResNetStem.IsBackbone(name)) parameter.requires_grad = false;
     }
@@ -299,13 +299,8 @@ internal sealed class VitTrainingEngine
         }
         else
         {
-            var x = run.Train.Images.index_select(0, idx).to(run.Device).to(ScalarType.Float32).mul_(options.PixelScale);
-            y = run.Train.Labels.index_select(0, idx).to(run.Device);
-            targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
-            teacherTargets = run.Train.TeacherLabels is null ? null
-                : SoftTargets(run.Train.TeacherLabels.index_select(0, idx).to(run.Device), config.NumClasses, 0);
-            if (options.Augmentation.Any) (x, targets, teacherTargets) = Augment(run.Augmenter, randomness.Generator, randomness.Random, x, targets, teacherTargets);
-            x = x.sub_(run.Mean).div_(run.Std);
+            Tensor x;
+            (x, y, targets, teacherTargets) = Batch(run.Train, idx, run.Device, run.Mean, run.Std, run.Augmenter, randomness.Generator, randomness.Random, augment: true);
             (logits, distLogits) = run.Model.ForwardWithDistillation(x);
         }
 
@@ -327,6 +322,21 @@ internal sealed class VitTrainingEngine
         tally.LossSum += lossValue * n;
         tally.Correct += logits.argmax(1).eq(y).sum().item<long>();
         tally.Seen += n;
+    }
+
+    /// <summary>
+    /// The rows <paramref name="idx"/> of <paramref name="train"/> as a training batch: pixels scaled, augmented when
+    /// <paramref name="augment"/> (and any augmentation is on), normalized; their labels, smoothed targets and teacher targets.
+    /// </summary>
+    private (Tensor X, Tensor Y, Tensor Targets, Tensor? TeacherTargets) Batch(ImageCache train, Tensor idx, Device device, Tensor mean, Tensor std,
+        BatchAugmenter augmenter, Generator generator, Random random, bool augment)
+    {
+        var x = train.Images.index_select(0, idx).to(device).to(ScalarType.Float32).mul_(options.PixelScale);
+        var y = train.Labels.index_select(0, idx).to(device);
+        var targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
+        Tensor? teacherTargets = train.TeacherLabels is null ? null : SoftTargets(train.TeacherLabels.index_select(0, idx).to(device), config.NumClasses, 0);
+        if (augment && options.Augmentation.Any) (x, targets, teacherTargets) = Augment(augmenter, generator, random, x, targets, teacherTargets);
+        return (x.sub_(mean).div_(std), y, targets, teacherTargets);
     }
 
     /// <summary>Augments a batch; teacher targets, when present, are mixed exactly like the labels (both at once).</summary>
@@ -384,7 +394,7 @@ internal sealed class VitTrainingEngine
     internal Tensor Normalize(Tensor pixels, Tensor mean, Tensor std) =>
         pixels.to(ScalarType.Float32).mul(options.PixelScale).sub_(mean).div_(std);
 
-    internal static Tensor SoftTargets(Tensor labels, int classes, double smoothing)
+    private static Tensor SoftTargets(Tensor labels, int classes, double smoothing)
     {
         var oneHot = torch.nn.functional.one_hot(labels, classes).to(ScalarType.Float32);
         return smoothing > 0 ? oneHot.mul_(1 - smoothing).add_(smoothing / classes) : oneHot;
