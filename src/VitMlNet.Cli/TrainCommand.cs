@@ -198,7 +198,7 @@ internal static class TrainCommand
         {
             var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
             TrainChecks.CheckClasses(train, $"--data '{s.Data}'");
-            // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 224x224 for the hybrid, else 32x32).
+            // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 288x288 for the hybrid, else 32x32).
             var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads);
             var sizeFrom = checkpoint?.Config ?? (auto ? AutoInputSize(train, s.Channels) : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
             var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
@@ -380,7 +380,7 @@ internal static class TrainCommand
         : $"{d.Count} image files, {d.ClassNames.Length} classes";
 
     /// <summary>
-    /// The input size auto gives image files: 224×224 (the pretrained ResNet18's) for a small set of colour photos, where
+    /// The input size auto gives image files: 288×288 (<see cref="VisionTransformerRecipes.PhotoInputSize"/>) for a small set of colour photos, where
     /// auto picks the hybrid ViT (<see cref="VisionTransformerRecipes.UsesPretrainedStem"/>); else 32×32.
     /// </summary>
     public static ViTConfig AutoInputSize(IImageSource data, int? channels)

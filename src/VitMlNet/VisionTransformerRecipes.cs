@@ -151,8 +151,11 @@ public static class VisionTransformerRecipes
     /// <summary>The most training images for which <see cref="ForData"/> picks the pretrained hybrid (its ResNet passes grow with them).</summary>
     public const int PretrainedStemMaxImages = 5000;
 
-    /// <summary>The input side <c>vit train</c> gives photos (image files) when <see cref="ForData"/> will pick the pretrained hybrid: 224, the ResNet18's.</summary>
-    public const int PhotoInputSize = 224;
+    /// <summary>
+    /// The input side <c>vit train</c> gives photos (image files) when <see cref="ForData"/> will pick the pretrained hybrid:
+    /// 288, <see cref="ViTConfig.HybridResNet18"/>'s (chosen over the ResNet18's native 224 on bench/small-data's selection splits).
+    /// </summary>
+    public static int PhotoInputSize => ViTConfig.HybridResNet18.ImageHeight;
 
     /// <summary>
     /// Whether <see cref="ForData"/> picks the hybrid ViT on ML.NET's pretrained ResNet18 (<c>hybrid-resnet18</c>): colour

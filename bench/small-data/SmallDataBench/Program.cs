@@ -87,6 +87,8 @@ foreach (var name in datasets)
         string baseVariant = variant.Split('+')[0];
         if (!allVariants.Contains(baseVariant)) throw new ArgumentException($"unknown variant '{variant}' (known: {string.Join(", ", allVariants)})");
         int size = baseVariant.Contains("32", StringComparison.Ordinal) ? 32 : VisionTransformerRecipes.PhotoInputSize;
+        // sizeN: the input side (a multiple of 32 for the hybrid), before the recipe is chosen for it.
+        foreach (var knob in knobs.Where(k => k.StartsWith("size", StringComparison.Ordinal))) size = int.Parse(knob[4..], inv);
         bool teacher = baseVariant.EndsWith("teacher", StringComparison.Ordinal);
         var rows = baseVariant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
         // The recipe is the one for the photos (auto for train.Count images); with views the epochs shrink so that the
@@ -95,11 +97,19 @@ foreach (var name in datasets)
         if (rows != originals) options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
         foreach (var knob in knobs)
         {
-            if (knob == "flip") options.ScoringFlipAverage = true;
+            if (knob.StartsWith("size", StringComparison.Ordinal)) continue;
+            else if (knob == "flip") options.ScoringFlipAverage = true;
             else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
             else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
             else if (knob == "unfrozen") { options.FreezeStem = false; options.StemFeatureViews = 0; }
             else if (knob.StartsWith("depth", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Depth = int.Parse(knob[5..], inv) };
+            else if (knob.StartsWith("dim", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Dim = int.Parse(knob[3..], inv) };
+            else if (knob.StartsWith("drop", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Dropout = double.Parse(knob[4..], inv) };
+            else if (knob.StartsWith("dpr", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { DropPathRate = double.Parse(knob[3..], inv) };
+            else if (knob.StartsWith("mix", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { MixupAlpha = double.Parse(knob[3..], inv), MixProbability = 1 };
+            else if (knob.StartsWith("ema", StringComparison.Ordinal)) options.EmaDecay = double.Parse(knob[3..], inv);
+            else if (knob.StartsWith("ls", StringComparison.Ordinal)) options.LabelSmoothing = double.Parse(knob[2..], inv);
+            else if (knob.StartsWith("wd", StringComparison.Ordinal)) options.WeightDecay = double.Parse(knob[2..], inv);
             else if (knob.StartsWith("e", StringComparison.Ordinal)) options.Epochs = int.Parse(knob[1..], inv);
             else if (knob.StartsWith("v", StringComparison.Ordinal)) options.StemFeatureViews = int.Parse(knob[1..], inv);
             else if (knob.StartsWith("rrc", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { RandomResizedCropScale = double.Parse(knob[3..], inv), RandomCropPadding = 0 };

@@ -237,13 +237,14 @@ public sealed partial record ViTConfig
 
     /// <summary>
     /// The hybrid ViT for small photo datasets: ML.NET's pretrained ResNet18 (all four stages, <see cref="ViTStem.ResNet18"/>)
-    /// turns a 224×224 photo into a 7×7 grid of 512-channel features, a 1×1 projection makes them 49 tokens of width 192,
+    /// turns a 288×288 photo into a 9×9 grid of 512-channel features, a 1×1 projection makes them 81 tokens of width 192,
     /// and a 2-block ViT (3 heads × 64, MLP ratio 2, qkv bias, final LayerNorm, class-token pooling) classifies them. Mean
-    /// and std are the pretrained network's (its per-channel mean pixel, on the 0..255 scale it was trained on).
+    /// and std are the pretrained network's (its per-channel mean pixel, on the 0..255 scale it was trained on). The ResNet
+    /// was trained at 224×224; 288 won over 224 and 320 on both of bench/small-data's selection splits (docs/benchmarks.md).
     /// </summary>
     public static ViTConfig HybridResNet18 { get; } = new()
     {
-        Name = "hybrid-resnet18-224", ImageHeight = 224, ImageWidth = 224, Channels = 3, PatchSize = 32, Stem = ViTStem.ResNet18,
+        Name = "hybrid-resnet18-288", ImageHeight = 288, ImageWidth = 288, Channels = 3, PatchSize = 32, Stem = ViTStem.ResNet18,
         Dim = 192, Depth = 2, Heads = 3, DimHead = 64, MlpRatio = 2, Dropout = 0.1, EmbeddingDropout = 0, TokenInitStd = 0.02,
         QkvBias = true, FinalNorm = true, Mean = Checkpoints.ResNet18Weights.Mean, Std = Checkpoints.ResNet18Weights.Std,
     };
@@ -257,7 +258,7 @@ public sealed partial record ViTConfig
         ["tiny"] = () => Tiny,
         ["fmnist-fast"] = () => FmnistFast,
         ["fmnist-accurate"] = () => FmnistAccurate,
-        ["hybrid-resnet18-224"] = () => HybridResNet18,
+        ["hybrid-resnet18-288"] = () => HybridResNet18,
         ["vit-tiny-patch16-224"] = () => VitTinyPatch16!,
         ["vit-small-patch16-224"] = () => VitSmallPatch16!,
         ["vit-base-patch16-224"] = () => VitBasePatch16!,

@@ -139,8 +139,8 @@ public class FieldTests
         {
             var auto = Vit.Run("train", "--data", train.Root, "--test", test.Root, "--out", Path.Combine(work, "auto.zip"), "--json");
             Assert.True(auto.Code == 0, auto.ToString());
-            // Colour photos of any size: 224x224 for the hybrid ViT on ML.NET's pretrained ResNet18 (found in the NuGet cache: no download).
-            Assert.Contains("recipe auto for 90 images of 3x224x224: hybrid ViT on ML.NET's pretrained ResNet18", auto.Err);
+            // Colour photos of any size: 288x288 for the hybrid ViT on ML.NET's pretrained ResNet18 (found in the NuGet cache: no download).
+            Assert.Contains("recipe auto for 90 images of 3x288x288: hybrid ViT on ML.NET's pretrained ResNet18", auto.Err);
             Assert.DoesNotContain("Downloading", auto.Err);
             double autoAccuracy = auto.Json().GetProperty("test").GetProperty("accuracy").GetDouble();
 
