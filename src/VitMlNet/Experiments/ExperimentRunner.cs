@@ -362,19 +362,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
     private string WorkDirectory() =>
         workDirectory ??= Path.Combine(Path.GetTempPath(), "vit-experiment-" + Guid.NewGuid().ToString("N"));
 
-    private void DeleteWorkDirectory() => DeleteFolder(workDirectory);
-
-    /// <summary>Deletes a temporary folder, if there is one; best effort: a temporary folder left behind is harmless.</summary>
-    internal static void DeleteFolder(string? folder)
-    {
-        try
-        {
-            if (folder is not null && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
+    // Best effort: a temporary folder left behind is harmless.
+    private void DeleteWorkDirectory() => IO.AtomicFile.TryDeleteFolder(workDirectory);
 
     private sealed record FoldFit(VisionTransformerTransformer? Transformer, MulticlassClassificationMetrics Metrics,
         IReadOnlyList<EpochSummary> History, bool Cancelled, bool EarlyStopped);
@@ -436,7 +425,7 @@ internal sealed class TrialState(int id, TrialParameters parameters)
         return Path.Combine(checkpointRoot, "fold-" + fold.ToString(CultureInfo.InvariantCulture));
     }
 
-    public void DeleteCheckpoints() => ExperimentRunner.DeleteFolder(checkpointRoot);
+    public void DeleteCheckpoints() => IO.AtomicFile.TryDeleteFolder(checkpointRoot);
 
     public TrialResult ToResult()
     {

@@ -37,7 +37,7 @@ internal static class AtomicFile
         }
         catch
         {
-            TryDelete(temp);
+            TryDelete(temp); // the target is what matters, and it is unchanged
             throw;
         }
     }
@@ -82,7 +82,9 @@ internal static class AtomicFile
         return Path.Combine(Path.GetDirectoryName(full)!, $".{name}.{Environment.ProcessId}-{Guid.NewGuid():N}.vit-tmp");
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Deletes a file, best effort: a file that cannot be deleted is left where it is.</summary>
+    /// <param name="path">The file.</param>
+    public static void TryDelete(string path)
     {
         try
         {
@@ -90,7 +92,19 @@ internal static class AtomicFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Best effort: the target is what matters, and it is unchanged.
+        }
+    }
+
+    /// <summary>Deletes a folder and everything in it, if there is one; best effort, like <see cref="TryDelete"/>.</summary>
+    /// <param name="folder">The folder, or null for none.</param>
+    public static void TryDeleteFolder(string? folder)
+    {
+        try
+        {
+            if (folder is not null && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 }

@@ -1,16 +1,23 @@
 namespace VitMlNet.Training;
 
 /// <summary>Learning rate as a function of the global step: optional linear warmup, then constant or cosine decay.</summary>
-/// <param name="kind">Constant or cosine after the warmup.</param>
-/// <param name="peak">The rate after warmup.</param>
-/// <param name="min">The rate cosine decay ends at (at most <paramref name="peak"/>).</param>
-/// <param name="warmupSteps">Steps of linear warmup.</param>
-/// <param name="totalSteps">Steps of the whole schedule.</param>
-internal sealed class LearningRateSchedule(VitLearningRateSchedule kind, double peak, double min, long warmupSteps, long totalSteps)
+internal sealed class LearningRateSchedule
 {
-    private readonly double min = Math.Min(min, peak);
-    private readonly long totalSteps = Math.Max(1, totalSteps);
-    private readonly bool cosine = kind == VitLearningRateSchedule.WarmupCosine;
+    private readonly double peak;
+    private readonly double min;
+    private readonly long warmupSteps;
+    private readonly long totalSteps;
+    private readonly bool cosine;
+
+    /// <summary>Creates a schedule over <paramref name="totalSteps"/> steps.</summary>
+    public LearningRateSchedule(VitLearningRateSchedule kind, double peak, double min, long warmupSteps, long totalSteps)
+    {
+        this.peak = peak;
+        this.min = Math.Min(min, peak);
+        this.warmupSteps = Math.Max(0, warmupSteps);
+        this.totalSteps = Math.Max(1, totalSteps);
+        cosine = kind == VitLearningRateSchedule.WarmupCosine;
+    }
 
     /// <summary>Learning rate for the 0-based global <paramref name="step"/>.</summary>
     public double At(long step) => At(step, 0);
@@ -22,13 +29,13 @@ internal sealed class LearningRateSchedule(VitLearningRateSchedule kind, double 
     /// </summary>
     public double At(long step, double timeProgress)
     {
-        if (step < WarmupSteps) return peak * (step + 1) / WarmupSteps;
+        if (step < warmupSteps) return peak * (step + 1) / warmupSteps;
         if (!cosine) return peak;
-        double progress = Math.Clamp((double)(step - WarmupSteps) / Math.Max(1, totalSteps - WarmupSteps), 0, 1);
+        double progress = Math.Clamp((double)(step - warmupSteps) / Math.Max(1, totalSteps - warmupSteps), 0, 1);
         progress = Math.Max(progress, Math.Clamp(timeProgress, 0, 1));
         return min + (peak - min) * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
 
     /// <summary>Steps of linear warmup.</summary>
-    public long WarmupSteps { get; } = Math.Max(0, warmupSteps);
+    public long WarmupSteps => warmupSteps;
 }
