@@ -4,7 +4,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using VitMlNet.Modeling;
 using VitMlNet.ModelZip;
-using VitMlNet.Onnx;
 using VitMlNet.Training;
 
 namespace VitMlNet.Experiments;

@@ -52,15 +52,6 @@ internal static class AtomicFile
         Write(path, s => s.Write(bytes));
     }
 
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
-    /// <param name="path">The file to create or replace.</param>
-    /// <param name="bytes">The content.</param>
-    public static void WriteAllBytes(string path, byte[] bytes)
-    {
-        ArgumentNullException.ThrowIfNull(bytes);
-        Write(path, s => s.Write(bytes));
-    }
-
     /// <summary>Forces a file already written by someone else (e.g. a native library) out of the OS cache onto the disk.</summary>
     /// <param name="path">An existing file.</param>
     public static void FlushToDisk(string path)
