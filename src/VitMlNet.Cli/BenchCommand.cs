@@ -9,21 +9,10 @@ namespace VitMlNet.Cli;
 
 /// <summary>Figures of <c>vit bench</c>.</summary>
 internal sealed record BenchResult(
-    string Preset,
-    long Parameters,
-    int Batch,
-    int Threads,
-    double TrainImagesPerSecond,
-    double InferImagesPerSecond,
-    double InferBatch1Milliseconds,
-    double MatmulGflops,
-    double TrainGflopsPerSecond,
-    double TrainPercentOfMatmulPeak,
-    double NominalTrainGflopPerImage,
-    double DenseGflops,
-    double AttentionGflops,
-    double AttentionFlopShare,
-    double UtilizationBoundPercent);
+    string Preset, long Parameters, int Batch, int Threads,
+    double TrainImagesPerSecond, double InferImagesPerSecond, double InferBatch1Milliseconds,
+    double MatmulGflops, double TrainGflopsPerSecond, double TrainPercentOfMatmulPeak, double NominalTrainGflopPerImage,
+    double DenseGflops, double AttentionGflops, double AttentionFlopShare, double UtilizationBoundPercent);
 
 /// <summary>
 /// Trains the chosen preset on random data (Adam, batch 64, as the PyTorch reference script does) and times

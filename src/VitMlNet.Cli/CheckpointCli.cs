@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using VitMlNet.Checkpoints;
-using VitMlNet.Modeling;
 using VitMlNet.Onnx;
 
 namespace VitMlNet.Cli;

@@ -19,13 +19,7 @@ internal static class ExitCodes
 }
 
 /// <summary>A usage or input error: printed as one line on stderr, exit code <see cref="ExitCodes.Usage"/>.</summary>
-internal sealed class UsageException : Exception
-{
-    public UsageException(string message, Exception? inner = null)
-        : base(message, inner)
-    {
-    }
-}
+internal sealed class UsageException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Runs a verb and turns exceptions into one readable stderr line and an exit code.</summary>
 internal static class Guard

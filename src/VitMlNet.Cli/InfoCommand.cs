@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using VitMlNet.Modeling;
 
 namespace VitMlNet.Cli;

@@ -207,21 +207,20 @@ internal static class ScoringBenchCommand
         var rows = Enumerable.Range(0, count).Select(i => new ModelInput { Image = Image(config, files, i) }).ToList();
         var view = ml.Data.LoadFromEnumerable(rows);
         var clock = Stopwatch.StartNew();
-        long scored = 0;
         var transformed = model.Transform(view);
-        using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name is "Score" or "PredictedLabel")))
-        {
-            var score = cursor.GetGetter<VBuffer<float>>(transformed.Schema["Score"]);
-            VBuffer<float> buffer = default;
-            while (cursor.MoveNext())
-            {
-                score(ref buffer);
-                scored++;
-            }
-        }
-        double transformPerSecond = scored / clock.Elapsed.TotalSeconds;
+        long scored = ReadAll(transformed, transformed.Schema["Score"], transformed.Schema.Where(c => c.Name is "Score" or "PredictedLabel"));
+        return (engineMs, scored / clock.Elapsed.TotalSeconds);
+    }
 
-        return (engineMs, transformPerSecond);
+    /// <summary>Reads <paramref name="column"/> (a float vector) of every row through a cursor over <paramref name="active"/>; returns the row count.</summary>
+    private static long ReadAll(IDataView view, DataViewSchema.Column column, IEnumerable<DataViewSchema.Column> active)
+    {
+        using var cursor = view.GetRowCursor(active);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> buffer = default;
+        long rows = 0;
+        for (; cursor.MoveNext(); rows++) getter(ref buffer);
+        return rows;
     }
 
     /// <summary>
@@ -261,15 +260,7 @@ internal static class ScoringBenchCommand
     /// </summary>
     private static double? MeasurePreprocessing(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
     {
-        var flat = new List<ITransformer>();
-        void Flatten(ITransformer t)
-        {
-            if (t is TransformerChain<ITransformer> chain)
-                foreach (var part in chain) Flatten(part);
-            else
-                flat.Add(t);
-        }
-        Flatten(model);
+        var flat = ImagePreprocessing.Flatten(model).ToList();
         int onnxAt = flat.FindIndex(t => t is Microsoft.ML.Transforms.Onnx.OnnxTransformer);
         if (onnxAt <= 0) return null;
         var prefix = new TransformerChain<ITransformer>(flat.Take(onnxAt).ToArray());
@@ -281,17 +272,7 @@ internal static class ScoringBenchCommand
             var last = output.Schema[output.Schema.Count - 1];
             if (last.Type is not VectorDataViewType { ItemType: NumberDataViewType n } || n != NumberDataViewType.Single) return null;
             var clock = Stopwatch.StartNew();
-            long seen = 0;
-            using (var cursor = output.GetRowCursor([last]))
-            {
-                var getter = cursor.GetGetter<VBuffer<float>>(last);
-                VBuffer<float> buffer = default;
-                while (cursor.MoveNext())
-                {
-                    getter(ref buffer);
-                    seen++;
-                }
-            }
+            long seen = ReadAll(output, last, [last]);
             best = Math.Min(best, clock.Elapsed.TotalMilliseconds * 1000 / seen);
         }
         return best;
@@ -304,52 +285,29 @@ internal static class ScoringBenchCommand
     /// </summary>
     internal static double OrtMatMulPeak(bool int8, int size = 2048)
     {
-        var graph = new global::Onnx.GraphProto { Name = "matmul_peak" };
-        var weight = new global::Onnx.TensorProto { Name = "w", DataType = (int)(int8 ? global::Onnx.TensorProto.Types.DataType.Int8 : global::Onnx.TensorProto.Types.DataType.Float) };
-        weight.Dims.Add(size);
-        weight.Dims.Add(size);
         var rng = new Random(1);
+        var g = new OnnxGraphBuilder();
+        g.Graph.Name = "matmul_peak";
         var raw = new byte[size * size * (int8 ? 1 : sizeof(float))];
         if (int8)
         {
             rng.NextBytes(raw);
+            g.Int8s("w", System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(raw), size, size);
+            g.Nodes("DynamicQuantizeLinear", ["x"], ["xq", "xq_scale", "xq_zero"]);
+            g.Node("MatMulInteger", ["xq", "w", "xq_zero"], "yi");
+            g.Node("Cast", ["yi"], "y", OnnxGraphBuilder.Int("to", (long)global::Onnx.TensorProto.Types.DataType.Float));
         }
         else
         {
             var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(raw.AsSpan());
             for (int i = 0; i < floats.Length; i++) floats[i] = (float)rng.NextDouble() - 0.5f;
+            g.Floats("w", floats, size, size);
+            g.Node("MatMul", ["x", "w"], "y");
         }
-        weight.RawData = Google.Protobuf.ByteString.CopyFrom(raw);
-        graph.Initializer.Add(weight);
-        global::Onnx.ValueInfoProto Value(string name)
-        {
-            var shape = new global::Onnx.TensorShapeProto();
-            shape.Dim.Add(new global::Onnx.TensorShapeProto.Types.Dimension { DimValue = size });
-            shape.Dim.Add(new global::Onnx.TensorShapeProto.Types.Dimension { DimValue = size });
-            var tensor = new global::Onnx.TypeProto.Types.Tensor { ElemType = (int)global::Onnx.TensorProto.Types.DataType.Float, Shape = shape };
-            return new global::Onnx.ValueInfoProto { Name = name, Type = new global::Onnx.TypeProto { TensorType = tensor } };
-        }
-        void Node(string op, string[] inputs, string[] outputs, params global::Onnx.AttributeProto[] attributes)
-        {
-            var node = new global::Onnx.NodeProto { OpType = op };
-            node.Input.AddRange(inputs);
-            node.Output.AddRange(outputs);
-            node.Attribute.AddRange(attributes);
-            graph.Node.Add(node);
-        }
-        graph.Input.Add(Value("x"));
-        graph.Output.Add(Value("y"));
-        if (int8)
-        {
-            Node("DynamicQuantizeLinear", ["x"], ["xq", "xq_scale", "xq_zero"]);
-            Node("MatMulInteger", ["xq", "w", "xq_zero"], ["yi"]);
-            Node("Cast", ["yi"], ["y"], new global::Onnx.AttributeProto { Name = "to", Type = global::Onnx.AttributeProto.Types.AttributeType.Int, I = (long)global::Onnx.TensorProto.Types.DataType.Float });
-        }
-        else
-        {
-            Node("MatMul", ["x", "w"], ["y"]);
-        }
-        var proto = new global::Onnx.ModelProto { IrVersion = 8, Graph = graph };
+        // [batch, size] in and out: the rows are the batch, size of them at run time.
+        g.Graph.Input.Add(OnnxGraphBuilder.Value("x", global::Onnx.TensorProto.Types.DataType.Float, size));
+        g.Graph.Output.Add(OnnxGraphBuilder.Value("y", global::Onnx.TensorProto.Types.DataType.Float, size));
+        var proto = new global::Onnx.ModelProto { IrVersion = 8, Graph = g.Graph };
         proto.OpsetImport.Add(new global::Onnx.OperatorSetIdProto { Domain = "", Version = 17 });
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(proto));
         var x = new float[size * size];

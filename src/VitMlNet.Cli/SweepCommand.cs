@@ -347,12 +347,8 @@ internal static class SweepCommand
         public abstract void Report(TrialResult value);
     }
 
-    private sealed class PlainSweepDisplay : SweepDisplay
+    private sealed class PlainSweepDisplay(TextWriter log) : SweepDisplay
     {
-        private readonly TextWriter log;
-
-        public PlainSweepDisplay(TextWriter log) => this.log = log;
-
         public override T Run<T>(Func<T> sweep) => sweep();
 
         public override void Report(TrialResult value)

@@ -3,7 +3,6 @@ using Microsoft.ML.Data;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
 using VitMlNet.ModelZip;
-using VitMlNet.Onnx;
 using VitMlNet.Training;
 
 namespace VitMlNet;

@@ -18,10 +18,6 @@ namespace VitMlNet;
 public sealed class VisionTransformerTransformer : ITransformer, IDisposable
 {
     private readonly TransformerChain<ITransformer> chain;
-    private readonly IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights;
-
-    /// <summary>The trained weights by state-dict name (for <see cref="Checkpoints.ViTCheckpoint.SaveTimmSafetensors(Modeling.ViTConfig, IReadOnlyDictionary{string, ValueTuple{float[], long[]}}, string, IReadOnlyList{string}?)"/> and tests).</summary>
-    internal IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights => weights;
     private readonly float pixelScale;
 
     private VisionTransformerTransformer(TransformerChain<ITransformer> chain, ViTConfig config, IReadOnlyList<string> classNames,
@@ -29,13 +25,16 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
         string featureColumnName)
     {
         this.chain = chain;
-        this.weights = weights;
+        Weights = weights;
         this.pixelScale = pixelScale;
         Architecture = config;
         ClassNames = classNames;
         TrainingHistory = history;
         FeatureColumnName = featureColumnName;
     }
+
+    /// <summary>The trained weights by state-dict name (for <see cref="Checkpoints.ViTCheckpoint.SaveTimmSafetensors(Modeling.ViTConfig, IReadOnlyDictionary{string, ValueTuple{float[], long[]}}, string, IReadOnlyList{string}?)"/> and tests).</summary>
+    internal IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights { get; }
 
     /// <summary>The trained architecture (input geometry and class count included).</summary>
     public ViTConfig Architecture { get; }
@@ -96,14 +95,11 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision, FlipAverage = ScoringFlipAverage, ShiftAverage = ScoringShiftAverage };
-        ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, weights, ClassNames, options), stream);
+        ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, Weights, ClassNames, options), stream);
     }
 
     /// <summary>Writes the standalone ONNX model to a file (see <see cref="ExportOnnx(Stream)"/>).</summary>
-    public void ExportOnnx(string path)
-    {
-        IO.AtomicFile.Write(path, ExportOnnx);
-    }
+    public void ExportOnnx(string path) => IO.AtomicFile.Write(path, ExportOnnx);
 
     /// <inheritdoc />
     public void Dispose() => chain.Dispose();

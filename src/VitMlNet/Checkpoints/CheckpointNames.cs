@@ -140,66 +140,43 @@ internal static partial class CheckpointNames
         return result;
     }
 
+    /// <summary>timm's and VitMlNet's names of an encoder block's tensors (after <c>blocks.i.</c> and <c>layers.i.</c>).</summary>
+    private static readonly (string Timm, string Ours)[] BlockNames =
+    [
+        ("norm1.weight", "0.norm.weight"), ("norm1.bias", "0.norm.bias"),
+        ("attn.qkv.weight", "0.to_qkv.weight"), ("attn.qkv.bias", "0.to_qkv.bias"),
+        ("attn.proj.weight", "0.to_out.0.weight"), ("attn.proj.bias", "0.to_out.0.bias"),
+        ("norm2.weight", "1.net.0.weight"), ("norm2.bias", "1.net.0.bias"),
+        ("mlp.fc1.weight", "1.net.1.weight"), ("mlp.fc1.bias", "1.net.1.bias"),
+        ("mlp.fc2.weight", "1.net.4.weight"), ("mlp.fc2.bias", "1.net.4.bias"),
+    ];
+
+    /// <summary>timm's and VitMlNet's names of the tensors outside the blocks.</summary>
+    private static readonly (string Timm, string Ours)[] OtherNames =
+    [
+        ("cls_token", "cls"), ("dist_token", "dist"), ("pos_embed", "pos"),
+        ("patch_embed.proj.weight", "patch_embed.weight"), ("patch_embed.proj.bias", "patch_embed.bias"),
+        ("norm.weight", "norm.weight"), ("norm.bias", "norm.bias"), ("head.weight", "head.weight"), ("head.bias", "head.bias"),
+        ("head_dist.weight", "head_dist.weight"), ("head_dist.bias", "head_dist.bias"),
+    ];
+
     /// <summary>timm's name of every VitMlNet name of a standard ViT (block count from the names themselves), both ways.</summary>
-    public static string? TimmToVitMlNet(string timm)
-    {
-        var m = TimmBlock().Match(timm);
-        if (m.Success)
-        {
-            string i = m.Groups[1].Value;
-            string? rest = m.Groups[2].Value switch
-            {
-                "norm1.weight" => "0.norm.weight", "norm1.bias" => "0.norm.bias",
-                "attn.qkv.weight" => "0.to_qkv.weight", "attn.qkv.bias" => "0.to_qkv.bias",
-                "attn.proj.weight" => "0.to_out.0.weight", "attn.proj.bias" => "0.to_out.0.bias",
-                "norm2.weight" => "1.net.0.weight", "norm2.bias" => "1.net.0.bias",
-                "mlp.fc1.weight" => "1.net.1.weight", "mlp.fc1.bias" => "1.net.1.bias",
-                "mlp.fc2.weight" => "1.net.4.weight", "mlp.fc2.bias" => "1.net.4.bias",
-                _ => null,
-            };
-            return rest is null ? null : $"layers.{i}.{rest}";
-        }
-        return timm switch
-        {
-            "cls_token" => "cls",
-            "dist_token" => "dist",
-            "pos_embed" => "pos",
-            "patch_embed.proj.weight" => "patch_embed.weight",
-            "patch_embed.proj.bias" => "patch_embed.bias",
-            "norm.weight" or "norm.bias" or "head.weight" or "head.bias" or "head_dist.weight" or "head_dist.bias" => timm,
-            _ => null,
-        };
-    }
+    public static string? TimmToVitMlNet(string timm) => Translate(timm, toTimm: false);
 
     /// <summary>The inverse of <see cref="TimmToVitMlNet"/>.</summary>
-    public static string? VitMlNetToTimm(string name)
+    public static string? VitMlNetToTimm(string name) => Translate(name, toTimm: true);
+
+    private static string? Translate(string name, bool toTimm)
     {
-        var m = VitMlNetBlock().Match(name);
-        if (m.Success)
+        var m = (toTimm ? VitMlNetBlock() : TimmBlock()).Match(name);
+        string key = m.Success ? m.Groups[2].Value : name;
+        foreach (var (timm, ours) in m.Success ? BlockNames : OtherNames)
         {
-            string i = m.Groups[1].Value;
-            string? rest = m.Groups[2].Value switch
-            {
-                "0.norm.weight" => "norm1.weight", "0.norm.bias" => "norm1.bias",
-                "0.to_qkv.weight" => "attn.qkv.weight", "0.to_qkv.bias" => "attn.qkv.bias",
-                "0.to_out.0.weight" => "attn.proj.weight", "0.to_out.0.bias" => "attn.proj.bias",
-                "1.net.0.weight" => "norm2.weight", "1.net.0.bias" => "norm2.bias",
-                "1.net.1.weight" => "mlp.fc1.weight", "1.net.1.bias" => "mlp.fc1.bias",
-                "1.net.4.weight" => "mlp.fc2.weight", "1.net.4.bias" => "mlp.fc2.bias",
-                _ => null,
-            };
-            return rest is null ? null : $"blocks.{i}.{rest}";
+            if ((toTimm ? ours : timm) != key) continue;
+            string mapped = toTimm ? timm : ours;
+            return m.Success ? $"{(toTimm ? "blocks" : "layers")}.{m.Groups[1].Value}.{mapped}" : mapped;
         }
-        return name switch
-        {
-            "cls" => "cls_token",
-            "dist" => "dist_token",
-            "pos" => "pos_embed",
-            "patch_embed.weight" => "patch_embed.proj.weight",
-            "patch_embed.bias" => "patch_embed.proj.bias",
-            "norm.weight" or "norm.bias" or "head.weight" or "head.bias" or "head_dist.weight" or "head_dist.bias" => name,
-            _ => null,
-        };
+        return null;
     }
 
     [GeneratedRegex(@"^encoder\.layers\.encoder_layer_(\d+)\.(.+)$")]

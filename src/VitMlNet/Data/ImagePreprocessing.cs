@@ -126,7 +126,8 @@ public static class ImagePreprocessing
         return new TransformerChain<ITransformer>(head.ToArray());
     }
 
-    private static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+    /// <summary>The transformers of <paramref name="model"/>, nested chains opened, in order.</summary>
+    internal static IEnumerable<ITransformer> Flatten(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 
     private static ImageDataset Read(IDataView pixels, IImageSource source, int channels, int height, int width)

@@ -7,24 +7,14 @@ using VitMlNet.Training;
 namespace VitMlNet.Experiments;
 
 /// <summary>One train/validation pair: the image caches the engine trains on and the validation data as an IDataView for ML.NET's evaluator.</summary>
-internal sealed class ExperimentFold : IDisposable
+internal sealed class ExperimentFold(ImageCache train, ImageCache validation, IDataView evaluationView, bool ownsCaches) : IDisposable
 {
-    private readonly bool ownsCaches;
+    public ImageCache Train { get; } = train;
 
-    public ExperimentFold(ImageCache train, ImageCache validation, IDataView evaluationView, bool ownsCaches)
-    {
-        Train = train;
-        Validation = validation;
-        EvaluationView = evaluationView;
-        this.ownsCaches = ownsCaches;
-    }
-
-    public ImageCache Train { get; }
-
-    public ImageCache Validation { get; }
+    public ImageCache Validation { get; } = validation;
 
     /// <summary>The validation images as the VisionTransformerTransformer's input (pixel vector + key label), generated from the cache.</summary>
-    public IDataView EvaluationView { get; }
+    public IDataView EvaluationView { get; } = evaluationView;
 
     public void Dispose()
     {

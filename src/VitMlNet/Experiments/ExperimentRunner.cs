@@ -4,17 +4,15 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using VitMlNet.Modeling;
 using VitMlNet.ModelZip;
-using VitMlNet.Onnx;
 using VitMlNet.Training;
 
 namespace VitMlNet.Experiments;
 
 /// <summary>Runs one experiment: data once, then trials by random search or successive halving, tracking the best model.</summary>
-internal sealed class ExperimentRunner
+internal sealed class ExperimentRunner(ExperimentSettings s)
 {
-    private readonly ExperimentSettings s;
     private readonly List<TrialState> trials = new();
-    private readonly Random sampler;
+    private readonly Random sampler = new(s.Seed);
     private readonly Stopwatch clock = new();
     private ExperimentData? data;
     private string? workDirectory;
@@ -24,12 +22,6 @@ internal sealed class ExperimentRunner
     private int consecutiveFailures;
     private VisionTransformerTransformer? best;
     private double bestMetric = double.NaN;
-
-    public ExperimentRunner(ExperimentSettings settings)
-    {
-        s = settings;
-        sampler = new Random(settings.Seed);
-    }
 
     public ExperimentResult Run(CancellationToken cancellationToken)
     {
@@ -369,21 +361,8 @@ internal sealed class ExperimentRunner
     private string WorkDirectory() =>
         workDirectory ??= Path.Combine(Path.GetTempPath(), "vit-experiment-" + Guid.NewGuid().ToString("N"));
 
-    private void DeleteWorkDirectory()
-    {
-        if (workDirectory is null || !Directory.Exists(workDirectory)) return;
-        try
-        {
-            Directory.Delete(workDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a temporary folder left behind is harmless.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    // Best effort: a temporary folder left behind is harmless.
+    private void DeleteWorkDirectory() => IO.AtomicFile.TryDeleteFolder(workDirectory);
 
     private sealed record FoldFit(VisionTransformerTransformer? Transformer, MulticlassClassificationMetrics Metrics,
         IReadOnlyList<EpochSummary> History, bool Cancelled, bool EarlyStopped);
@@ -400,19 +379,13 @@ internal abstract record RunOutcome
 }
 
 /// <summary>The mutable state of one trial while the experiment runs.</summary>
-internal sealed class TrialState
+internal sealed class TrialState(int id, TrialParameters parameters)
 {
     private string? checkpointRoot;
 
-    public TrialState(int id, TrialParameters parameters)
-    {
-        Id = id;
-        Parameters = parameters;
-    }
+    public int Id { get; } = id;
 
-    public int Id { get; }
-
-    public TrialParameters Parameters { get; }
+    public TrialParameters Parameters { get; } = parameters;
 
     public VisionTransformerOptions? Options { get; set; }
 
@@ -451,20 +424,7 @@ internal sealed class TrialState
         return Path.Combine(checkpointRoot, "fold-" + fold.ToString(CultureInfo.InvariantCulture));
     }
 
-    public void DeleteCheckpoints()
-    {
-        if (checkpointRoot is null || !Directory.Exists(checkpointRoot)) return;
-        try
-        {
-            Directory.Delete(checkpointRoot, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public void DeleteCheckpoints() => IO.AtomicFile.TryDeleteFolder(checkpointRoot);
 
     public TrialResult ToResult()
     {

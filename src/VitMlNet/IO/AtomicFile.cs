@@ -37,7 +37,7 @@ internal static class AtomicFile
         }
         catch
         {
-            TryDelete(temp);
+            TryDelete(temp); // the target is what matters, and it is unchanged
             throw;
         }
     }
@@ -49,15 +49,6 @@ internal static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(text);
         byte[] bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text);
-        Write(path, s => s.Write(bytes));
-    }
-
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
-    /// <param name="path">The file to create or replace.</param>
-    /// <param name="bytes">The content.</param>
-    public static void WriteAllBytes(string path, byte[] bytes)
-    {
-        ArgumentNullException.ThrowIfNull(bytes);
         Write(path, s => s.Write(bytes));
     }
 
@@ -82,7 +73,9 @@ internal static class AtomicFile
         return Path.Combine(Path.GetDirectoryName(full)!, $".{name}.{Environment.ProcessId}-{Guid.NewGuid():N}.vit-tmp");
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Deletes a file, best effort: a file that cannot be deleted is left where it is.</summary>
+    /// <param name="path">The file.</param>
+    public static void TryDelete(string path)
     {
         try
         {
@@ -90,7 +83,19 @@ internal static class AtomicFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Best effort: the target is what matters, and it is unchanged.
+        }
+    }
+
+    /// <summary>Deletes a folder and everything in it, if there is one; best effort, like <see cref="TryDelete"/>.</summary>
+    /// <param name="folder">The folder, or null for none.</param>
+    public static void TryDeleteFolder(string? folder)
+    {
+        try
+        {
+            if (folder is not null && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 }

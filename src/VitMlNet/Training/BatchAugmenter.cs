@@ -8,13 +8,8 @@ namespace VitMlNet.Training;
 /// random erasing per image; Mixup or CutMix per batch (which also mixes the soft targets).
 /// Randomness comes from the given generator and <see cref="Random"/>, so a seed reproduces a run.
 /// </summary>
-internal sealed class BatchAugmenter
+internal sealed class BatchAugmenter(AugmentationOptions options)
 {
-    private readonly AugmentationOptions options;
-
-    /// <summary>Creates an augmenter.</summary>
-    public BatchAugmenter(AugmentationOptions options) => this.options = options;
-
     /// <summary>
     /// Augments <paramref name="images"/> ([B, C, H, W], values in [0, 1]) in the current dispose scope.
     /// <paramref name="targets"/> ([B, K] soft labels) are mixed along with the images when Mixup/CutMix fires.

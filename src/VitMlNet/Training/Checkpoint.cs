@@ -139,17 +139,8 @@ internal static class Checkpoint
         {
             string name = Path.GetFileName(file);
             bool oldPart = name.EndsWith(".bin", StringComparison.Ordinal) && Parts.Any(p => name.StartsWith(p, StringComparison.Ordinal));
-            if ((oldPart || IO.AtomicFile.IsTemporaryName(name)) && !written.Contains(file))
-            {
-                try
-                {
-                    File.Delete(file);
-                }
-                catch (IOException)
-                {
-                    // Left-over files do no harm: state.json names the current ones.
-                }
-            }
+            // Left-over files do no harm (state.json names the current ones): their deletion is best effort.
+            if ((oldPart || IO.AtomicFile.IsTemporaryName(name)) && !written.Contains(file)) IO.AtomicFile.TryDelete(file);
         }
     }
 

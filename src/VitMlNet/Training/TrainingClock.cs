@@ -6,19 +6,13 @@ namespace VitMlNet.Training;
 /// Training wall clock across resumes, and the optional time budget: whether it is spent, and how far the
 /// post-warmup part of it has run (the time progress that <see cref="LearningRateSchedule.At(long, double)"/> takes).
 /// </summary>
-internal sealed class TrainingClock
+/// <param name="budget">The time budget, if any.</param>
+/// <param name="state">The clock starts at its recorded seconds (0 for a fresh run).</param>
+internal sealed class TrainingClock(TimeSpan? budget, CheckpointState state)
 {
     private readonly Stopwatch watch = Stopwatch.StartNew();
-    private readonly double offsetSeconds;
-    private readonly double? budgetSeconds;
-
-    /// <summary>Starts the clock at <paramref name="state"/>'s recorded seconds (0 for a fresh run).</summary>
-    public TrainingClock(TimeSpan? budget, CheckpointState state)
-    {
-        budgetSeconds = budget?.TotalSeconds;
-        offsetSeconds = state.Seconds;
-        WarmupEndSeconds = state.WarmupEndSeconds;
-    }
+    private readonly double offsetSeconds = state.Seconds;
+    private readonly double? budgetSeconds = budget?.TotalSeconds;
 
     /// <summary>Training time so far, including the time before a resume.</summary>
     public TimeSpan Elapsed => TimeSpan.FromSeconds(Seconds);
@@ -27,7 +21,7 @@ internal sealed class TrainingClock
     public double Seconds => offsetSeconds + watch.Elapsed.TotalSeconds;
 
     /// <summary>When warmup ended (training seconds), once it has.</summary>
-    public double? WarmupEndSeconds { get; private set; }
+    public double? WarmupEndSeconds { get; private set; } = state.WarmupEndSeconds;
 
     /// <summary>Whether a budget is set and spent.</summary>
     public bool Spent => budgetSeconds is double b && Seconds >= b;
