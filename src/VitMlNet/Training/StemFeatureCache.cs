@@ -36,7 +36,7 @@ internal sealed class StemFeatureCache : IDisposable
 
     /// <summary>
     /// Computes the cache for <paramref name="model"/>'s stem on the <paramref name="count"/> training images (eval
-    /// semantics, no gradients, batches of 32): <paramref name="batch"/> gives the normalized pixels, labels and targets
+    /// semantics, no gradients, batches of 32 run through the stem 8 at a time): <paramref name="batch"/> gives the normalized pixels, labels and targets
     /// of the rows it is asked for, augmented when asked (views after the first) with the generator and random source
     /// given: the training step's own batch preparation.
     /// </summary>
@@ -61,7 +61,9 @@ internal sealed class StemFeatureCache : IDisposable
                 {
                     using var scope = torch.NewDisposeScope();
                     var (x, y, t, tt) = batch(torch.arange(start, Math.Min(start + 32, count), dtype: ScalarType.Int64), v > 0, generator, random);
-                    maps.Add(model.StemFeatures(x).MoveToOuterDisposeScope());
+                    // 8 at a time: a ResNet pass over 8 images costs a quarter of one over 32 per image on 2 cores
+                    // (docs/benchmarks.md); the batch of 32 keeps the augmentation draws as they were.
+                    maps.Add(torch.cat(x.split(8).Select(model.StemFeatures).ToList(), 0).MoveToOuterDisposeScope());
                     labels.Add(y.MoveToOuterDisposeScope());
                     targets.Add(t.MoveToOuterDisposeScope());
                     teacher?.Add(tt!.MoveToOuterDisposeScope());
