@@ -48,7 +48,7 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(ExportOnnxCommand.Build(context));
         root.Subcommands.Add(ExportSafetensorsCommand.Build(context));
-        root.Subcommands.Add(SweepCommand.Create(stdout, stderr, interactive, handleCtrlC: false, cancellation));
+        root.Subcommands.Add(SweepCommand.Create(stdout, stderr, interactive, cancellation));
         root.Subcommands.Add(ExportImagesCommand.Build(context));
         root.Subcommands.Add(BenchCommand.Build(context));
         root.Subcommands.Add(ScoringBenchCommand.Build(context));

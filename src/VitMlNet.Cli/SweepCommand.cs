@@ -57,10 +57,10 @@ internal sealed record SweepSettings
 internal static class SweepCommand
 {
     /// <summary>
-    /// The <c>sweep</c> verb writing to the given writers; <paramref name="handleCtrlC"/> false leaves Ctrl+C to the caller,
-    /// which cancels through <paramref name="cancellation"/> (e.g. an app-wide handler).
+    /// The <c>sweep</c> verb writing to the given writers; Ctrl+C is the caller's, which cancels through
+    /// <paramref name="cancellation"/> (e.g. an app-wide handler).
     /// </summary>
-    internal static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, bool handleCtrlC, CancellationToken cancellation)
+    internal static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
     {
         var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
         var budget = new Option<double>("--time-budget") { HelpName = "SECONDS", Description = "Wall-clock budget in seconds, data loading included", Required = true };
@@ -103,25 +103,8 @@ internal static class SweepCommand
                 Leaderboard = parse.GetValue(leaderboard), Json = parse.GetValue(json), SkipBadImages = parse.GetValue(skip),
                 Verbosity = parse.GetValue(verbosity),
             };
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            // Ctrl+C once: the trial in progress stops after its current step and the best model so far is saved;
-            // twice: the process ends.
-            ConsoleCancelEventHandler onCtrlC = (_, e) =>
-            {
-                if (cts.IsCancellationRequested) return;
-                e.Cancel = true;
-                stderr.WriteLine("vit sweep: stopping after the current step (Ctrl+C again to abort)...");
-                cts.Cancel();
-            };
-            if (handleCtrlC) Console.CancelKeyPress += onCtrlC;
-            try
-            {
-                return Guard.Run("sweep", stderr, () => Run(settings, stdout, stderr, interactive, cts.Token), trace: settings.Verbosity >= Verbosity.Diagnostic);
-            }
-            finally
-            {
-                if (handleCtrlC) Console.CancelKeyPress -= onCtrlC;
-            }
+            return Guard.Run("sweep", stderr, () => Run(settings, stdout, stderr, interactive, cancellation),
+                trace: settings.Verbosity >= Verbosity.Diagnostic);
         });
         return command;
     }

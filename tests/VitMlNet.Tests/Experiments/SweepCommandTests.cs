@@ -57,7 +57,7 @@ internal static class SweepCli
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var root = new RootCommand("vit");
-        root.Subcommands.Add(SweepCommand.Create(stdout, stderr, interactive: false, handleCtrlC: false, CancellationToken.None));
+        root.Subcommands.Add(SweepCommand.Create(stdout, stderr, interactive: false, CancellationToken.None));
         int code = root.Parse(new[] { "sweep" }.Concat(args).ToArray()).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
         return (code, stdout.ToString(), stderr.ToString());
     }
