@@ -31,10 +31,20 @@ internal static class CheckpointCli
     public static ViTOnnxModel Read(string path, int? heads)
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new UsageException($"'{path}' not found.");
+        var c = Load(path, heads);
+        return new ViTOnnxModel(c.Config, c.ClassNames, c.Weights, null);
+    }
+
+    /// <summary>The model of a checkpoint (<see cref="Read"/>) or of a VitMlNet zip.</summary>
+    public static ViTOnnxModel ReadModel(string path, int? heads) =>
+        IsCheckpoint(path) ? Read(path, heads) : ModelZipFile.ReadOnnx(path);
+
+    /// <summary>Loads a checkpoint; an unreadable one is a usage error.</summary>
+    private static ViTCheckpoint Load(string path, int? heads)
+    {
         try
         {
-            var c = ViTCheckpoint.Load(path, new CheckpointImportOptions { Heads = heads });
-            return new ViTOnnxModel(c.Config, c.ClassNames, c.Weights, null);
+            return ViTCheckpoint.Load(path, new CheckpointImportOptions { Heads = heads });
         }
         catch (InvalidDataException e)
         {
@@ -45,15 +55,7 @@ internal static class CheckpointCli
     /// <summary><c>vit info CHECKPOINT</c>: family, architecture, parameters, mean/std, classes.</summary>
     public static int Info(string path, int? heads, bool json, CliContext context)
     {
-        ViTCheckpoint checkpoint;
-        try
-        {
-            checkpoint = ViTCheckpoint.Load(path, new CheckpointImportOptions { Heads = heads });
-        }
-        catch (InvalidDataException e)
-        {
-            throw new UsageException(e.Message, e);
-        }
+        var checkpoint = Load(path, heads);
         var c = checkpoint.Config;
         long parameters = checkpoint.Weights.Sum(w => (long)w.Value.Data.Length);
         if (json)
@@ -126,7 +128,7 @@ internal static class ExportSafetensorsCommand
 
     public static int Run(string modelPath, string outputPath, int? heads, CliContext context)
     {
-        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelZipFile.ReadOnnx(modelPath);
+        var source = CheckpointCli.ReadModel(modelPath, heads);
         string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
         if (folder is not null) Directory.CreateDirectory(folder);
         try

@@ -41,7 +41,7 @@ internal static class ExportOnnxCommand
         OutputChecks.CheckNotInput(outputPath, "output", (modelPath, "model"));
         OutputChecks.CheckFile(outputPath, "output");
         // A pretrained checkpoint exports with its family's mean/std inside the graph (raw 0..255 pixels in).
-        var source = CheckpointCli.IsCheckpoint(modelPath) ? CheckpointCli.Read(modelPath, heads) : ModelZipFile.ReadOnnx(modelPath);
+        var source = CheckpointCli.ReadModel(modelPath, heads);
         var options = new ViTOnnxExportOptions
         {
             PixelScale = source.ExportOptions?.PixelScale ?? 1f / 255f,
