@@ -36,16 +36,7 @@ internal static class TrainChecks
 
     private static void DescribeCheckpoint(TrainSettings s, TextWriter log, TextWriter stderr)
     {
-        CheckpointState? state;
-        try
-        {
-            state = Checkpoint.ReadState(s.Checkpoint!);
-        }
-        catch (InvalidDataException e)
-        {
-            if (s.Resume) throw new UsageException($"--resume: cannot resume: {e.Message}", e);
-            state = null;
-        }
+        var state = ReadState(s.Checkpoint!, s.Resume);
         if (!s.Resume)
         {
             if (state is not null)
@@ -120,21 +111,26 @@ internal static class TrainChecks
         }
         catch (TrainingDivergedException e)
         {
-            string kept = "";
-            if (checkpoint is not null)
-            {
-                CheckpointState? state = null;
-                try
-                {
-                    state = Checkpoint.ReadState(checkpoint);
-                }
-                catch (InvalidDataException)
-                {
-                    // Say nothing about a checkpoint that cannot be read.
-                }
-                if (state is not null) kept = $" The checkpoint in '{checkpoint}' keeps the last finite weights (after epoch {state.EpochsDone}).";
-            }
+            string kept = checkpoint is not null && ReadState(checkpoint, resume: false) is { } state
+                ? $" The checkpoint in '{checkpoint}' keeps the last finite weights (after epoch {state.EpochsDone})." : "";
             throw new InvalidOperationException(e.Message + kept, e);
+        }
+    }
+
+    /// <summary>
+    /// The state of the checkpoint in <paramref name="folder"/>, or null when there is none; one that cannot be read is
+    /// a usage error when <paramref name="resume"/> asks to continue it, else null (nothing is said about it).
+    /// </summary>
+    private static CheckpointState? ReadState(string folder, bool resume)
+    {
+        try
+        {
+            return Checkpoint.ReadState(folder);
+        }
+        catch (InvalidDataException e)
+        {
+            if (resume) throw new UsageException($"--resume: cannot resume: {e.Message}", e);
+            return null;
         }
     }
 
