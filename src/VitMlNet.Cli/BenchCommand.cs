@@ -33,7 +33,8 @@ internal static class BenchCommand
         var bench = new Command("bench", "Time training and inference of a preset on random data.") { preset, batch, steps, threads, json };
         bench.SetAction(parse => Guard.Run("bench", context.Error, () =>
         {
-            var r = Run(TrainCommand.CheckPreset(parse.GetValue(preset)!), parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(threads));
+            string name = TrainCommand.CheckPreset(parse.GetValue(preset)!, ViTConfig.PresetNames);
+            var r = Run(name, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(threads));
             Print(r, parse.GetValue(json), context.Out);
             return ExitCodes.Ok;
         }));

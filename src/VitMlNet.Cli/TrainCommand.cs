@@ -107,17 +107,16 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>The preset's canonical name, or a usage error listing the known ones.</summary>
-    public static string CheckPreset(string name) =>
-        ViTConfig.PresetNames.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", ViTConfig.PresetNames)}.");
+    /// <summary>
+    /// The canonical name of <paramref name="name"/> among <paramref name="known"/> (the architecture presets, or the
+    /// recipes), or a usage error listing the known ones.
+    /// </summary>
+    public static string CheckPreset(string name, IReadOnlyList<string> known) =>
+        known.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", known)}.");
 
-    /// <summary>The recipe's canonical name, or a usage error listing the known ones.</summary>
-    public static string CheckRecipe(string name) =>
-        VisionTransformerRecipes.Names.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", VisionTransformerRecipes.Names)}.");
-
-    public static int Run(TrainSettings s, CliContext context) => new TrainRun(s, context, CheckRecipe(s.Preset)).Run();
+    public static int Run(TrainSettings s, CliContext context) =>
+        new TrainRun(s, context, CheckPreset(s.Preset, VisionTransformerRecipes.Names)).Run();
 
     /// <summary>The data of a run: training and test images, the checkpoint of <c>--from</c>, and the model's input.</summary>
     private sealed record TrainData(IImageSource Train, IImageSource? Test, ViTOnnxModel? From, int Channels, int Height, int Width);
