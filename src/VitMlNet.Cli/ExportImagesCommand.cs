@@ -41,19 +41,7 @@ internal static class ExportImagesCommand
     /// <summary>Writes planar gray or RGB pixels as a PNG.</summary>
     public static void WritePng(string path, ReadOnlySpan<byte> pixels, int channels, int height, int width)
     {
-        int plane = height * width;
-        using var bitmap = new SKBitmap(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        for (int y = 0; y < height; y++)
-        {
-            for (int x = 0; x < width; x++)
-            {
-                int o = y * width + x;
-                byte r = pixels[o];
-                byte g = channels == 3 ? pixels[plane + o] : r;
-                byte b = channels == 3 ? pixels[2 * plane + o] : r;
-                bitmap.SetPixel(x, y, new SKColor(r, g, b));
-            }
-        }
+        using var bitmap = Reporting.ChartImages.Render(pixels.ToArray(), channels, width, height, width, height);
         using var image = SKImage.FromBitmap(bitmap);
         using var encoded = image.Encode(SKEncodedImageFormat.Png, 100);
         VitMlNet.IO.AtomicFile.Write(path, stream => encoded.SaveTo(stream));
