@@ -141,15 +141,9 @@ internal static class ModelEvaluator
 
         var metrics = ml.MulticlassClassification.Evaluate(cached, "Label", "Score", "PredictedLabel");
         var cm = metrics.ConfusionMatrix;
-        var matrix = new int[k][];
-        for (int i = 0; i < k; i++)
-        {
-            matrix[i] = new int[k];
-            for (int j = 0; j < k; j++)
-            {
-                matrix[i][j] = i < cm.Counts.Count && j < cm.Counts[i].Count ? (int)Math.Round(cm.Counts[i][j]) : 0;
-            }
-        }
+        var matrix = Enumerable.Range(0, k).Select(i => Enumerable.Range(0, k)
+            .Select(j => i < cm.Counts.Count && j < cm.Counts[i].Count ? (int)Math.Round(cm.Counts[i][j]) : 0).ToArray())
+            .ToArray();
 
         var perClass = modelClasses.Select((name, i) => new ClassMetrics(
             name,

@@ -42,9 +42,8 @@ internal sealed record ReportData(
     public static ReportData Create(string command, string modelPath, string? dataSpec, IReadOnlyList<string> classNames,
         IReadOnlyList<EpochSummary>? history, EvaluationResult? evaluation, ImageDataset? evaluated)
     {
-        ImageDataset? samples = evaluated;
-        var predictions = evaluation?.Predictions.Take(samples?.Count ?? 0).ToList() ?? [];
-        return new ReportData(command, modelPath, dataSpec, classNames, history, evaluation, samples, predictions);
+        var predictions = evaluation?.Predictions.Take(evaluated?.Count ?? 0).ToList() ?? [];
+        return new ReportData(command, modelPath, dataSpec, classNames, history, evaluation, evaluated, predictions);
     }
 }
 
@@ -145,13 +144,9 @@ internal static class ReportWriter
         var std = torch.tensor(config.Std.ToArray()).reshape(1, -1, 1, 1);
         var maps = model.AttentionRollout(x.sub(mean).div(std));
         int rows = (int)maps.shape[1], cols = (int)maps.shape[2];
-        var list = new List<AttentionSample>();
-        for (int i = 0; i < count; i++)
-        {
-            var p = predictions[i];
-            list.Add(new AttentionSample(samples.GetPixels(p.Index).ToArray(), samples.Width, samples.Height,
-                maps[i].flatten().data<float>().ToArray(), rows, cols, $"{p.Predicted} / {p.Actual}"));
-        }
+        var list = predictions.Take(count).Select((p, i) => new AttentionSample(samples.GetPixels(p.Index).ToArray(),
+            samples.Width, samples.Height, maps[i].flatten().data<float>().ToArray(), rows, cols, $"{p.Predicted} / {p.Actual}"))
+            .ToList();
         AttentionMapChart.Write(path, list, title: "Attention rollout (class token → patches)");
         return true;
     }
