@@ -30,12 +30,6 @@ internal sealed class ChartCanvas : IDisposable
         using var image = _surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100)
             ?? throw new InvalidOperationException("SkiaSharp could not encode the chart as PNG.");
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(folder))
-        {
-            Directory.CreateDirectory(folder);
-        }
-
         IO.AtomicFile.Write(path, stream => data.SaveTo(stream));
 
         return new PixelSize(Width, Height);
