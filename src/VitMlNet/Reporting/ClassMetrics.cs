@@ -23,12 +23,7 @@ internal sealed record ClassMetrics(string ClassName, double Precision, double R
         for (int k = 0; k < n; k++)
         {
             long support = counts[k].Sum();
-            long predicted = 0;
-            for (int r = 0; r < n; r++)
-            {
-                predicted += counts[r][k];
-            }
-
+            long predicted = counts.Sum(row => row[k]);
             double tp = counts[k][k];
             result[k] = new ClassMetrics(classNames[k], predicted == 0 ? double.NaN : tp / predicted,
                 support == 0 ? double.NaN : tp / support, support);

@@ -33,16 +33,8 @@ internal static class ConfusionMatrixChart
     public static PixelSize Write(string path, int[,] counts, IReadOnlyList<string> classNames, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(counts);
-        var rows = new long[counts.GetLength(0)][];
-        for (int r = 0; r < rows.Length; r++)
-        {
-            rows[r] = new long[counts.GetLength(1)];
-            for (int c = 0; c < rows[r].Length; c++)
-            {
-                rows[r][c] = counts[r, c];
-            }
-        }
-
+        var rows = Enumerable.Range(0, counts.GetLength(0))
+            .Select(r => Enumerable.Range(0, counts.GetLength(1)).Select(c => (long)counts[r, c]).ToArray()).ToArray();
         return Write(path, rows, classNames, title);
     }
 

@@ -73,13 +73,7 @@ internal static class PredictionGrid
             }
         }
 
-        int maxW = 0, maxH = 0;
-        for (int i = 0; i < count; i++)
-        {
-            maxW = Math.Max(maxW, samples[i].Width);
-            maxH = Math.Max(maxH, samples[i].Height);
-        }
-
+        int maxW = samples.Take(count).Max(s => s.Width), maxH = samples.Take(count).Max(s => s.Height);
         float display = ChartImages.DisplayScale(maxW, maxH, scale, MaxImageSide);
         int imageW = Math.Max(1, (int)MathF.Round(maxW * display)), imageH = Math.Max(1, (int)MathF.Round(maxH * display));
         float cellW = MathF.Max(MinCellWidth, imageW) + (2 * Padding);
@@ -91,12 +85,7 @@ internal static class PredictionGrid
 
         using var chart = new ChartCanvas(width, height);
         var canvas = chart.Canvas;
-        int wrong = 0;
-        for (int i = 0; i < count; i++)
-        {
-            wrong += samples[i].IsCorrect ? 0 : 1;
-        }
-
+        int wrong = samples.Take(count).Count(s => !s.IsCorrect);
         string heading = title ?? $"Predictions on the first {count} test images";
         ChartText.Draw(canvas, ChartText.Fit(heading, ChartStyle.TitleSize, width - 40, bold: true), 2 * Padding, 22, ChartStyle.TitleSize,
             ChartStyle.Ink, bold: true);

@@ -65,18 +65,9 @@ internal static class ReportFonts
     /// <summary><paramref name="text"/> with each character that <paramref name="typeface"/> lacks replaced by '?'.</summary>
     private static string Drawable(SKTypeface typeface, string text)
     {
-        if (FirstMissing(typeface, text) < 0)
-        {
-            return text;
-        }
-
-        var sb = new StringBuilder(text.Length);
-        foreach (var rune in text.EnumerateRunes())
-        {
-            sb.Append(Drawable(typeface, rune) ? rune.ToString() : "?");
-        }
-
-        return sb.ToString();
+        return FirstMissing(typeface, text) < 0
+            ? text
+            : string.Concat(text.EnumerateRunes().Select(rune => Drawable(typeface, rune) ? rune.ToString() : "?"));
     }
 
     /// <summary>
@@ -140,18 +131,8 @@ internal static class ReportFonts
     }
 
     /// <summary>The first code point of <paramref name="text"/> that <paramref name="typeface"/> cannot draw, or -1.</summary>
-    private static int FirstMissing(SKTypeface typeface, string text)
-    {
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (!Drawable(typeface, rune))
-            {
-                return rune.Value;
-            }
-        }
-
-        return -1;
-    }
+    private static int FirstMissing(SKTypeface typeface, string text) =>
+        text.EnumerateRunes().Where(rune => !Drawable(typeface, rune)).Select(rune => rune.Value).DefaultIfEmpty(-1).First();
 
     /// <summary>Whether the typeface has a glyph for the character (control characters draw nothing and count as drawable).</summary>
     private static bool Drawable(SKTypeface typeface, Rune rune) => Rune.IsControl(rune) || typeface.GetGlyph(rune.Value) != 0;

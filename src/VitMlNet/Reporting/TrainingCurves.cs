@@ -95,15 +95,9 @@ internal static class TrainingCurves
 
         if (percent && hasValidation)
         {
-            int best = 0;
-            for (int i = 1; i < validation.Length; i++)
-            {
-                if (double.IsFinite(validation[i]) && (!double.IsFinite(validation[best]) || validation[i] > validation[best]))
-                {
-                    best = i;
-                }
-            }
-
+            // The first epoch with the highest finite validation accuracy.
+            int best = Enumerable.Range(0, validation.Length).Where(i => double.IsFinite(validation[i]))
+                .MaxBy(i => validation[i]);
             var line = plot.Add.VerticalLine(x[best], 1.2f, ChartStyle.ToColor(ChartStyle.Axis), LinePattern.Dashed);
             line.LegendText = string.Create(ChartStyle.Invariant, $"best validation {validation[best]:F2}% (epoch {x[best]:F0})");
         }
