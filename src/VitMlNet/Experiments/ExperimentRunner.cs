@@ -47,7 +47,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         {
             ExperimentStopReason reason = s.Strategy is SuccessiveHalvingStrategy halving ? RunHalving(halving) : RunRandom();
             var leaderboard = Leaderboard();
-            ITransformer? model = best is null ? null : Chain(data.Preprocessing, best);
+            ITransformer? model = best is null ? null : ScoringChain.Append(data.Preprocessing, best);
             var result = new ExperimentResult(s.Metric, leaderboard, model, best, data.ClassNames, reason, clock.Elapsed);
             best = null;
             return result;
@@ -347,15 +347,6 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         var evaluated = trials.Where(t => !double.IsNaN(t.Metric)).OrderBy(t => t.Metric, order).ThenBy(t => t.Sequence);
         var rest = trials.Where(t => double.IsNaN(t.Metric)).OrderBy(t => t.Id);
         return evaluated.Concat(rest).Select(t => t.ToResult()).ToList();
-    }
-
-    private static TransformerChain<ITransformer> Chain(ITransformer? preprocessing, VisionTransformerTransformer transformer)
-    {
-        var parts = new List<ITransformer>();
-        if (preprocessing is IEnumerable<ITransformer> chain) parts.AddRange(chain);
-        else if (preprocessing is not null) parts.Add(preprocessing);
-        parts.Add(transformer);
-        return new TransformerChain<ITransformer>(parts.ToArray());
     }
 
     private string WorkDirectory() =>
