@@ -150,15 +150,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         trials.Add(trial);
         try
         {
-            var options = s.SearchSpace.Apply(s.BaseOptions, parameters, context);
+            var options = TrialOptions(s.SearchSpace.Apply(s.BaseOptions, parameters, context));
             options.Architecture = options.ResolveArchitecture().WithInput(data.Channels, data.Height, data.Width, data.ClassNames.Length);
-            options.TeacherColumnName = null;
-            options.ValidationData = null;
-            options.ValidationFraction = 0;
-            options.CheckpointDirectory = null;
-            options.ResumeFromCheckpoint = false;
-            options.Progress = null;
-            options.CancellationToken = default;
             trial.Options = options;
             var errors = options.GetErrors();
             if (errors.Count > 0) return Fail(trial, string.Join("; ", errors));
@@ -287,11 +280,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
                 using (result)
                 {
                     if (result.History.Count == 0) return new RunOutcome.NotEvaluated();
-                    var stored = o.Clone();
-                    stored.CancellationToken = default;
-                    stored.Progress = null;
-                    stored.CheckpointDirectory = null;
-                    stored.ResumeFromCheckpoint = false;
+                    var stored = TrialOptions(o);
                     var transformer = VisionTransformerTransformer.Create(result.Model, d.ClassNames, stored, result.History, d.SchemaView);
                     fits.Add(new FoldFit(transformer, Evaluate(transformer, fold.EvaluationView, o), result.History, result.Cancelled, result.EarlyStopped));
                     // A fold cut short leaves the later folds untrained: the mean would not be comparable.
@@ -304,6 +293,23 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         {
             foreach (var fit in fits) fit.Transformer?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="options"/> as a trial stores it: the experiment holds the data (no teacher column,
+    /// validation data or fraction), and a single run's checkpoints, progress and cancellation are left out.
+    /// </summary>
+    internal static VisionTransformerOptions TrialOptions(VisionTransformerOptions options)
+    {
+        var o = options.Clone();
+        o.TeacherColumnName = null;
+        o.ValidationData = null;
+        o.ValidationFraction = 0;
+        o.CheckpointDirectory = null;
+        o.ResumeFromCheckpoint = false;
+        o.Progress = null;
+        o.CancellationToken = default;
+        return o;
     }
 
     private MulticlassClassificationMetrics Evaluate(VisionTransformerTransformer transformer, IDataView view, VisionTransformerOptions o) =>
@@ -326,11 +332,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
             trial.Sequence = sequence;
             if (m.IsBetter(value, bestMetric))
             {
-                int keep = 0;
-                for (int i = 1; i < values.Length; i++)
-                {
-                    if (m.IsBetter(values[i], values[keep])) keep = i;
-                }
+                // The best fold (the first of equals) gives the kept model.
+                int keep = Enumerable.Range(1, values.Length - 1).Aggregate(0, (k, i) => m.IsBetter(values[i], values[k]) ? i : k);
                 best?.Dispose();
                 best = fits[keep].Transformer;
                 fits[keep] = fits[keep] with { Transformer = null };
