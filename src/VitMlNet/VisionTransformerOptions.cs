@@ -304,6 +304,6 @@ public sealed class VisionTransformerOptions
         return copy;
     }
 
-    private ViTConfig? ResolveArchitectureOrNull() =>
-        Architecture ?? (ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase) ? ViTConfig.FromPreset(Preset) : null);
+    private ViTConfig? ResolveArchitectureOrNull() => Architecture
+        ?? (ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase) ? ViTConfig.FromPreset(Preset) : null);
 }

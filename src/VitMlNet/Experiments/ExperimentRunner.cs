@@ -56,7 +56,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         {
             best?.Dispose();
             data.Dispose();
-            DeleteWorkDirectory();
+            // Best effort: a temporary folder left behind is harmless.
+            IO.AtomicFile.TryDeleteFolder(workDirectory);
         }
     }
 
@@ -333,7 +334,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
             if (m.IsBetter(value, bestMetric))
             {
                 // The best fold (the first of equals) gives the kept model.
-                int keep = Enumerable.Range(1, values.Length - 1).Aggregate(0, (k, i) => m.IsBetter(values[i], values[k]) ? i : k);
+                int keep = Enumerable.Range(0, values.Length).Aggregate((k, i) => m.IsBetter(values[i], values[k]) ? i : k);
                 best?.Dispose();
                 best = fits[keep].Transformer;
                 fits[keep] = fits[keep] with { Transformer = null };
@@ -354,9 +355,6 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
 
     private string WorkDirectory() =>
         workDirectory ??= Path.Combine(Path.GetTempPath(), "vit-experiment-" + Guid.NewGuid().ToString("N"));
-
-    // Best effort: a temporary folder left behind is harmless.
-    private void DeleteWorkDirectory() => IO.AtomicFile.TryDeleteFolder(workDirectory);
 
     private sealed record FoldFit(VisionTransformerTransformer? Transformer, MulticlassClassificationMetrics Metrics,
         IReadOnlyList<EpochSummary> History, bool Cancelled, bool EarlyStopped);

@@ -79,7 +79,7 @@ public static class ViTOnnxMetadata
     internal static string[] DeserializeClasses(string json) =>
         Parse<string[]>(json, "The stored class names are null.", "The stored class names are not a JSON array of strings");
 
-    /// <summary>Parses stored JSON; null or invalid JSON throws an <see cref="InvalidDataException"/> with the given message.</summary>
+    /// <summary>Parses stored JSON, throwing an <see cref="InvalidDataException"/> for null or invalid JSON.</summary>
     private static T Parse<T>(string json, string nullMessage, string invalidMessage)
         where T : class
     {

@@ -61,7 +61,8 @@ internal sealed class ImageCache : IDisposable
         {
             if (v < 0 || v > 255 || v != MathF.Floor(v)) { bytes = false; break; }
         }
-        if (bytes) return FromBytes(Array.ConvertAll(pixels, v => (byte)v), labels, channels, height, width, numClasses, teacherLabels);
+        if (bytes)
+            return FromBytes(Array.ConvertAll(pixels, v => (byte)v), labels, channels, height, width, numClasses, teacherLabels);
         var images = torch.tensor(pixels, new long[] { labels.Length, channels, height, width }, dtype: ScalarType.Float32);
         return Create(images, labels, numClasses, teacherLabels);
     }
