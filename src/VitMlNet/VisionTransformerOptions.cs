@@ -304,9 +304,6 @@ public sealed class VisionTransformerOptions
         return copy;
     }
 
-    private ViTConfig? ResolveArchitectureOrNull()
-    {
-        if (Architecture is not null) return Architecture;
-        return ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase) ? ViTConfig.FromPreset(Preset) : null;
-    }
+    private ViTConfig? ResolveArchitectureOrNull() => Architecture
+        ?? (ViTConfig.PresetNames.Contains(Preset, StringComparer.OrdinalIgnoreCase) ? ViTConfig.FromPreset(Preset) : null);
 }

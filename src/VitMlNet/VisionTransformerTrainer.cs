@@ -75,12 +75,13 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = options;
-        using var train = DataViewImageLoader.Load(input, o.FeatureColumnName, o.LabelColumnName, o.TeacherColumnName,
+        using var loaded = DataViewImageLoader.Load(input, o.FeatureColumnName, o.LabelColumnName, o.TeacherColumnName,
             o.Channels, o.ImageHeight, o.ImageWidth, cancellation: o.CancellationToken);
-        int classes = train.ClassNames.Length;
+        var (train, classNames) = loaded;
+        int classes = classNames.Length;
         if (o.IsAuto)
         {
-            o = VisionTransformerRecipes.ForData(train.Cache.Count, classes, train.Channels, train.Height, train.Width, o);
+            o = VisionTransformerRecipes.ForData(train.Count, classes, train.Channels, train.Height, train.Width, o);
             o.Epochs = autoOverrides.Epochs ?? o.Epochs;
             o.BatchSize = autoOverrides.BatchSize ?? o.BatchSize;
             o.LearningRate = autoOverrides.LearningRate ?? o.LearningRate;
@@ -90,12 +91,12 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
             : DataViewImageLoader.Load(o.ValidationData, o.FeatureColumnName, o.LabelColumnName, null,
                 train.Channels, train.Height, train.Width, expectedClasses: classes, cancellation: o.CancellationToken);
 
-        ImageCache trainCache = train.Cache;
+        ImageCache trainCache = train;
         ImageCache? validCache = validation?.Cache;
         ImageCache? splitTrain = null, splitValid = null;
         if (validation is null && o.ValidationFraction > 0)
         {
-            (splitTrain, splitValid) = train.Cache.Split(o.ValidationFraction, o.Seed);
+            (splitTrain, splitValid) = train.Split(o.ValidationFraction, o.Seed);
             trainCache = splitTrain;
             validCache = splitValid;
         }
@@ -109,7 +110,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
                 config = initial.Config;
             }
             using var result = new VitTrainingEngine(o, config).Train(trainCache, validCache, initial);
-            return VisionTransformerTransformer.Create(result.Model, train.ClassNames, o, result.History, input);
+            return VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input);
         }
         finally
         {

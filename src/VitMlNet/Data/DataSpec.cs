@@ -142,21 +142,15 @@ public sealed class DataSpec
     /// <see cref="IImageSource.SkippedFiles"/> instead of throwing.</param>
     /// <returns>The images.</returns>
     /// <exception cref="DatasetException">A file is missing or corrupt.</exception>
-    public IImageSource Open(bool skipBadImages = false)
+    public IImageSource Open(bool skipBadImages = false) => Kind switch
     {
-        if (!HasNativeSize)
-        {
-            return ListFiles(skipBadImages);
-        }
-
-        return Kind switch
-        {
-            DataSourceKind.FashionMnist => FashionMnist.Load(Train, Path),
-            DataSourceKind.Cifar10 when File.Exists(Path) => DatasetReaders.ReadCifar10Batch(Path),
-            DataSourceKind.Cifar10 => DatasetReaders.ReadCifar10(Path, Train),
-            _ => DatasetReaders.ReadIdx(Path, LabelsPath!),
-        };
-    }
+        DataSourceKind.FashionMnist => FashionMnist.Load(Train, Path),
+        DataSourceKind.Cifar10 when File.Exists(Path) => DatasetReaders.ReadCifar10Batch(Path),
+        DataSourceKind.Cifar10 => DatasetReaders.ReadCifar10(Path, Train),
+        DataSourceKind.Idx => DatasetReaders.ReadIdx(Path, LabelsPath!),
+        DataSourceKind.ImageFolder => DatasetReaders.ListImageFolder(Path, skipBadImages),
+        _ => DatasetReaders.ListImageCsv(Path, skipBadImages),
+    };
 
     /// <summary>
     /// Loads the source as raw pixels. Fixed-size sources are read at their native size; a size or channel count, and
@@ -200,10 +194,6 @@ public sealed class DataSpec
     /// <summary>The spec as it was given.</summary>
     /// <returns>The spec text.</returns>
     public override string ToString() => _text;
-
-    private ImageFileSet ListFiles(bool skipBadImages) => Kind == DataSourceKind.ImageFolder
-        ? DatasetReaders.ListImageFolder(Path, skipBadImages)
-        : DatasetReaders.ListImageCsv(Path, skipBadImages);
 
     private static bool TryStripPrefix(string text, string prefix, out string rest)
     {

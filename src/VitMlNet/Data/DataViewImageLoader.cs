@@ -4,33 +4,11 @@ using VitMlNet.Training;
 
 namespace VitMlNet.Data;
 
-/// <summary>Images read from an <see cref="IDataView"/> into an <see cref="ImageCache"/>, with their class names and geometry.</summary>
-internal sealed class LoadedImages : IDisposable
+/// <summary>Images read from an <see cref="IDataView"/> into an <see cref="ImageCache"/>, with their class names.</summary>
+/// <param name="Cache">The pixels and labels (and so the geometry: channels, height, width).</param>
+/// <param name="ClassNames">Class names in key order (the label's key values, or "0", "1", ... without them).</param>
+internal sealed record LoadedImages(ImageCache Cache, string[] ClassNames) : IDisposable
 {
-    internal LoadedImages(ImageCache cache, string[] classNames, int channels, int height, int width)
-    {
-        Cache = cache;
-        ClassNames = classNames;
-        Channels = channels;
-        Height = height;
-        Width = width;
-    }
-
-    /// <summary>The pixels and labels.</summary>
-    public ImageCache Cache { get; }
-
-    /// <summary>Class names in key order (the label's key values, or "0", "1", ... without them).</summary>
-    public string[] ClassNames { get; }
-
-    /// <summary>Channels.</summary>
-    public int Channels { get; }
-
-    /// <summary>Height.</summary>
-    public int Height { get; }
-
-    /// <summary>Width.</summary>
-    public int Width { get; }
-
     /// <inheritdoc />
     public void Dispose() => Cache.Dispose();
 }
@@ -102,7 +80,7 @@ internal static class DataViewImageLoader
             var getTeacher = teacherColumn is null ? null : KeyGetter(cursor, schema[teacherColumn]);
             var buffer = default(VBuffer<float>);
             long row = 0;
-            while (MoveNext(cursor, data, row))
+            while (ReadRow(cursor.MoveNext, data, row))
             {
                 if ((row & 1023) == 0) cancellation.ThrowIfCancellationRequested();
                 ulong raw = getLabel();
@@ -114,7 +92,7 @@ internal static class DataViewImageLoader
                     if (t == 0) throw new InvalidDataException($"Teacher column '{teacherColumn}' has a missing value (key 0) at row {row}.");
                     teacherLabels!.Add((int)(t - 1));
                 }
-                GetPixels(getPixels, ref buffer, data, row);
+                ReadRow(() => { getPixels(ref buffer); return true; }, data, row);
                 if (buffer.Length != per)
                     throw SchemaChecks.Mismatch("feature", featureColumn, $"{per} values per row", $"{buffer.Length} at row {row}");
                 var dense = new float[per];
@@ -135,26 +113,15 @@ internal static class DataViewImageLoader
         var flat = new float[(long)labels.Count * per];
         for (int i = 0; i < pixels.Count; i++) Array.Copy(pixels[i], 0, flat, (long)i * per, per);
         var cache = ImageCache.FromFloats(flat, labels.ToArray(), c, h, w, classes, teacherLabels?.ToArray());
-        return new LoadedImages(cache, names, c, h, w);
+        return new LoadedImages(cache, names);
     }
 
-    private static bool MoveNext(DataViewRowCursor cursor, IDataView data, long row)
+    /// <summary>Runs one read of row <paramref name="row"/>, a failure wrapped by <see cref="RowFailure"/>.</summary>
+    private static bool ReadRow(Func<bool> read, IDataView data, long row)
     {
         try
         {
-            return cursor.MoveNext();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw RowFailure(data, row, e);
-        }
-    }
-
-    private static void GetPixels(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> buffer, IDataView data, long row)
-    {
-        try
-        {
-            getter(ref buffer);
+            return read();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

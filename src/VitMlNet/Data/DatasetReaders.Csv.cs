@@ -82,11 +82,7 @@ public static partial class DatasetReaders
         }
 
         string[] classNames = rows.Select(r => r.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var classIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int k = 0; k < classNames.Length; k++)
-        {
-            classIndex[classNames[k]] = k;
-        }
+        var classIndex = classNames.Index().ToDictionary(c => c.Item, c => c.Index, StringComparer.Ordinal);
 
         var paths = new List<string>(rows.Count);
         var labels = new List<int>(rows.Count);

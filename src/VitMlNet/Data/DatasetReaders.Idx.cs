@@ -67,18 +67,11 @@ public static partial class DatasetReaders
                 labelsPath);
         }
 
-        var labels = new int[count];
-        int maxLabel = 0;
-        for (int i = 0; i < count; i++)
-        {
-            labels[i] = labelBytes[8 + i];
-            maxLabel = Math.Max(maxLabel, labels[i]);
-        }
-
+        int[] labels = Array.ConvertAll(labelBytes[8..], b => (int)b);
         string[] names;
         if (classNames is null)
         {
-            names = Enumerable.Range(0, maxLabel + 1).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
+            names = Enumerable.Range(0, labels.Max() + 1).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
         }
         else
         {

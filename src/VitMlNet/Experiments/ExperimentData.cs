@@ -72,7 +72,8 @@ internal sealed class ExperimentData : IDisposable
         var trainView = fitted?.Transform(train) ?? train;
         var loaded = DataViewImageLoader.Load(trainView, o.FeatureColumnName, o.LabelColumnName, null, o.Channels, o.ImageHeight, o.ImageWidth,
             cancellation: cancellation);
-        var data = new ExperimentData(fitted, trainView, loaded.ClassNames, loaded.Channels, loaded.Height, loaded.Width);
+        var images = loaded.Cache;
+        var data = new ExperimentData(fitted, trainView, loaded.ClassNames, images.Channels, images.Height, images.Width);
         data.owned.Add(loaded);
         try
         {
@@ -80,7 +81,7 @@ internal sealed class ExperimentData : IDisposable
             if (validation is not null)
             {
                 var validView = fitted?.Transform(validation) ?? validation;
-                var valid = DataViewImageLoader.Load(validView, o.FeatureColumnName, o.LabelColumnName, null, loaded.Channels, loaded.Height, loaded.Width,
+                var valid = DataViewImageLoader.Load(validView, o.FeatureColumnName, o.LabelColumnName, null, images.Channels, images.Height, images.Width,
                     expectedClasses: loaded.ClassNames.Length, cancellation: cancellation);
                 data.owned.Add(valid);
                 data.Folds.Add(new ExperimentFold(loaded.Cache, valid.Cache, EvaluationView(ml, valid.Cache, schema, o), ownsCaches: false));
@@ -144,17 +145,9 @@ internal sealed class ExperimentData : IDisposable
     internal static IDataView EvaluationView(MLContext ml, ImageCache cache, DataViewSchema schema, VisionTransformerOptions o)
     {
         int per = cache.Channels * cache.Height * cache.Width;
-        float[] pixels;
-        if (cache.Images.dtype == torch.ScalarType.Byte)
-        {
-            var bytes = cache.Images.data<byte>().ToArray();
-            pixels = new float[bytes.Length];
-            for (int i = 0; i < bytes.Length; i++) pixels[i] = bytes[i];
-        }
-        else
-        {
-            pixels = cache.Images.data<float>().ToArray();
-        }
+        float[] pixels = cache.Images.dtype == torch.ScalarType.Byte
+            ? Array.ConvertAll(cache.Images.data<byte>().ToArray(), b => (float)b)
+            : cache.Images.data<float>().ToArray();
         var labels = cache.Labels.data<long>().ToArray();
 
         var definition = SchemaDefinition.Create(typeof(EvaluationRow));

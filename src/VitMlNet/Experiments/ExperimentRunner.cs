@@ -47,7 +47,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         {
             ExperimentStopReason reason = s.Strategy is SuccessiveHalvingStrategy halving ? RunHalving(halving) : RunRandom();
             var leaderboard = Leaderboard();
-            ITransformer? model = best is null ? null : Chain(data.Preprocessing, best);
+            ITransformer? model = best is null ? null : ScoringChain.Append(data.Preprocessing, best);
             var result = new ExperimentResult(s.Metric, leaderboard, model, best, data.ClassNames, reason, clock.Elapsed);
             best = null;
             return result;
@@ -56,7 +56,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         {
             best?.Dispose();
             data.Dispose();
-            DeleteWorkDirectory();
+            // Best effort: a temporary folder left behind is harmless.
+            IO.AtomicFile.TryDeleteFolder(workDirectory);
         }
     }
 
@@ -150,15 +151,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         trials.Add(trial);
         try
         {
-            var options = s.SearchSpace.Apply(s.BaseOptions, parameters, context);
+            var options = TrialOptions(s.SearchSpace.Apply(s.BaseOptions, parameters, context));
             options.Architecture = options.ResolveArchitecture().WithInput(data.Channels, data.Height, data.Width, data.ClassNames.Length);
-            options.TeacherColumnName = null;
-            options.ValidationData = null;
-            options.ValidationFraction = 0;
-            options.CheckpointDirectory = null;
-            options.ResumeFromCheckpoint = false;
-            options.Progress = null;
-            options.CancellationToken = default;
             trial.Options = options;
             var errors = options.GetErrors();
             if (errors.Count > 0) return Fail(trial, string.Join("; ", errors));
@@ -287,11 +281,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
                 using (result)
                 {
                     if (result.History.Count == 0) return new RunOutcome.NotEvaluated();
-                    var stored = o.Clone();
-                    stored.CancellationToken = default;
-                    stored.Progress = null;
-                    stored.CheckpointDirectory = null;
-                    stored.ResumeFromCheckpoint = false;
+                    var stored = TrialOptions(o);
                     var transformer = VisionTransformerTransformer.Create(result.Model, d.ClassNames, stored, result.History, d.SchemaView);
                     fits.Add(new FoldFit(transformer, Evaluate(transformer, fold.EvaluationView, o), result.History, result.Cancelled, result.EarlyStopped));
                     // A fold cut short leaves the later folds untrained: the mean would not be comparable.
@@ -304,6 +294,23 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         {
             foreach (var fit in fits) fit.Transformer?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="options"/> as a trial stores it: the experiment holds the data (no teacher column,
+    /// validation data or fraction), and a single run's checkpoints, progress and cancellation are left out.
+    /// </summary>
+    internal static VisionTransformerOptions TrialOptions(VisionTransformerOptions options)
+    {
+        var o = options.Clone();
+        o.TeacherColumnName = null;
+        o.ValidationData = null;
+        o.ValidationFraction = 0;
+        o.CheckpointDirectory = null;
+        o.ResumeFromCheckpoint = false;
+        o.Progress = null;
+        o.CancellationToken = default;
+        return o;
     }
 
     private MulticlassClassificationMetrics Evaluate(VisionTransformerTransformer transformer, IDataView view, VisionTransformerOptions o) =>
@@ -326,11 +333,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
             trial.Sequence = sequence;
             if (m.IsBetter(value, bestMetric))
             {
-                int keep = 0;
-                for (int i = 1; i < values.Length; i++)
-                {
-                    if (m.IsBetter(values[i], values[keep])) keep = i;
-                }
+                // The best fold (the first of equals) gives the kept model.
+                int keep = Enumerable.Range(0, values.Length).Aggregate((k, i) => m.IsBetter(values[i], values[k]) ? i : k);
                 best?.Dispose();
                 best = fits[keep].Transformer;
                 fits[keep] = fits[keep] with { Transformer = null };
@@ -349,20 +353,8 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
         return evaluated.Concat(rest).Select(t => t.ToResult()).ToList();
     }
 
-    private static TransformerChain<ITransformer> Chain(ITransformer? preprocessing, VisionTransformerTransformer transformer)
-    {
-        var parts = new List<ITransformer>();
-        if (preprocessing is IEnumerable<ITransformer> chain) parts.AddRange(chain);
-        else if (preprocessing is not null) parts.Add(preprocessing);
-        parts.Add(transformer);
-        return new TransformerChain<ITransformer>(parts.ToArray());
-    }
-
     private string WorkDirectory() =>
         workDirectory ??= Path.Combine(Path.GetTempPath(), "vit-experiment-" + Guid.NewGuid().ToString("N"));
-
-    // Best effort: a temporary folder left behind is harmless.
-    private void DeleteWorkDirectory() => IO.AtomicFile.TryDeleteFolder(workDirectory);
 
     private sealed record FoldFit(VisionTransformerTransformer? Transformer, MulticlassClassificationMetrics Metrics,
         IReadOnlyList<EpochSummary> History, bool Cancelled, bool EarlyStopped);

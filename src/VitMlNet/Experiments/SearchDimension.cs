@@ -175,7 +175,7 @@ internal sealed class DivisorDimension : SearchDimension
     /// <summary>The candidate patch sizes for an image size; never empty (falls back to the largest fitting divisor, else 1).</summary>
     public int[] Candidates(int height, int width)
     {
-        int g = Gcd(height, width);
+        int g = (int)System.Numerics.BigInteger.GreatestCommonDivisor(height, width);
         var fits = Enumerable.Range(1, g).Where(d => g % d == 0 && height / d >= MinPatchesPerSide && width / d >= MinPatchesPerSide).ToArray();
         var inRange = fits.Where(d => d >= Min && d <= Max).ToArray();
         if (inRange.Length > 0) return inRange;
@@ -189,10 +189,4 @@ internal sealed class DivisorDimension : SearchDimension
     }
 
     public override string ToString() => $"DivisorsOfImageSize({Min}, {Max})";
-
-    private static int Gcd(int a, int b)
-    {
-        while (b != 0) (a, b) = (b, a % b);
-        return Math.Abs(a);
-    }
 }

@@ -124,7 +124,7 @@ public sealed class SearchSpace
         ArgumentNullException.ThrowIfNull(dimension);
         var apply = BuiltIn(name) ?? throw new ArgumentException(
             $"'{name}' is not a built-in parameter ({string.Join(", ", SearchParameterNames.All)}); pass an apply action for custom parameters.", nameof(name));
-        return Put(new Entry(Canonical(name), dimension, apply));
+        return Put(new Entry(Canonical(name)!, dimension, apply));
     }
 
     /// <summary>Adds a parameter applied by <paramref name="apply"/>, replacing any dimension of that name (built-in or not).</summary>
@@ -224,8 +224,9 @@ public sealed class SearchSpace
 
     private Entry? Find(string name) => entries.Find(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    private static string Canonical(string name) =>
-        SearchParameterNames.All.First(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
+    /// <summary>The built-in name that <paramref name="name"/> spells (case-insensitive), or null.</summary>
+    private static string? Canonical(string name) =>
+        SearchParameterNames.All.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
 
     private static double D(object v) => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -233,7 +234,7 @@ public sealed class SearchSpace
 
     private static ViTConfig Arch(VisionTransformerOptions o) => o.ResolveArchitecture();
 
-    private static Action<VisionTransformerOptions, object, SearchContext>? BuiltIn(string name) => Canonical(name, out var n) ? n switch
+    private static Action<VisionTransformerOptions, object, SearchContext>? BuiltIn(string name) => Canonical(name) switch
     {
         SearchParameterNames.LearningRate => (o, v, _) => o.LearningRate = D(v),
         SearchParameterNames.WeightDecay => (o, v, _) =>
@@ -255,13 +256,7 @@ public sealed class SearchSpace
         SearchParameterNames.BatchSize => (o, v, _) => o.BatchSize = I(v),
         SearchParameterNames.WarmupEpochs => (o, v, _) => o.WarmupEpochs = D(v),
         _ => null,
-    } : null;
-
-    private static bool Canonical(string name, out string canonical)
-    {
-        canonical = SearchParameterNames.All.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) ?? "";
-        return canonical.Length > 0;
-    }
+    };
 
     private sealed record Entry(string Name, SearchDimension Dimension, Action<VisionTransformerOptions, object, SearchContext> Apply);
 }

@@ -43,12 +43,7 @@ public sealed class TrialParameters
     /// <param name="name">The parameter name.</param>
     /// <param name="value">The value, or null.</param>
     /// <returns>True when present.</returns>
-    public bool TryGetValue(string name, out object? value)
-    {
-        bool found = byName.TryGetValue(name, out var v);
-        value = v;
-        return found;
-    }
+    public bool TryGetValue(string name, out object? value) => byName.TryGetValue(name, out value);
 
     /// <summary>A value as a <see cref="double"/> (any numeric choice converts).</summary>
     /// <param name="name">The parameter name.</param>

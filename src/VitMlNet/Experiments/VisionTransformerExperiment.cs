@@ -225,17 +225,12 @@ public sealed class VisionTransformerExperiment
     private void CheckBaseOptions()
     {
         // An explicit architecture is checked per trial against the data (its input size comes from the data).
-        var check = baseOptions.Clone();
+        var check = ExperimentRunner.TrialOptions(baseOptions);
         if (check.Architecture is not null)
         {
             check.Architecture = null;
             check.Preset = Modeling.ViTConfig.PresetNames[0];
         }
-        check.TeacherColumnName = null;
-        check.ValidationData = null;
-        check.ValidationFraction = 0;
-        check.CheckpointDirectory = null;
-        check.ResumeFromCheckpoint = false;
         var errors = check.GetErrors();
         if (errors.Count > 0) throw new ArgumentException($"Invalid base {nameof(VisionTransformerOptions)}: {string.Join("; ", errors)}.");
     }

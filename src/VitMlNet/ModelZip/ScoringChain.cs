@@ -59,11 +59,14 @@ internal static class ScoringChain
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
     /// <summary>A fitted chain (preprocessing and the trained transformer) with <c>MapKeyToValue(PredictedLabel)</c> appended, as <see cref="Estimator"/> ends.</summary>
-    public static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain)
+    public static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain) =>
+        Append(model, ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(model.Transform(keyedTrain)));
+
+    /// <summary>The transformers of <paramref name="model"/> (a chain's, or itself), then <paramref name="last"/>.</summary>
+    internal static TransformerChain<ITransformer> Append(ITransformer? model, ITransformer last)
     {
-        var names = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(model.Transform(keyedTrain));
-        var parts = model is IEnumerable<ITransformer> chain ? chain.ToList() : new List<ITransformer> { model };
-        parts.Add(names);
+        var parts = model is IEnumerable<ITransformer> chain ? chain.ToList() : model is null ? [] : [model];
+        parts.Add(last);
         return new TransformerChain<ITransformer>(parts.ToArray());
     }
 

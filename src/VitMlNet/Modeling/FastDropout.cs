@@ -47,8 +47,7 @@ internal static class DropoutRandom
     /// <summary>A float tensor of the given shape holding 0 with probability p and 1/(1−p) otherwise.</summary>
     public static Tensor Mask(long[] shape, double p, Device device)
     {
-        long n = 1;
-        foreach (long d in shape) n *= d;
+        long n = shape.Aggregate(1L, (a, d) => a * d);
         long call = Interlocked.Increment(ref calls);
         ulong stream = Mix((ulong)Volatile.Read(ref seed) ^ Mix((ulong)call * 0x9E3779B97F4A7C15UL));
         uint threshold = (uint)Math.Round(p * 65536);

@@ -145,7 +145,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         eval();
         try
         {
-            var x = EncodePrefix(images);
+            var x = WithPrefix(Patches(images));
             long n = x.shape[1];
             var eye = torch.eye(n, device: x.device).unsqueeze(0);
             Tensor? rollout = null;
@@ -205,9 +205,6 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         x = Config.LastBlockPrefixOnly ? layers[last].ForwardQueries(x, Config.NumPrefixTokens) : layers[last].forward(x);
         return norm is null ? x : norm.forward(x);
     }
-
-    /// <summary>Tokens entering the first block: patch embeddings with prefix tokens and position embedding, after dropout.</summary>
-    private Tensor EncodePrefix(Tensor images) => WithPrefix(Patches(images));
 
     /// <summary>The patch tokens [N, patches, dim] of normalized images.</summary>
     private Tensor Patches(Tensor images)

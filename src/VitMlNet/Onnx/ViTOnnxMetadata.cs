@@ -71,29 +71,25 @@ public static class ViTOnnxMetadata
 
     /// <summary>Parses the JSON stored under <see cref="ConfigKey"/>.</summary>
     /// <exception cref="InvalidDataException">The JSON is not a configuration.</exception>
-    public static ViTConfig DeserializeConfig(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<ViTConfig>(json, Json) ?? throw new InvalidDataException("The stored ViT configuration is null.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The stored ViT configuration is not valid JSON: {e.Message}", e);
-        }
-    }
+    public static ViTConfig DeserializeConfig(string json) =>
+        Parse<ViTConfig>(json, "The stored ViT configuration is null.", "The stored ViT configuration is not valid JSON");
 
     internal static string SerializeClasses(IReadOnlyList<string> classes) => JsonSerializer.Serialize(classes, Json);
 
-    internal static string[] DeserializeClasses(string json)
+    internal static string[] DeserializeClasses(string json) =>
+        Parse<string[]>(json, "The stored class names are null.", "The stored class names are not a JSON array of strings");
+
+    /// <summary>Parses stored JSON, throwing an <see cref="InvalidDataException"/> for null or invalid JSON.</summary>
+    private static T Parse<T>(string json, string nullMessage, string invalidMessage)
+        where T : class
     {
         try
         {
-            return JsonSerializer.Deserialize<string[]>(json, Json) ?? throw new InvalidDataException("The stored class names are null.");
+            return JsonSerializer.Deserialize<T>(json, Json) ?? throw new InvalidDataException(nullMessage);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"The stored class names are not a JSON array of strings: {e.Message}", e);
+            throw new InvalidDataException($"{invalidMessage}: {e.Message}", e);
         }
     }
 

@@ -216,20 +216,15 @@ public static partial class ViTOnnxReader
     internal static float[] ReadFloats(TensorProto t, long[] expectedShape)
     {
         long count = CheckTensor(t, TensorProto.Types.DataType.Float, expectedShape);
-        float[] data;
         if (!t.RawData.IsEmpty)
         {
             if (t.RawData.Length != count * sizeof(float))
                 throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count * sizeof(float)}.");
             if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
-            data = MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+            return MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
         }
-        else
-        {
-            if (t.FloatData.Count != count)
-                throw new InvalidDataException($"Initializer '{t.Name}' has {t.FloatData.Count} values, expected {count}.");
-            data = t.FloatData.ToArray();
-        }
-        return data;
+        if (t.FloatData.Count != count)
+            throw new InvalidDataException($"Initializer '{t.Name}' has {t.FloatData.Count} values, expected {count}.");
+        return t.FloatData.ToArray();
     }
 }

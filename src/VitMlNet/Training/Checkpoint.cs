@@ -114,10 +114,7 @@ internal static class Checkpoint
         if (best is not null)
         {
             using var copy = new VisionTransformer(model.Config);
-            using (torch.no_grad())
-            {
-                foreach (var (name, p) in copy.NamedState()) p.copy_(best[name]);
-            }
+            VitTrainingEngine.Restore(copy, best);
             copy.save(Part("best"));
         }
         foreach (var file in written) IO.AtomicFile.FlushToDisk(file);

@@ -61,17 +61,9 @@ internal sealed class ImageCache : IDisposable
         {
             if (v < 0 || v > 255 || v != MathF.Floor(v)) { bytes = false; break; }
         }
-        Tensor images;
         if (bytes)
-        {
-            var b = new byte[pixels.Length];
-            for (int i = 0; i < b.Length; i++) b[i] = (byte)pixels[i];
-            images = torch.tensor(b, new long[] { labels.Length, channels, height, width }, dtype: ScalarType.Byte);
-        }
-        else
-        {
-            images = torch.tensor(pixels, new long[] { labels.Length, channels, height, width }, dtype: ScalarType.Float32);
-        }
+            return FromBytes(Array.ConvertAll(pixels, v => (byte)v), labels, channels, height, width, numClasses, teacherLabels);
+        var images = torch.tensor(pixels, new long[] { labels.Length, channels, height, width }, dtype: ScalarType.Float32);
         return Create(images, labels, numClasses, teacherLabels);
     }
 

@@ -137,12 +137,12 @@ internal sealed class VitTrainingEngine
             if (ema is not null)
             {
                 // Hand the averaged weights to the returned model.
-                Restore(model, Snapshot(ema.Model), dispose: true);
+                Restore(model, ema.Model.NamedState().ToDictionary(p => p.Name, p => p.Tensor));
             }
             int returnedEpoch = state.EpochsDone;
             if (best is not null && options.KeepBestWeights && validation is not null)
             {
-                Restore(model, best, dispose: false);
+                Restore(model, best);
                 returnedEpoch = state.BestEpoch;
             }
             result.eval();
@@ -413,13 +413,13 @@ internal sealed class VitTrainingEngine
         return model.NamedState().ToDictionary(p => p.Name, p => p.Tensor.detach().clone().DetachFromDisposeScope());
     }
 
-    private static void Restore(VisionTransformer model, Dictionary<string, Tensor> weights, bool dispose)
+    /// <summary>Copies <paramref name="weights"/> (by state name) into the model's parameters and buffers.</summary>
+    internal static void Restore(VisionTransformer model, IReadOnlyDictionary<string, Tensor> weights)
     {
         using (torch.no_grad())
         {
             foreach (var (name, p) in model.NamedState()) p.copy_(weights[name]);
         }
-        if (dispose) DisposeAll(weights);
     }
 
     private static void DisposeAll(Dictionary<string, Tensor>? weights)
