@@ -7,7 +7,7 @@ using VitMlNet.Scoring;
 string folder = args[0];
 string zip = args[1];
 
-var info = VitModelZip.Inspect(zip);
+var info = VisionTransformerModelZip.Inspect(zip);
 using var pool = new PredictionEnginePool<ModelInput, ModelOutput>(zip, threadsPerEngine: 1);
 var files = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
 int correct = 0;

@@ -50,7 +50,7 @@ Console.WriteLine($"train: {rows.Count} images, accuracy {metrics.MicroAccuracy:
 ml.Model.Save(model, null, zip);
 Console.WriteLine($"saved {zip} ({new FileInfo(zip).Length} bytes)");
 
-var info = VitModelZip.Inspect(zip);
+var info = VisionTransformerModelZip.Inspect(zip);
 Console.WriteLine($"zip: {info.ArchitectureName} {info.Channels}x{info.ImageHeight}x{info.ImageWidth}, classes {string.Join(",", info.ClassNames)}");
 if (info.ClassNames.Count != 2) throw new InvalidOperationException("expected 2 classes in the zip");
 if (metrics.MicroAccuracy < 0.75) throw new InvalidOperationException($"the model did not learn (accuracy {metrics.MicroAccuracy:F3})");

@@ -97,7 +97,7 @@ internal static class CheckpointCli
         recipe.Architecture = model.Config;
         recipe.Preset = model.Config.Name;
         recipe.InitialModel = from;
-        recipe.Optimizer = VitOptimizer.AdamW;
+        recipe.Optimizer = VisionTransformerOptimizer.AdamW;
         recipe.LearningRate = FineTuneLearningRate;
         recipe.WeightDecay = FineTuneWeightDecay;
         if (layerDecay is double decay)

@@ -6,7 +6,7 @@ namespace VitMlNet.Scoring;
 /// <remarks>
 /// <see cref="Score"/> holds one probability per class; its slot names
 /// (<c>engine.OutputSchema["Score"].GetSlotNames</c>) are the class names in order, and
-/// <see cref="VitModelZip.Inspect(string)"/> reads them from the zip without loading it.
+/// <see cref="VisionTransformerModelZip.Inspect(string)"/> reads them from the zip without loading it.
 /// </remarks>
 public sealed class ModelOutput
 {

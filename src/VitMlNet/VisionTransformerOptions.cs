@@ -4,7 +4,7 @@ using VitMlNet.Training;
 namespace VitMlNet;
 
 /// <summary>Optimizer used to train the transformer.</summary>
-public enum VitOptimizer
+public enum VisionTransformerOptimizer
 {
     /// <summary>Adam (the reference workload's optimizer); <see cref="VisionTransformerOptions.WeightDecay"/> is ignored.</summary>
     Adam,
@@ -13,7 +13,7 @@ public enum VitOptimizer
 }
 
 /// <summary>Learning-rate schedule over the whole run.</summary>
-public enum VitLearningRateSchedule
+public enum VisionTransformerLearningRateSchedule
 {
     /// <summary>The learning rate stays at <see cref="VisionTransformerOptions.LearningRate"/>, after an optional warmup.</summary>
     Constant,
@@ -74,7 +74,7 @@ public sealed class VisionTransformerOptions
     /// <summary>
     /// Wall-clock limit on training (every epoch, its validation included), or null for none. With a budget,
     /// <see cref="Epochs"/> is an upper bound: training stops at the first step that starts after the budget is spent
-    /// (the last epoch may be partial), and the cosine schedule of <see cref="VitLearningRateSchedule.WarmupCosine"/>
+    /// (the last epoch may be partial), and the cosine schedule of <see cref="VisionTransformerLearningRateSchedule.WarmupCosine"/>
     /// follows whichever ends first, the steps or the time (after warmup, its progress is the larger of the step
     /// fraction and the time fraction), so the learning rate reaches <see cref="MinLearningRate"/> when either runs
     /// out. A budgeted run depends on the machine's speed, so it is not reproducible step for step. The default is null.
@@ -90,14 +90,14 @@ public sealed class VisionTransformerOptions
     /// <summary>Final learning rate of the cosine schedule. The default is 1e-6.</summary>
     public double MinLearningRate { get; set; } = 1e-6;
 
-    /// <summary>Optimizer. The default is <see cref="VitOptimizer.Adam"/> (the reference).</summary>
-    public VitOptimizer Optimizer { get; set; } = VitOptimizer.Adam;
+    /// <summary>Optimizer. The default is <see cref="VisionTransformerOptimizer.Adam"/> (the reference).</summary>
+    public VisionTransformerOptimizer Optimizer { get; set; } = VisionTransformerOptimizer.Adam;
 
-    /// <summary>Decoupled weight decay for <see cref="VitOptimizer.AdamW"/>. The default is 0.05.</summary>
+    /// <summary>Decoupled weight decay for <see cref="VisionTransformerOptimizer.AdamW"/>. The default is 0.05.</summary>
     public double WeightDecay { get; set; } = 0.05;
 
-    /// <summary>Learning-rate schedule. The default is <see cref="VitLearningRateSchedule.Constant"/>.</summary>
-    public VitLearningRateSchedule Schedule { get; set; } = VitLearningRateSchedule.Constant;
+    /// <summary>Learning-rate schedule. The default is <see cref="VisionTransformerLearningRateSchedule.Constant"/>.</summary>
+    public VisionTransformerLearningRateSchedule Schedule { get; set; } = VisionTransformerLearningRateSchedule.Constant;
 
     /// <summary>Epochs of linear warmup (fractions allowed). The default is 0.</summary>
     public double WarmupEpochs { get; set; }

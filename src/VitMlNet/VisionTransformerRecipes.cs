@@ -16,22 +16,22 @@ public static class VisionTransformerRecipes
         ["seed"] = o =>
         {
             o.Architecture = ViTConfig.Seed;
-            o.Optimizer = VitOptimizer.Adam;
+            o.Optimizer = VisionTransformerOptimizer.Adam;
             o.LearningRate = 3e-4;
             o.BatchSize = 64;
             o.Epochs = 10;
-            o.Schedule = VitLearningRateSchedule.Constant;
+            o.Schedule = VisionTransformerLearningRateSchedule.Constant;
         },
         // Fashion-MNIST in minutes on 2 cores (README main job).
         ["fmnist-fast"] = o =>
         {
             o.Architecture = ViTConfig.FmnistFast;
-            o.Optimizer = VitOptimizer.AdamW;
+            o.Optimizer = VisionTransformerOptimizer.AdamW;
             o.LearningRate = 2e-3;
             o.WeightDecay = 0.05;
             o.BatchSize = 128;
             o.Epochs = 8;
-            o.Schedule = VitLearningRateSchedule.WarmupCosine;
+            o.Schedule = VisionTransformerLearningRateSchedule.WarmupCosine;
             o.WarmupEpochs = 1;
             o.LabelSmoothing = 0.1;
         },
@@ -43,13 +43,13 @@ public static class VisionTransformerRecipes
         ["fmnist-accurate"] = o =>
         {
             o.Architecture = ViTConfig.FmnistAccurate;
-            o.Optimizer = VitOptimizer.AdamW;
+            o.Optimizer = VisionTransformerOptimizer.AdamW;
             o.LearningRate = 1.5e-3;
             o.WeightDecay = 0.05;
             o.BatchSize = 128;
             o.Epochs = 40;
             o.TimeBudget = TimeSpan.FromMinutes(56);
-            o.Schedule = VitLearningRateSchedule.WarmupCosine;
+            o.Schedule = VisionTransformerLearningRateSchedule.WarmupCosine;
             o.WarmupEpochs = 2;
             o.LabelSmoothing = 0.1;
             o.EmaDecay = 0.999;
@@ -64,12 +64,12 @@ public static class VisionTransformerRecipes
         ["hybrid-resnet18"] = o =>
         {
             o.Architecture = ViTConfig.HybridResNet18;
-            o.Optimizer = VitOptimizer.AdamW;
+            o.Optimizer = VisionTransformerOptimizer.AdamW;
             o.LearningRate = 3e-4;
             o.WeightDecay = 0.05;
             o.BatchSize = 32;
             o.Epochs = 12;
-            o.Schedule = VitLearningRateSchedule.WarmupCosine;
+            o.Schedule = VisionTransformerLearningRateSchedule.WarmupCosine;
             o.WarmupEpochs = 1;
             o.LabelSmoothing = 0.1;
             // Random resized crops (at least 35 % of the area) and flips: chosen over padded crops on bench/small-data's
@@ -82,12 +82,12 @@ public static class VisionTransformerRecipes
         ["cifar10"] = o =>
         {
             o.Architecture = ViTConfig.Seed with { Name = "cifar10", DropPathRate = 0.1 };
-            o.Optimizer = VitOptimizer.AdamW;
+            o.Optimizer = VisionTransformerOptimizer.AdamW;
             o.LearningRate = 1e-3;
             o.WeightDecay = 0.05;
             o.BatchSize = 128;
             o.Epochs = 100;
-            o.Schedule = VitLearningRateSchedule.WarmupCosine;
+            o.Schedule = VisionTransformerLearningRateSchedule.WarmupCosine;
             o.WarmupEpochs = 5;
             o.LabelSmoothing = 0.1;
             o.Augmentation = new AugmentationOptions

@@ -109,7 +109,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
                 initial = InitialWeights.Load(o.InitialModel, config, o.Seed);
                 config = initial.Config;
             }
-            using var result = new VitTrainingEngine(o, config).Train(trainCache, validCache, initial);
+            using var result = new ViTTrainingEngine(o, config).Train(trainCache, validCache, initial);
             return VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input);
         }
         finally

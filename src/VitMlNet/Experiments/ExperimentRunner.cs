@@ -271,7 +271,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
                 TrainingResult result;
                 try
                 {
-                    result = new VitTrainingEngine(o, config).Train(fold.Train, fold.Validation, initial);
+                    result = new ViTTrainingEngine(o, config).Train(fold.Train, fold.Validation, initial);
                 }
                 catch
                 {

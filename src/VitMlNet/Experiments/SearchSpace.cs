@@ -8,7 +8,7 @@ public static class SearchParameterNames
     /// <summary><see cref="VisionTransformerOptions.LearningRate"/>.</summary>
     public const string LearningRate = "LearningRate";
 
-    /// <summary><see cref="VisionTransformerOptions.WeightDecay"/>; also selects <see cref="VitOptimizer.AdamW"/>, the optimizer that uses it.</summary>
+    /// <summary><see cref="VisionTransformerOptions.WeightDecay"/>; also selects <see cref="VisionTransformerOptimizer.AdamW"/>, the optimizer that uses it.</summary>
     public const string WeightDecay = "WeightDecay";
 
     /// <summary><see cref="ViTConfig.Depth"/>.</summary>
@@ -240,7 +240,7 @@ public sealed class SearchSpace
         SearchParameterNames.WeightDecay => (o, v, _) =>
         {
             o.WeightDecay = D(v);
-            o.Optimizer = VitOptimizer.AdamW;
+            o.Optimizer = VisionTransformerOptimizer.AdamW;
         },
         SearchParameterNames.Depth => (o, v, _) => o.Architecture = Arch(o) with { Depth = I(v) },
         SearchParameterNames.Dim => (o, v, _) => o.Architecture = Arch(o) with { Dim = I(v) },

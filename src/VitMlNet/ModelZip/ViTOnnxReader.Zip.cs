@@ -18,7 +18,7 @@ public static partial class ViTOnnxReader
     {
         ArgumentNullException.ThrowIfNull(zip);
         IO.ZipIntegrity.Verify(zip, zip is FileStream file ? file.Name : "the zip");
-        foreach (var (bytes, offset) in Scoring.VitModelZip.OnnxCandidates(zip))
+        foreach (var (bytes, offset) in Scoring.VisionTransformerModelZip.OnnxCandidates(zip))
         {
             var candidate = bytes.AsMemory(offset);
             if (TryParse(candidate.Span, out var model) && IsViTOnnxModel(model!))

@@ -114,7 +114,7 @@ internal static class Checkpoint
         if (best is not null)
         {
             using var copy = new VisionTransformer(model.Config);
-            VitTrainingEngine.Restore(copy, best);
+            ViTTrainingEngine.Restore(copy, best);
             copy.save(Part("best"));
         }
         foreach (var file in written) IO.AtomicFile.FlushToDisk(file);
@@ -170,7 +170,7 @@ internal static class Checkpoint
         var state = ReadState(directory) ?? throw new InvalidDataException($"Checkpoint '{directory}' holds no {StateFile}.");
         using var copy = new VisionTransformer(like.Config);
         copy.load(PartPath(directory, "best", state.Generation));
-        return VitTrainingEngine.Snapshot(copy);
+        return ViTTrainingEngine.Snapshot(copy);
     }
 
     private static string PartPath(string directory, string part, string? generation) =>

@@ -10,13 +10,13 @@ internal sealed class LearningRateSchedule
     private readonly bool cosine;
 
     /// <summary>Creates a schedule over <paramref name="totalSteps"/> steps.</summary>
-    public LearningRateSchedule(VitLearningRateSchedule kind, double peak, double min, long warmupSteps, long totalSteps)
+    public LearningRateSchedule(VisionTransformerLearningRateSchedule kind, double peak, double min, long warmupSteps, long totalSteps)
     {
         this.peak = peak;
         this.min = Math.Min(min, peak);
         this.warmupSteps = Math.Max(0, warmupSteps);
         this.totalSteps = Math.Max(1, totalSteps);
-        cosine = kind == VitLearningRateSchedule.WarmupCosine;
+        cosine = kind == VisionTransformerLearningRateSchedule.WarmupCosine;
     }
 
     /// <summary>Learning rate for the 0-based global <paramref name="step"/>.</summary>

@@ -49,7 +49,7 @@ internal sealed class StemFeatureCache : IDisposable
         var teacher = hasTeacher ? new List<Tensor>() : null;
         bool wasTraining = model.training;
         model.eval();
-        long viewSeed = VitTrainingEngine.EpochSeed(seed, 0);
+        long viewSeed = ViTTrainingEngine.EpochSeed(seed, 0);
         using var generator = new Generator((ulong)viewSeed);
         var random = new Random((int)(viewSeed & 0x7fffffff));
         try

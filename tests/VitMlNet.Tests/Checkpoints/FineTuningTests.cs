@@ -61,7 +61,7 @@ public class FineTuningTests
         var options = new VisionTransformerOptions
         {
             InitialModel = PathOf("hf_vit"), Epochs = 1, BatchSize = 16, LearningRate = 1e-4, LayerDecay = 0.75, Seed = 4,
-            Optimizer = VitOptimizer.AdamW,
+            Optimizer = VisionTransformerOptimizer.AdamW,
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", null, "ImagePath"))
@@ -117,7 +117,7 @@ public class FineTuningTests
         var options = new VisionTransformerOptions
         {
             InitialModel = PathOf("hf_vit"), Epochs = 1, BatchSize = 16, LearningRate = 1e-2, FreezeBackbone = true, Seed = 4,
-            Optimizer = VitOptimizer.AdamW, GradientClipNorm = 1,
+            Optimizer = VisionTransformerOptimizer.AdamW, GradientClipNorm = 1,
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", null, "ImagePath"))

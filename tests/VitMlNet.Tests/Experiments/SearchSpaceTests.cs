@@ -72,14 +72,14 @@ public class SearchSpaceTests
         var o = space.Apply(baseOptions, p, Cifar);
         Assert.Equal(1e-3, o.LearningRate);
         Assert.Equal(0.02, o.WeightDecay);
-        Assert.Equal(VitOptimizer.AdamW, o.Optimizer);
+        Assert.Equal(VisionTransformerOptimizer.AdamW, o.Optimizer);
         Assert.Equal((4, 64, 2, 8), (o.Architecture!.Depth, o.Architecture.Dim, o.Architecture.Heads, o.Architecture.PatchSize));
         Assert.Equal((0.05, 0.05, 0.1), (o.Architecture.Dropout, o.Architecture.EmbeddingDropout, o.Architecture.DropPathRate));
         Assert.Equal(ViTConfig.Seed.DimHead, o.Architecture.DimHead);
         Assert.Equal(0.1, o.LabelSmoothing);
         Assert.Equal(new AugmentationOptions { RandomCropPadding = 2, RandomErasingProbability = 0.125, MixupAlpha = 0.4, CutMixAlpha = 0.5 }, o.Augmentation);
         Assert.Null(baseOptions.Architecture);
-        Assert.Equal(VitOptimizer.Adam, baseOptions.Optimizer);
+        Assert.Equal(VisionTransformerOptimizer.Adam, baseOptions.Optimizer);
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public class SearchSpaceTests
         var o = space.Apply(new VisionTransformerOptions(), p, Cifar);
         Assert.Equal(2, o.Architecture!.Depth);
         Assert.Equal(p.GetDouble("Ema"), o.EmaDecay);
-        Assert.Equal(VitOptimizer.Adam, o.Optimizer);
+        Assert.Equal(VisionTransformerOptimizer.Adam, o.Optimizer);
         var e = Assert.Throws<ArgumentException>(() => space.Add("Ema2", SearchDimension.Uniform(0, 1)));
         Assert.Contains("not a built-in parameter", e.Message, StringComparison.Ordinal);
     }

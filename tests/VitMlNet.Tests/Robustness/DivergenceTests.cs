@@ -60,9 +60,9 @@ public sealed class DivergenceTests
     public void NonFiniteWeightsAtAnEpochsEndStopTraining()
     {
         using var model = new VisionTransformer(ViTConfig.Tiny with { NumClasses = 3 });
-        VitTrainingEngine.CheckFinite(model, 1, 1e-3);
+        ViTTrainingEngine.CheckFinite(model, 1, 1e-3);
         using (torch.no_grad()) model.parameters().First().view(-1)[0] = float.PositiveInfinity;
-        var e = Assert.Throws<TrainingDivergedException>(() => VitTrainingEngine.CheckFinite(model, 4, 1e-3));
+        var e = Assert.Throws<TrainingDivergedException>(() => ViTTrainingEngine.CheckFinite(model, 4, 1e-3));
         Assert.Equal(4, e.Epoch);
         Assert.Contains("holds NaN or infinite values at epoch 4", e.Message);
     }

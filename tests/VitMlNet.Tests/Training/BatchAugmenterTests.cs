@@ -112,25 +112,25 @@ public class BatchAugmenterTests
     [Fact]
     public void ScheduleWarmsUpThenDecaysToTheMinimum()
     {
-        var s = new LearningRateSchedule(VitLearningRateSchedule.WarmupCosine, 1e-3, 1e-5, 10, 110);
+        var s = new LearningRateSchedule(VisionTransformerLearningRateSchedule.WarmupCosine, 1e-3, 1e-5, 10, 110);
         Assert.Equal(1e-4, s.At(0), 12);
         Assert.Equal(1e-3, s.At(9), 12);
         Assert.Equal(1e-3, s.At(10), 12);
         Assert.Equal((1e-3 + 1e-5) / 2, s.At(60), 9);
         Assert.Equal(1e-5, s.At(110), 12);
-        var constant = new LearningRateSchedule(VitLearningRateSchedule.Constant, 3e-4, 0, 0, 100);
+        var constant = new LearningRateSchedule(VisionTransformerLearningRateSchedule.Constant, 3e-4, 0, 0, 100);
         Assert.Equal(3e-4, constant.At(57));
     }
 
     [Fact]
     public void ScheduleUnderATimeBudgetFollowsWhicheverRunsOutFirst()
     {
-        var s = new LearningRateSchedule(VitLearningRateSchedule.WarmupCosine, 1e-3, 1e-5, 10, 110);
+        var s = new LearningRateSchedule(VisionTransformerLearningRateSchedule.WarmupCosine, 1e-3, 1e-5, 10, 110);
         Assert.Equal(1e-4, s.At(0, 0.9), 12);                  // warmup ignores the clock
         Assert.Equal(s.At(60), s.At(60, 0.2), 12);             // steps ahead of the clock
         Assert.Equal((1e-3 + 1e-5) / 2, s.At(20, 0.5), 9);     // clock ahead of the steps: half the budget is half the cosine
         Assert.Equal(1e-5, s.At(30, 1.0), 12);                 // budget spent: the minimum
         Assert.Equal(1e-5, s.At(30, 7.0), 12);                 // clamped
-        Assert.Equal(3e-4, new LearningRateSchedule(VitLearningRateSchedule.Constant, 3e-4, 0, 0, 100).At(57, 0.9));
+        Assert.Equal(3e-4, new LearningRateSchedule(VisionTransformerLearningRateSchedule.Constant, 3e-4, 0, 0, 100).At(57, 0.9));
     }
 }

@@ -20,7 +20,7 @@ public class HybridTrainingTests
 
     private static VisionTransformerOptions Options() => new()
     {
-        Architecture = Config(), Epochs = 6, BatchSize = 16, LearningRate = 1e-3, Optimizer = VitOptimizer.AdamW, Seed = 5, ProgressEverySteps = 0,
+        Architecture = Config(), Epochs = 6, BatchSize = 16, LearningRate = 1e-3, Optimizer = VisionTransformerOptimizer.AdamW, Seed = 5, ProgressEverySteps = 0,
         FreezeStem = true, StemFeatureViews = 3, Augmentation = new AugmentationOptions { RandomCropPadding = 2, HorizontalFlip = true },
         Log = m => Assert.Fail($"the test project restores the ResNet18 package; no download expected: {m}"),
     };
@@ -33,7 +33,7 @@ public class HybridTrainingTests
     {
         using var train = Cache(48, 1);
         using var valid = Cache(24, 2);
-        using var result = new VitTrainingEngine(Options(), Config()).Train(train, valid);
+        using var result = new ViTTrainingEngine(Options(), Config()).Train(train, valid);
 
         // An epoch is every cached view of every image.
         Assert.Equal(6, result.History.Count);
@@ -57,8 +57,8 @@ public class HybridTrainingTests
         using var train = Cache(24, 3);
         var options = Options();
         options.Epochs = 2;
-        using var a = new VitTrainingEngine(options, Config()).Train(train);
-        using var b = new VitTrainingEngine(options, Config()).Train(train);
+        using var a = new ViTTrainingEngine(options, Config()).Train(train);
+        using var b = new ViTTrainingEngine(options, Config()).Train(train);
         Assert.Equal(State(a.Model)["head.weight"], State(b.Model)["head.weight"]);
         Assert.Equal(State(a.Model)["stem.proj.weight"], State(b.Model)["stem.proj.weight"]);
     }
@@ -71,7 +71,7 @@ public class HybridTrainingTests
         options.FreezeStem = false;
         options.StemFeatureViews = 0;
         options.Epochs = 1;
-        using var result = new VitTrainingEngine(options, Config()).Train(train);
+        using var result = new ViTTrainingEngine(options, Config()).Train(train);
         var pretrained = ResNet18Weights.Read(ResNet18Weights.Locate(null, null), Config());
         var conv1 = State(result.Model)["stem.backbone.conv1.weight"];
         Assert.NotEqual(pretrained["stem.backbone.conv1.weight"].Data, conv1);
@@ -93,7 +93,7 @@ public class HybridTrainingTests
 
         using var train = Cache(8, 5);
         var plain = new VisionTransformerOptions { Architecture = ViTConfig.Tiny.WithInput(3, 32, 32, 3), FreezeStem = true, Epochs = 1 };
-        var e = Assert.Throws<ArgumentException>(() => new VitTrainingEngine(plain, plain.Architecture).Train(train));
+        var e = Assert.Throws<ArgumentException>(() => new ViTTrainingEngine(plain, plain.Architecture).Train(train));
         Assert.Contains("FreezeStem needs an architecture with the ResNet18 stem", e.Message);
     }
 }

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace VitMlNet.Scoring;
 
-/// <summary>What <see cref="VitModelZip.Inspect(string)"/> reads from a VitMlNet model zip.</summary>
+/// <summary>What <see cref="VisionTransformerModelZip.Inspect(string)"/> reads from a VitMlNet model zip.</summary>
 /// <param name="ClassNames">Class names in class-index order (the <c>Score</c> column's slot names).</param>
 /// <param name="Channels">Image channels the model reads: 1 (gray) or 3 (RGB).</param>
 /// <param name="ImageHeight">Input height in pixels the model resizes images to.</param>
@@ -14,7 +14,7 @@ namespace VitMlNet.Scoring;
 /// <param name="ConfigJson">The full architecture as JSON (VitMlNet's <c>ViTConfig</c>).</param>
 /// <param name="Metadata">Every metadata entry of the embedded ONNX model.</param>
 /// <param name="OnnxModelBytes">Size of the embedded ONNX model in bytes.</param>
-public sealed record VitModelZipInfo(
+public sealed record VisionTransformerModelZipInfo(
     IReadOnlyList<string> ClassNames,
     int Channels,
     int ImageHeight,
@@ -32,7 +32,7 @@ public sealed record VitModelZipInfo(
 /// ML.NET's <c>OnnxTransformer</c> stores the ONNX model bytes as one zip entry (after a length prefix); every entry
 /// is tried as an ONNX <c>ModelProto</c> and the first one with VitMlNet's configuration metadata wins.
 /// </remarks>
-public static class VitModelZip
+public static class VisionTransformerModelZip
 {
     /// <summary>The ONNX metadata key of the architecture JSON.</summary>
     public const string ConfigKey = "vitmlnet.config";
@@ -45,7 +45,7 @@ public static class VitModelZip
     /// <returns>The class names, input size and architecture.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a zip, or holds no VitMlNet ONNX model.</exception>
-    public static VitModelZipInfo Inspect(string path)
+    public static VisionTransformerModelZipInfo Inspect(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var file = File.OpenRead(path);
@@ -56,7 +56,7 @@ public static class VitModelZip
     /// <param name="zip">The zip's bytes.</param>
     /// <returns>The class names, input size and architecture.</returns>
     /// <exception cref="InvalidDataException">The stream is not a zip, or holds no VitMlNet ONNX model.</exception>
-    public static VitModelZipInfo Inspect(Stream zip)
+    public static VisionTransformerModelZipInfo Inspect(Stream zip)
     {
         ArgumentNullException.ThrowIfNull(zip);
         foreach (var (bytes, offset) in OnnxCandidates(zip))
@@ -105,7 +105,7 @@ public static class VitModelZip
         }
     }
 
-    private static VitModelZipInfo Describe(Dictionary<string, string> metadata, long onnxBytes)
+    private static VisionTransformerModelZipInfo Describe(Dictionary<string, string> metadata, long onnxBytes)
     {
         string configJson = metadata[ConfigKey];
         try
@@ -117,7 +117,7 @@ public static class VitModelZip
             string[] classes = metadata.TryGetValue(ClassesKey, out var classJson)
                 ? JsonSerializer.Deserialize<string[]>(classJson) ?? []
                 : Enumerable.Range(0, Int("NumClasses", 0)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            return new VitModelZipInfo(classes, Int("Channels", 3), Int("ImageHeight", 0), Int("ImageWidth", 0), name,
+            return new VisionTransformerModelZipInfo(classes, Int("Channels", 3), Int("ImageHeight", 0), Int("ImageWidth", 0), name,
                 configJson, metadata, onnxBytes);
         }
         catch (JsonException e)

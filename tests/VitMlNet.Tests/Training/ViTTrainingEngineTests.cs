@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace VitMlNet.Tests.Training;
 
-public class VitTrainingEngineTests
+public class ViTTrainingEngineTests
 {
     private static ImageCache Cache(int count, int seed, int channels = 3)
     {
@@ -35,10 +35,10 @@ public class VitTrainingEngineTests
         using var train = Cache(300, 1);
         using var test = Cache(90, 2);
         var options = Options(10);
-        options.Optimizer = VitOptimizer.AdamW;
-        options.Schedule = VitLearningRateSchedule.WarmupCosine;
+        options.Optimizer = VisionTransformerOptimizer.AdamW;
+        options.Schedule = VisionTransformerLearningRateSchedule.WarmupCosine;
         options.WarmupEpochs = 1;
-        var engine = new VitTrainingEngine(options, Config());
+        var engine = new ViTTrainingEngine(options, Config());
         using var result = engine.Train(train, test);
         var last = result.History[^1];
         Assert.True(last.Loss < result.History[0].Loss, $"loss did not fall: {result.History[0].Loss} -> {last.Loss}");
@@ -53,7 +53,7 @@ public class VitTrainingEngineTests
     public void GrayImagesTrain()
     {
         using var train = Cache(60, 3, channels: 1);
-        using var result = new VitTrainingEngine(Options(1), Config(1)).Train(train);
+        using var result = new ViTTrainingEngine(Options(1), Config(1)).Train(train);
         Assert.Single(result.History);
         Assert.True(double.IsFinite(result.History[0].Loss));
     }
@@ -65,11 +65,11 @@ public class VitTrainingEngineTests
         var options = Options(2);
         options.Augmentation = new AugmentationOptions { RandomCropPadding = 2, HorizontalFlip = true, RandomErasingProbability = 0.5, MixupAlpha = 0.2, CutMixAlpha = 1.0 };
         var config = Config() with { Dropout = 0.1, DropPathRate = 0.1 };
-        using var a = new VitTrainingEngine(options, config).Train(train);
-        using var b = new VitTrainingEngine(options, config).Train(train);
+        using var a = new ViTTrainingEngine(options, config).Train(train);
+        using var b = new ViTTrainingEngine(options, config).Train(train);
         Assert.Equal(Weights(a.Model), Weights(b.Model));
         options.Seed = 8;
-        using var c = new VitTrainingEngine(options, config).Train(train);
+        using var c = new ViTTrainingEngine(options, config).Train(train);
         Assert.NotEqual(Weights(a.Model), Weights(c.Model));
     }
 
@@ -86,8 +86,8 @@ public class VitTrainingEngineTests
                 Architecture = ViTConfig.Tiny with { Dropout = 0.1 },
                 Epochs = epochs,
                 BatchSize = 16,
-                Optimizer = VitOptimizer.AdamW,
-                Schedule = VitLearningRateSchedule.WarmupCosine,
+                Optimizer = VisionTransformerOptimizer.AdamW,
+                Schedule = VisionTransformerLearningRateSchedule.WarmupCosine,
                 WarmupEpochs = 1,
                 EmaDecay = 0.9,
                 LearningRate = 2e-3,
@@ -95,14 +95,14 @@ public class VitTrainingEngineTests
                 ProgressEverySteps = 0,
             };
             var config = Config() with { Dropout = 0.1 };
-            using var full = new VitTrainingEngine(Make(3), config).Train(train, valid);
+            using var full = new ViTTrainingEngine(Make(3), config).Train(train, valid);
 
             var first = Make(3);
             first.CheckpointDirectory = dir;
             using var cts = new CancellationTokenSource();
             first.CancellationToken = cts.Token;
             first.Progress = new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.EpochEnd && p.Epoch == 1) cts.Cancel(); });
-            using (var partial = new VitTrainingEngine(first, config).Train(train, valid))
+            using (var partial = new ViTTrainingEngine(first, config).Train(train, valid))
             {
                 Assert.True(partial.Cancelled);
                 Assert.Single(partial.History);
@@ -112,7 +112,7 @@ public class VitTrainingEngineTests
             var resume = Make(3);
             resume.CheckpointDirectory = dir;
             resume.ResumeFromCheckpoint = true;
-            using var resumed = new VitTrainingEngine(resume, config).Train(train, valid);
+            using var resumed = new ViTTrainingEngine(resume, config).Train(train, valid);
             Assert.Equal(3, resumed.History.Count);
             Assert.Equal(full.History.Select(h => h.Loss), resumed.History.Select(h => h.Loss));
             Assert.Equal(Weights(full.Model), Weights(resumed.Model));
@@ -140,7 +140,7 @@ public class VitTrainingEngineTests
             using var process = Process.GetCurrentProcess();
             rss.Add(process.WorkingSet64);
         });
-        using (var result = new VitTrainingEngine(options, Config()).Train(train, valid))
+        using (var result = new ViTTrainingEngine(options, Config()).Train(train, valid))
         {
             Assert.Equal(8, live.Count);
         }
@@ -160,7 +160,7 @@ public class VitTrainingEngineTests
         options.CancellationToken = cts.Token;
         int reports = 0;
         options.Progress = new SyncProgress<TrainingProgress>(p => { if (++reports == 1) cts.Cancel(); });
-        using var result = new VitTrainingEngine(options, Config()).Train(train);
+        using var result = new ViTTrainingEngine(options, Config()).Train(train);
         Assert.True(result.Cancelled);
         Assert.Empty(result.History);
         using var x = torch.rand(2, 3, 16, 16);
@@ -174,14 +174,14 @@ public class VitTrainingEngineTests
         using var train = Cache(96, 11);
         using var valid = Cache(15, 13);
         var options = Options(10_000);
-        options.Schedule = VitLearningRateSchedule.WarmupCosine;
+        options.Schedule = VisionTransformerLearningRateSchedule.WarmupCosine;
         options.WarmupEpochs = 1;
         options.TimeBudget = TimeSpan.FromSeconds(4);
         options.ProgressEverySteps = 1;
         var stepRates = new List<double>();
         options.Progress = new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.Step) stepRates.Add(p.LearningRate); });
         var clock = Stopwatch.StartNew();
-        using var result = new VitTrainingEngine(options, Config()).Train(train, valid);
+        using var result = new ViTTrainingEngine(options, Config()).Train(train, valid);
         double seconds = clock.Elapsed.TotalSeconds;
 
         Assert.True(result.TimeBudgetSpent);
@@ -205,7 +205,7 @@ public class VitTrainingEngineTests
             var first = Options(2);
             first.CheckpointDirectory = dir;
             var clock = Stopwatch.StartNew();
-            using (var run = new VitTrainingEngine(first, Config()).Train(train)) Assert.Equal(2, run.History.Count);
+            using (var run = new ViTTrainingEngine(first, Config()).Train(train)) Assert.Equal(2, run.History.Count);
             double recorded = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state.json"))).RootElement.GetProperty("Seconds").GetDouble();
             Assert.InRange(recorded, 1e-3, clock.Elapsed.TotalSeconds);
 
@@ -214,7 +214,7 @@ public class VitTrainingEngineTests
             resume.CheckpointDirectory = dir;
             resume.ResumeFromCheckpoint = true;
             resume.TimeBudget = TimeSpan.FromSeconds(recorded / 2);
-            using var resumed = new VitTrainingEngine(resume, Config()).Train(train);
+            using var resumed = new ViTTrainingEngine(resume, Config()).Train(train);
             Assert.True(resumed.TimeBudgetSpent);
             Assert.Equal(2, resumed.History.Count);
         }
@@ -229,9 +229,9 @@ public class VitTrainingEngineTests
     {
         using var train = Cache(48, 12);
         var options = Options(2);
-        using var plain = new VitTrainingEngine(options, Config()).Train(train);
+        using var plain = new ViTTrainingEngine(options, Config()).Train(train);
         options.TimeBudget = TimeSpan.FromHours(1);
-        using var budgeted = new VitTrainingEngine(options, Config()).Train(train);
+        using var budgeted = new ViTTrainingEngine(options, Config()).Train(train);
         Assert.False(budgeted.TimeBudgetSpent);
         Assert.Equal(2, budgeted.History.Count);
         Assert.Equal(Weights(plain.Model), Weights(budgeted.Model)); // constant schedule: the clock changes nothing
@@ -245,7 +245,7 @@ public class VitTrainingEngineTests
         var options = Options(6);
         options.LearningRate = 1e-12;
         options.EarlyStoppingPatience = 2;
-        using var result = new VitTrainingEngine(options, Config()).Train(train, valid);
+        using var result = new ViTTrainingEngine(options, Config()).Train(train, valid);
         Assert.True(result.EarlyStopped);
         Assert.Equal(3, result.History.Count);
         Assert.Equal(1, result.BestEpoch);
@@ -260,7 +260,7 @@ public class VitTrainingEngineTests
         var config = Config() with { DistillationToken = true };
         options.Architecture = config;
         options.TeacherColumnName = "Teacher";
-        using var result = new VitTrainingEngine(options, config).Train(train);
+        using var result = new ViTTrainingEngine(options, config).Train(train);
         Assert.True(result.History[^1].Loss < result.History[0].Loss);
     }
 

@@ -12,14 +12,14 @@ namespace VitMlNet.Training;
 /// Mixup/CutMix, EMA, per-epoch validation with early stopping and best-weight keeping, a wall-clock time budget, checkpoints,
 /// progress and cancellation. One dispose scope per step keeps memory flat.
 /// </summary>
-internal sealed class VitTrainingEngine
+internal sealed class ViTTrainingEngine
 {
     private readonly VisionTransformerOptions options;
     private readonly ViTConfig config;
 
     /// <summary>Creates an engine for an architecture already adapted to the data (input size and classes).</summary>
     /// <exception cref="ArgumentException">Invalid options or architecture, listing every problem.</exception>
-    public VitTrainingEngine(VisionTransformerOptions options, ViTConfig config)
+    public ViTTrainingEngine(VisionTransformerOptions options, ViTConfig config)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(config);
@@ -372,14 +372,14 @@ internal sealed class VitTrainingEngine
         if (options.LayerDecay < 1 || options.FreezeBackbone)
         {
             // Fine-tuning: ParameterGroups gives per-layer scales and leaves frozen parameters out.
-            var fine = ParameterGroups.Build(model, options.LayerDecay, options.FreezeBackbone, options.Optimizer == VitOptimizer.AdamW);
+            var fine = ParameterGroups.Build(model, options.LayerDecay, options.FreezeBackbone, options.Optimizer == VisionTransformerOptimizer.AdamW);
             learningRateScales = fine.Select(g => g.Scale).ToArray();
-            if (options.Optimizer == VitOptimizer.Adam)
+            if (options.Optimizer == VisionTransformerOptimizer.Adam)
                 return torch.optim.Adam(fine.Select(g => new Adam.ParamGroup(g.Parameters, options.LearningRate * g.Scale)), options.LearningRate);
             return torch.optim.AdamW(fine.Select(g => new AdamW.ParamGroup(g.Parameters, options.LearningRate * g.Scale, weight_decay: g.Decay ? options.WeightDecay : 0)),
                 options.LearningRate, weight_decay: options.WeightDecay);
         }
-        if (options.Optimizer == VitOptimizer.Adam)
+        if (options.Optimizer == VisionTransformerOptimizer.Adam)
             return torch.optim.Adam(model.parameters().Where(p => p.requires_grad), options.LearningRate);
         var noDecay = model.NoWeightDecayParameterNames;
         var all = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();

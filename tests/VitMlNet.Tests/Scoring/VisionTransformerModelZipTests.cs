@@ -8,7 +8,7 @@ using VitMlNet.Scoring;
 namespace VitMlNet.Tests.Scoring;
 
 /// <summary>The scoring package's zip inspection (no TorchSharp) agrees with the library's ONNX reader.</summary>
-public sealed class VitModelZipTests
+public sealed class VisionTransformerModelZipTests
 {
     [Fact]
     public void InspectReadsClassesInputSizeAndArchitectureOfASavedZip()
@@ -29,7 +29,7 @@ public sealed class VitModelZipTests
         try
         {
             ml.Model.Save(model, data.Schema, zip);
-            var info = VitModelZip.Inspect(zip);
+            var info = VisionTransformerModelZip.Inspect(zip);
             var reference = ViTOnnxReader.ReadFromZip(zip);
 
             Assert.Equal(reference.ClassNames, info.ClassNames);
@@ -40,8 +40,8 @@ public sealed class VitModelZipTests
             Assert.Equal(ViTConfig.Tiny.Name, info.ArchitectureName);
             Assert.Equal(reference.Config, ViTOnnxMetadata.DeserializeConfig(info.ConfigJson));
             Assert.True(info.OnnxModelBytes > 10_000);
-            Assert.Equal(info.ConfigJson, info.Metadata[VitModelZip.ConfigKey]);
-            Assert.True(VitModelZip.IsVitModelZip(zip));
+            Assert.Equal(info.ConfigJson, info.Metadata[VisionTransformerModelZip.ConfigKey]);
+            Assert.True(VisionTransformerModelZip.IsVitModelZip(zip));
         }
         finally
         {
@@ -68,10 +68,10 @@ public sealed class VitModelZipTests
             string text = Path.Combine(dir, "model.txt");
             File.WriteAllText(text, "not a zip");
 
-            Assert.Throws<InvalidDataException>(() => VitModelZip.Inspect(plain));
-            Assert.False(VitModelZip.IsVitModelZip(plain));
-            Assert.False(VitModelZip.IsVitModelZip(text));
-            Assert.False(VitModelZip.IsVitModelZip(Path.Combine(dir, "missing.zip")));
+            Assert.Throws<InvalidDataException>(() => VisionTransformerModelZip.Inspect(plain));
+            Assert.False(VisionTransformerModelZip.IsVitModelZip(plain));
+            Assert.False(VisionTransformerModelZip.IsVitModelZip(text));
+            Assert.False(VisionTransformerModelZip.IsVitModelZip(Path.Combine(dir, "missing.zip")));
         }
         finally
         {
