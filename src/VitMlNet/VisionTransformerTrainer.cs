@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
-using VitMlNet.ModelZip;
 using VitMlNet.Training;
 
 namespace VitMlNet;
@@ -103,13 +102,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
         try
         {
             var config = o.ResolveArchitecture().WithInput(train.Channels, train.Height, train.Width, classes);
-            VisionTransformer? initial = null;
-            if (o.InitialModel is not null)
-            {
-                initial = InitialWeights.Load(o.InitialModel, config, o.Seed);
-                config = initial.Config;
-            }
-            using var result = new ViTTrainingEngine(o, config).Train(trainCache, validCache, initial);
+            using var result = ViTTrainingEngine.Run(o, config, trainCache, validCache).Result;
             return VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input);
         }
         finally

@@ -260,24 +260,11 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
                 string? directory = checkpoints ? trial.CheckpointDirectory(WorkDirectory(), f) : null;
                 o.CheckpointDirectory = directory;
                 o.ResumeFromCheckpoint = directory is not null;
-                var config = trial.Config ?? o.Architecture!;
-                VisionTransformer? initial = null;
-                if (o.InitialModel is not null && (directory is null || !Checkpoint.Exists(directory)))
-                {
-                    initial = InitialWeights.Load(o.InitialModel, o.Architecture!, o.Seed);
-                    config = initial.Config;
-                }
+                // A run resuming its checkpoint keeps the trial's architecture; a fresh one starts from the options'.
+                bool resuming = directory is not null && Checkpoint.Exists(directory);
+                var (result, config) = ViTTrainingEngine.Run(o, resuming ? trial.Config ?? o.Architecture! : o.Architecture!,
+                    fold.Train, fold.Validation, fromInitialModel: !resuming);
                 trial.Config = config;
-                TrainingResult result;
-                try
-                {
-                    result = new ViTTrainingEngine(o, config).Train(fold.Train, fold.Validation, initial);
-                }
-                catch
-                {
-                    initial?.Dispose();
-                    throw;
-                }
                 using (result)
                 {
                     if (result.History.Count == 0) return new RunOutcome.NotEvaluated();

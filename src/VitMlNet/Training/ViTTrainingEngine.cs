@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Training;
@@ -29,6 +30,32 @@ internal sealed class ViTTrainingEngine
             throw new ArgumentException($"FreezeStem needs an architecture with the ResNet18 stem (actual stem {config.Stem}).");
         this.options = options;
         this.config = config;
+    }
+
+    /// <summary>
+    /// The one way VitMlNet trains, for <see cref="VisionTransformerTrainer.Fit"/> and the experiment's folds alike:
+    /// starts from <see cref="VisionTransformerOptions.InitialModel"/> when there is one and
+    /// <paramref name="fromInitialModel"/> (a run resuming its checkpoint does not), else from fresh weights, and trains.
+    /// Returns the result and the architecture trained (the initial model's, when it gave the weights).
+    /// </summary>
+    internal static (TrainingResult Result, ViTConfig Config) Run(VisionTransformerOptions options, ViTConfig config,
+        ImageCache train, ImageCache? validation, bool fromInitialModel = true)
+    {
+        VisionTransformer? initial = null;
+        if (options.InitialModel is not null && fromInitialModel)
+        {
+            initial = InitialWeights.Load(options.InitialModel, config, options.Seed);
+            config = initial.Config;
+        }
+        try
+        {
+            return (new ViTTrainingEngine(options, config).Train(train, validation, initial), config);
+        }
+        catch
+        {
+            initial?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
