@@ -52,8 +52,14 @@ internal static class SchemaChecks
             throw Mismatch(role, name, "a key type (use MapValueToKey)", Describe(column));
     }
 
-    public static SchemaShape.Column? Find(SchemaShape shape, string name) =>
-        shape.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).FirstOrDefault();
+    public static SchemaShape.Column? Find(SchemaShape shape, string name)
+    {
+        foreach (var c in shape)
+        {
+            if (c.Name == name) return c;
+        }
+        return null;
+    }
 
     public static string Describe(DataViewType type) => type switch
     {

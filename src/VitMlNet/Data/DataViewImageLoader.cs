@@ -80,7 +80,7 @@ internal static class DataViewImageLoader
             var getTeacher = teacherColumn is null ? null : KeyGetter(cursor, schema[teacherColumn]);
             var buffer = default(VBuffer<float>);
             long row = 0;
-            while (ReadRow(cursor.MoveNext, data, row))
+            while (MoveNext(cursor, data, row))
             {
                 if ((row & 1023) == 0) cancellation.ThrowIfCancellationRequested();
                 ulong raw = getLabel();
@@ -92,7 +92,7 @@ internal static class DataViewImageLoader
                     if (t == 0) throw new InvalidDataException($"Teacher column '{teacherColumn}' has a missing value (key 0) at row {row}.");
                     teacherLabels!.Add((int)(t - 1));
                 }
-                ReadRow(() => { getPixels(ref buffer); return true; }, data, row);
+                GetPixels(getPixels, ref buffer, data, row);
                 if (buffer.Length != per)
                     throw SchemaChecks.Mismatch("feature", featureColumn, $"{per} values per row", $"{buffer.Length} at row {row}");
                 var dense = new float[per];
@@ -116,12 +116,25 @@ internal static class DataViewImageLoader
         return new LoadedImages(cache, names);
     }
 
-    /// <summary>Runs one read of row <paramref name="row"/>, a failure wrapped by <see cref="RowFailure"/>.</summary>
-    private static bool ReadRow(Func<bool> read, IDataView data, long row)
+    /// <summary>Moves the cursor to row <paramref name="row"/>, a failure wrapped by <see cref="RowFailure"/>.</summary>
+    private static bool MoveNext(DataViewRowCursor cursor, IDataView data, long row)
     {
         try
         {
-            return read();
+            return cursor.MoveNext();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw RowFailure(data, row, e);
+        }
+    }
+
+    /// <summary>Reads row <paramref name="row"/>'s pixels into <paramref name="buffer"/>, a failure wrapped by <see cref="RowFailure"/>.</summary>
+    private static void GetPixels(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> buffer, IDataView data, long row)
+    {
+        try
+        {
+            getter(ref buffer);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -36,9 +36,9 @@ internal sealed class StemFeatureCache : IDisposable
 
     /// <summary>
     /// Computes the cache for <paramref name="model"/>'s stem on the <paramref name="count"/> training images (eval
-    /// semantics, no gradients, batches of 32 run through the stem 8 at a time): <paramref name="batch"/> gives the normalized pixels, labels and targets
-    /// of the rows it is asked for, augmented when asked (views after the first) with the generator and random source
-    /// given: the training step's own batch preparation.
+    /// semantics, no gradients, batches of 32 run through the stem 8 at a time): <paramref name="batch"/> gives the
+    /// normalized pixels, labels and targets of the rows it is asked for, augmented when asked (views after the first)
+    /// with the generator and random source given: the training step's own batch preparation.
     /// </summary>
     public static StemFeatureCache Build(VisionTransformer model, int count, int views, int seed, bool hasTeacher,
         Func<Tensor, bool, Generator, Random, (Tensor X, Tensor Y, Tensor Targets, Tensor? TeacherTargets)> batch)
