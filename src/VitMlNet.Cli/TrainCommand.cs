@@ -39,6 +39,8 @@ internal sealed record TrainSettings
     public int? Heads { get; init; }
     public double? LayerDecay { get; init; }
     public bool FreezeBackbone { get; init; }
+    public VisionTransformerTeacher Teacher { get; init; }
+    public VisionTransformerDistillation Distillation { get; init; }
 
     /// <summary>The output option as the user typed it (<c>-o</c>, <c>--output</c> or <c>--out</c>), for messages.</summary>
     public string OutOption { get; init; } = "--output";
@@ -82,6 +84,8 @@ internal static class TrainCommand
         var heads = CheckpointCli.HeadsOption();
         var layerDecay = new Option<double?>("--layer-decay") { HelpName = "X", Description = "Layer-wise learning-rate decay for fine-tuning (e.g. 0.75; default: off)" };
         var freeze = new Option<bool>("--freeze-backbone") { Description = "Train the classifier head only (linear probing of a pretrained ViT)" };
+        var teacher = new Option<VisionTransformerTeacher>("--teacher") { HelpName = "None|ResNet18", Description = "DeiT distillation from a teacher the trainer builds: ResNet18 = ML.NET's pretrained ResNet18 + a linear head fitted on the training images, labelling every augmented view (adds a distillation token; not saved in the zip)", DefaultValueFactory = _ => VisionTransformerTeacher.None };
+        var distillation = new Option<VisionTransformerDistillation>("--distillation") { HelpName = "Hard|Soft", Description = "What the distillation token learns from --teacher: its predicted class (Hard, DeiT's best) or its probabilities at temperature 3 (Soft)", DefaultValueFactory = _ => VisionTransformerDistillation.Hard };
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
         var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
         var checkpoint = new Option<string?>("--checkpoint") { HelpName = "DIR", Description = "Write a checkpoint into this folder after every epoch (crash-safe: the last complete one is kept)" };
@@ -90,7 +94,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
             data, output, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, report, json, skip, limit, int8, flip,
-            budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze, verbosity,
+            budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze, teacher, distillation, verbosity,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings
         {
@@ -103,6 +107,7 @@ internal static class TrainCommand
             FlipAverage = parse.GetValue(flip), TimeBudget = parse.GetValue(budget), ShiftAverage = parse.GetValue(shift),
             Resize = parse.GetValue(resize), Checkpoint = parse.GetValue(checkpoint), Resume = parse.GetValue(resume),
             From = parse.GetValue(from), Heads = parse.GetValue(heads), LayerDecay = parse.GetValue(layerDecay), FreezeBackbone = parse.GetValue(freeze),
+            Teacher = parse.GetValue(teacher), Distillation = parse.GetValue(distillation),
         }, context with { Verbosity = parse.GetValue(verbosity) }), trace: parse.GetValue(verbosity) >= Verbosity.Diagnostic));
         return command;
     }
@@ -224,6 +229,14 @@ internal static class TrainCommand
                 ? VisionTransformerRecipes.ForData(data.Train.Count, data.Train.ClassNames.Length, data.Channels, data.Height, data.Width)
                 : VisionTransformerRecipes.Apply(recipeName);
             if (data.From is not null) CheckpointCli.ApplyFrom(s.From!, data.From, s.LayerDecay, s.FreezeBackbone, recipe);
+            if (s.Teacher != VisionTransformerTeacher.None)
+            {
+                if (data.From is { Config.DistillationToken: false })
+                    throw new UsageException($"--teacher {s.Teacher} needs a distillation token; the checkpoint of --from '{s.From}' has none (a DeiT distilled one has).");
+                recipe.Teacher = s.Teacher;
+                recipe.Distillation = s.Distillation;
+                recipe.Architecture = recipe.ResolveArchitecture() with { DistillationToken = true };
+            }
             var config = recipe.ResolveArchitecture();
             if (data.Height % config.PatchSize != 0 || data.Width % config.PatchSize != 0)
             {
@@ -366,6 +379,7 @@ internal static class TrainCommand
         if (s.Limit is <= 0) e.Add($"--limit must be positive (got {s.Limit})");
         if (s.Channels is not (null or 1 or 3)) e.Add($"--channels must be 1 or 3 (got {s.Channels})");
         if (s.Test is not null && s.TestFraction is not null) e.Add("give --test or --test-fraction, not both");
+        if (s.Distillation != VisionTransformerDistillation.Hard && s.Teacher == VisionTransformerTeacher.None) e.Add($"--distillation {s.Distillation} needs --teacher");
         if (s.TestFraction is double f && !(f > 0 && f < 1)) e.Add($"--test-fraction must be between 0 and 1 (got {f})");
         if (!(s.ValidationFraction >= 0 && s.ValidationFraction < 1)) e.Add($"--validation-fraction must be in [0, 1) (got {s.ValidationFraction})");
         if (string.IsNullOrWhiteSpace(s.Out)) e.Add($"{s.OutOption} must name a file");

@@ -21,6 +21,31 @@ public enum VisionTransformerLearningRateSchedule
     WarmupCosine,
 }
 
+/// <summary>A pretrained teacher the trainer builds itself for DeiT distillation (<see cref="VisionTransformerOptions.Teacher"/>).</summary>
+public enum VisionTransformerTeacher
+{
+    /// <summary>No built-in teacher (a <see cref="VisionTransformerOptions.TeacherColumnName"/> may still give one).</summary>
+    None,
+    /// <summary>
+    /// ML.NET's pretrained ImageNet ResNet18 (the network of <c>DnnFeaturizeImage</c>, package
+    /// Microsoft.ML.DnnImageFeaturizer.ResNet18) with a linear softmax head fitted on the training images' pooled
+    /// 512-feature vectors: ML.NET's usual small-data pipeline, run inside the trainer on every augmented view.
+    /// </summary>
+    ResNet18,
+}
+
+/// <summary>What the distillation head learns from the teacher (DeiT, Touvron et al., arXiv 2012.12877, section 4).</summary>
+public enum VisionTransformerDistillation
+{
+    /// <summary>The teacher's predicted class (DeiT's hard distillation, its best): cross-entropy on its argmax.</summary>
+    Hard,
+    /// <summary>
+    /// The teacher's class probabilities at <see cref="VisionTransformerOptions.DistillationTemperature"/> τ: τ² times the
+    /// cross-entropy between softmax(teacher/τ) and softmax(student/τ) (Hinton et al.'s soft targets).
+    /// </summary>
+    Soft,
+}
+
 /// <summary>
 /// Options of the <c>VisionTransformerTrainer</c>: columns, architecture, optimization, augmentation,
 /// validation, reproducibility and monitoring. Every property has a documented default; <see cref="Validate"/>
@@ -49,6 +74,24 @@ public sealed class VisionTransformerOptions
     /// The default is null.
     /// </summary>
     public string? TeacherColumnName { get; set; }
+
+    /// <summary>
+    /// A teacher the trainer builds itself for DeiT distillation: with <see cref="VisionTransformerTeacher.ResNet18"/>,
+    /// ML.NET's pretrained ResNet18 plus a linear head fitted on the training images (L2-regularized softmax regression on
+    /// their pooled features) labels every augmented view the student trains on, once per view when the views are cached
+    /// (<see cref="StemFeatureViews"/>; a hybrid whose stem is the whole frozen ResNet18 shares its feature maps, so the
+    /// teacher costs almost nothing), else every step. Images smaller than 224 on a side are enlarged to it for the
+    /// teacher, grey ones repeated to RGB. Needs an architecture with a distillation token; the teacher is not saved with
+    /// the model, so scoring never needs it; the ResNet18 package is found or downloaded as for <see cref="ResNet18Path"/>.
+    /// The default is <see cref="VisionTransformerTeacher.None"/>.
+    /// </summary>
+    public VisionTransformerTeacher Teacher { get; set; }
+
+    /// <summary>What the distillation head learns from <see cref="Teacher"/>. The default is <see cref="VisionTransformerDistillation.Hard"/>.</summary>
+    public VisionTransformerDistillation Distillation { get; set; }
+
+    /// <summary>Temperature τ of <see cref="VisionTransformerDistillation.Soft"/> distillation (DeiT's 3). The default is 3.</summary>
+    public double DistillationTemperature { get; set; } = 3;
 
     /// <summary>Architecture preset name (see <see cref="ViTConfig.PresetNames"/>), used when <see cref="Architecture"/> is null. The default is "seed".</summary>
     public string Preset { get; set; } = "seed";
@@ -283,6 +326,16 @@ public sealed class VisionTransformerOptions
         Need(Device is not null && (Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)), $"Device must be 'cpu', 'cuda' or 'cuda:N' (actual '{Device}')");
         if (TeacherColumnName is not null)
             Need(ResolveArchitectureOrNull()?.DistillationToken == true, "TeacherColumnName needs an architecture with DistillationToken = true");
+        Need(Enum.IsDefined(Teacher), $"Teacher is not a known teacher (actual {(int)Teacher})");
+        Need(Enum.IsDefined(Distillation), $"Distillation is not a known kind (actual {(int)Distillation})");
+        if (Teacher != VisionTransformerTeacher.None)
+        {
+            Need(ResolveArchitectureOrNull() is not { DistillationToken: false }, $"Teacher {Teacher} needs an architecture with DistillationToken = true");
+            Need(TeacherColumnName is null, $"Teacher {Teacher} and TeacherColumnName '{TeacherColumnName}' are two teachers; set one");
+        }
+        Need(Distillation == VisionTransformerDistillation.Hard || Teacher != VisionTransformerTeacher.None,
+            "Distillation Soft needs a Teacher (a TeacherColumnName gives hard labels only)");
+        Need(DistillationTemperature > 0 && double.IsFinite(DistillationTemperature), $"DistillationTemperature must be positive (actual {DistillationTemperature})");
         if (Augmentation is null) e.Add("Augmentation must not be null");
         else e.AddRange(Augmentation.GetErrors().Select(x => "Augmentation." + x));
         return e;

@@ -131,7 +131,7 @@ public static class VisionTransformerRecipes
             // for about 15,000 samples seen.
             h.StemFeatureViews = Math.Clamp((int)Math.Round(1200.0 / count), 2, 8);
             h.Epochs = Math.Clamp((int)Math.Round(15_000.0 / (count * h.StemFeatureViews)), 5, 30);
-            return h;
+            return WithTeacherToken(h);
         }
         var o = Apply("fmnist-fast", baseOptions);
         o.Preset = "fmnist-fast";
@@ -145,6 +145,13 @@ public static class VisionTransformerRecipes
             o.Augmentation = new AugmentationOptions { RandomCropPadding = Math.Max(1, Math.Min(height, width) / 14), HorizontalFlip = channels == 3 };
         }
 
+        return WithTeacherToken(o);
+    }
+
+    /// <summary>With a <see cref="VisionTransformerOptions.Teacher"/> asked for, the chosen architecture gets the distillation token it needs.</summary>
+    private static VisionTransformerOptions WithTeacherToken(VisionTransformerOptions o)
+    {
+        if (o.Teacher != VisionTransformerTeacher.None) o.Architecture = o.Architecture! with { DistillationToken = true };
         return o;
     }
 
@@ -185,8 +192,9 @@ public static class VisionTransformerRecipes
             ? string.Format(inv, "hybrid ViT on ML.NET's pretrained ResNet18 ({0}{1}), ", o.FreezeStem ? "frozen" : "fine-tuned",
                 o.StemFeatureViews > 0 ? string.Format(inv, ", features of {0} views per image computed once", o.StemFeatureViews) : "")
             : "";
-        return string.Format(inv, "recipe auto for {0} images of {1}x{2}x{3}: {11}{4} blocks, dim {5}, patch {6}, {7} epochs, batch {8}, lr {9:0.0##e+00}{10}",
-            count, a.Channels, a.ImageHeight, a.ImageWidth, a.Depth, a.Dim, a.PatchSize, o.Epochs, o.BatchSize, o.LearningRate, augment, stem);
+        string teacher = o.Teacher == VisionTransformerTeacher.None ? "" : $", {o.Distillation.ToString().ToLowerInvariant()} distillation from a {o.Teacher} teacher";
+        return string.Format(inv, "recipe auto for {0} images of {1}x{2}x{3}: {11}{4} blocks, dim {5}, patch {6}, {7} epochs, batch {8}, lr {9:0.0##e+00}{10}{12}",
+            count, a.Channels, a.ImageHeight, a.ImageWidth, a.Depth, a.Dim, a.PatchSize, o.Epochs, o.BatchSize, o.LearningRate, augment, stem, teacher);
     }
 
     /// <summary>The divisor of both sides closest to a grid of 8×8 tokens (at least 2 pixels, at least 2 tokens a side; 1 when nothing else divides).</summary>

@@ -101,6 +101,13 @@ foreach (var name in datasets)
             else if (knob == "flip") options.ScoringFlipAverage = true;
             else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
             else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
+            else if (knob == "teacher" || knob.StartsWith("soft", StringComparison.Ordinal))
+            {
+                // DeiT distillation from ML.NET's ResNet18 + a linear head fitted in the trainer: hard, or soft at τ (soft3).
+                options.Architecture = options.ResolveArchitecture() with { DistillationToken = true };
+                options.Teacher = VisionTransformerTeacher.ResNet18;
+                if (knob != "teacher") { options.Distillation = VisionTransformerDistillation.Soft; options.DistillationTemperature = double.Parse(knob[4..], inv); }
+            }
             else if (knob == "unfrozen") { options.FreezeStem = false; options.StemFeatureViews = 0; }
             else if (knob.StartsWith("depth", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Depth = int.Parse(knob[5..], inv) };
             else if (knob.StartsWith("dim", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Dim = int.Parse(knob[3..], inv) };

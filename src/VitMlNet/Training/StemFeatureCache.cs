@@ -29,7 +29,25 @@ internal sealed class StemFeatureCache : IDisposable
     public Tensor Targets { get; }
 
     /// <summary>The teacher's targets, mixed like <see cref="Targets"/>, or null without a teacher.</summary>
-    public Tensor? TeacherTargets { get; }
+    public Tensor? TeacherTargets { get; private set; }
+
+    /// <summary>
+    /// Sets <see cref="TeacherTargets"/> from the cached maps (a teacher that reads the same feature maps): computed 256
+    /// samples at a time, without gradients.
+    /// </summary>
+    public void SetTeacherTargets(Func<Tensor, Tensor> targetsOfMaps)
+    {
+        using var noGrad = torch.no_grad();
+        var parts = new List<Tensor>();
+        foreach (var maps in Maps.split(256))
+        {
+            using var scope = torch.NewDisposeScope();
+            parts.Add(targetsOfMaps(maps).MoveToOuterDisposeScope());
+            maps.Dispose();
+        }
+        TeacherTargets?.Dispose();
+        TeacherTargets = Cat(parts);
+    }
 
     /// <summary>Number of samples: views × images.</summary>
     public int Count => (int)Maps.shape[0];

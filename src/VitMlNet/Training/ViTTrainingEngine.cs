@@ -28,6 +28,8 @@ internal sealed class ViTTrainingEngine
         config.Validate();
         if (options.FreezeStem && config.Stem != ViTStem.ResNet18)
             throw new ArgumentException($"FreezeStem needs an architecture with the ResNet18 stem (actual stem {config.Stem}).");
+        if (options.Teacher != VisionTransformerTeacher.None && !config.DistillationToken)
+            throw new ArgumentException($"Teacher {options.Teacher} needs an architecture with DistillationToken = true (actual '{config.Name}' has none).");
         this.options = options;
         this.config = config;
     }
@@ -82,10 +84,19 @@ internal sealed class ViTTrainingEngine
         using var mean = torch.tensor(config.Mean.ToArray(), device: device).reshape(1, -1, 1, 1);
         using var std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
         var augmenter = new BatchAugmenter(options.Augmentation);
+        using var teacher = CreateTeacher(train, device, mean, std);
+        var ownTeacher = teacher is { SharesStudentStem: false } ? teacher : null;
         using var features = options.StemFeatureViews > 0
-            ? StemFeatureCache.Build(model, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null,
-                (idx, augment, generator, random) => Batch(train, idx, device, mean, std, augmenter, generator, random, augment))
+            ? StemFeatureCache.Build(model, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null || ownTeacher is not null,
+                (idx, augment, generator, random) => Batch(train, idx, device, mean, std, augmenter, generator, random, augment, ownTeacher))
             : null;
+        if (teacher is { SharesStudentStem: true })
+        {
+            // The cached maps are the teacher's: fit its head on the images themselves (view 0), then label every view.
+            using (var scope = torch.NewDisposeScope())
+                teacher.Fit(ResNet18Teacher.Pool(features!.Maps.narrow(0, 0, train.Count)), features.Labels.narrow(0, 0, train.Count), config.NumClasses);
+            features!.SetTeacherTargets(maps => TeacherTargets(teacher.Logits(ResNet18Teacher.Pool(maps))));
+        }
         int count = features?.Count ?? train.Count;
         int batch = Math.Min(options.BatchSize, count);
         int stepsPerEpoch = (count + batch - 1) / batch;
@@ -103,7 +114,7 @@ internal sealed class ViTTrainingEngine
         }
 
         var clock = new TrainingClock(options.TimeBudget, state);
-        var run = new TrainingRun(model, optimizer, ema, schedule, augmenter, train, features, count, mean, std, stepsPerEpoch, batch, device, clock);
+        var run = new TrainingRun(model, optimizer, ema, schedule, augmenter, train, features, ownTeacher, count, mean, std, stepsPerEpoch, batch, device, clock);
         bool cancelled = false, earlyStopped = false;
         try
         {
@@ -207,7 +218,7 @@ internal sealed class ViTTrainingEngine
 
     /// <summary>What every epoch of one run shares: the model and its optimizer, the schedule, the data and its normalization.</summary>
     private sealed record TrainingRun(VisionTransformer Model, optim.Optimizer Optimizer, ModelEma? Ema, LearningRateSchedule Schedule,
-        BatchAugmenter Augmenter, ImageCache Train, StemFeatureCache? Features, int Count, Tensor Mean, Tensor Std, int StepsPerEpoch, int BatchSize,
+        BatchAugmenter Augmenter, ImageCache Train, StemFeatureCache? Features, ResNet18Teacher? Teacher, int Count, Tensor Mean, Tensor Std, int StepsPerEpoch, int BatchSize,
         Device Device, TrainingClock Clock);
 
     /// <summary>
@@ -327,15 +338,20 @@ internal sealed class ViTTrainingEngine
         else
         {
             Tensor x;
-            (x, y, targets, teacherTargets) = Batch(run.Train, idx, run.Device, run.Mean, run.Std, run.Augmenter, randomness.Generator, randomness.Random, augment: true);
+            (x, y, targets, teacherTargets) = Batch(run.Train, idx, run.Device, run.Mean, run.Std, run.Augmenter, randomness.Generator, randomness.Random, augment: true, run.Teacher);
             (logits, distLogits) = run.Model.ForwardWithDistillation(x);
         }
 
         var loss = SoftCrossEntropy(logits, targets);
         if (distLogits is not null)
         {
-            // DeiT hard distillation: the distillation head learns the teacher's labels (or the true ones without a teacher).
-            loss = loss.mul(0.5).add(SoftCrossEntropy(distLogits, teacherTargets ?? targets).mul(0.5));
+            // DeiT distillation: the distillation head learns the teacher's labels, or its probabilities at temperature τ
+            // (soft; τ² keeps the gradient's scale), or the true labels without a teacher.
+            double tau = options.DistillationTemperature;
+            var distillation = teacherTargets is not null && options.Distillation == VisionTransformerDistillation.Soft
+                ? SoftCrossEntropy(distLogits.div(tau), teacherTargets).mul(tau * tau)
+                : SoftCrossEntropy(distLogits, teacherTargets ?? targets);
+            loss = loss.mul(0.5).add(distillation.mul(0.5));
         }
         float lossValue = loss.item<float>();
         if (!float.IsFinite(lossValue))
@@ -353,18 +369,55 @@ internal sealed class ViTTrainingEngine
 
     /// <summary>
     /// The rows <paramref name="idx"/> of <paramref name="train"/> as a training batch: pixels scaled, augmented when
-    /// <paramref name="augment"/> (and any augmentation is on), normalized; their labels, smoothed targets and teacher targets.
+    /// <paramref name="augment"/> (and any augmentation is on), normalized; their labels, smoothed targets and teacher
+    /// targets (a teacher column's labels, mixed like the true ones; or <paramref name="teacher"/>'s on the augmented pixels).
     /// </summary>
     private (Tensor X, Tensor Y, Tensor Targets, Tensor? TeacherTargets) Batch(ImageCache train, Tensor idx, Device device, Tensor mean, Tensor std,
-        BatchAugmenter augmenter, Generator generator, Random random, bool augment)
+        BatchAugmenter augmenter, Generator generator, Random random, bool augment, ResNet18Teacher? teacher = null)
     {
         var x = train.Images.index_select(0, idx).to(device).to(ScalarType.Float32).mul_(options.PixelScale);
         var y = train.Labels.index_select(0, idx).to(device);
         var targets = SoftTargets(y, config.NumClasses, options.LabelSmoothing);
         Tensor? teacherTargets = train.TeacherLabels is null ? null : SoftTargets(train.TeacherLabels.index_select(0, idx).to(device), config.NumClasses, 0);
         if (augment && options.Augmentation.Any) (x, targets, teacherTargets) = Augment(augmenter, generator, random, x, targets, teacherTargets);
-        return (x.sub_(mean).div_(std), y, targets, teacherTargets);
+        x = x.sub_(mean).div_(std);
+        if (teacher is not null) teacherTargets = TeacherTargets(teacher.Logits(teacher.Features(x)));
+        return (x, y, targets, teacherTargets);
     }
+
+    /// <summary>
+    /// The <see cref="VisionTransformerOptions.Teacher"/> for this run, its head fitted on the training images, or null
+    /// without one. It shares the student's cached stem maps when they are its own (and is fitted once they exist).
+    /// </summary>
+    private ResNet18Teacher? CreateTeacher(ImageCache train, Device device, Tensor mean, Tensor std)
+    {
+        if (options.Teacher == VisionTransformerTeacher.None) return null;
+        if (options.StemFeatureViews > 0 && ResNet18Teacher.StemIsTeacher(config, options.FreezeStem)) return ResNet18Teacher.SharingStem();
+        var teacher = ResNet18Teacher.WithOwnNetwork(config, Checkpoints.ResNet18Weights.Locate(options.ResNet18Path, options.Log), device);
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            var pooled = new List<Tensor>();
+            for (long start = 0; start < train.Count; start += 32)
+            {
+                var idx = torch.arange(start, Math.Min(start + 32, train.Count), dtype: ScalarType.Int64);
+                var x = train.Images.index_select(0, idx).to(device).to(ScalarType.Float32).mul_(options.PixelScale).sub_(mean).div_(std);
+                pooled.Add(teacher.Features(x));
+            }
+            teacher.Fit(torch.cat(pooled, 0), train.Labels, config.NumClasses);
+            return teacher;
+        }
+        catch
+        {
+            teacher.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What the distillation head learns from teacher logits: their class (hard) or their probabilities at τ (soft).</summary>
+    private Tensor TeacherTargets(Tensor logits) => options.Distillation == VisionTransformerDistillation.Soft
+        ? logits.div(options.DistillationTemperature).softmax(1)
+        : SoftTargets(logits.argmax(1), config.NumClasses, 0);
 
     /// <summary>Augments a batch; teacher targets, when present, are mixed exactly like the labels (both at once).</summary>
     private (Tensor X, Tensor Targets, Tensor? TeacherTargets) Augment(BatchAugmenter augmenter, Generator generator, Random random, Tensor x, Tensor targets, Tensor? teacherTargets)

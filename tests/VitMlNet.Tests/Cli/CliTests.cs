@@ -120,6 +120,27 @@ public partial class CliTests : IClassFixture<CliFixture>
         Assert.True(File.Exists(zip));
     }
 
+    /// <summary>
+    /// <c>--teacher resnet18</c>: the trainer builds ML.NET's ResNet18 + a linear head as the DeiT teacher (here on every
+    /// step, the 16×16 images enlarged to 224 for it); the saved model has the distillation token and scores without it.
+    /// </summary>
+    [Fact]
+    public void TrainWithTheResNet18TeacherSavesADistilledModel()
+    {
+        string zip = f.NewPath("distilled.zip");
+        var r = Vit.Run("train", "--data", f.Train.Root, "--test-fraction", "0.25", "--preset", "tiny", "--epochs", "1", "--batch", "16",
+            "--teacher", "resnet18", "--distillation", "soft", "--json", "--out", zip);
+        Assert.True(r.Code == 0, r.ToString());
+        var json = JsonDocument.Parse(r.Out).RootElement;
+        Assert.True(json.GetProperty("architecture").GetProperty("distillationToken").GetBoolean());
+        var info = Vit.Run("info", zip);
+        Assert.Contains("distillation token", info.Out);
+
+        var refused = Vit.Run("train", "--data", f.Train.Root, "--preset", "tiny", "--distillation", "soft", "--out", f.NewPath("never.zip"));
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("--distillation Soft needs --teacher", refused.Err);
+    }
+
     [Fact]
     public void TrainWithATimeBudgetStopsWhenItIsSpent()
     {
