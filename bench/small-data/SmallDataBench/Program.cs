@@ -95,12 +95,14 @@ foreach (var name in datasets)
         // steps, and so the compute, stay the same: only what the images are (and their teacher labels) differs.
         var options = VisionTransformerRecipes.ForData(train.Count, classes.Length, 3, size, size);
         if (rows != originals) options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
+        options.Seed = 1;
         foreach (var knob in knobs)
         {
             if (knob.StartsWith("size", StringComparison.Ordinal)) continue;
             else if (knob == "flip") options.ScoringFlipAverage = true;
             else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
             else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
+            else if (knob.StartsWith("seed", StringComparison.Ordinal)) options.Seed = int.Parse(knob[4..], inv); // a second draw of the same recipe
             else if (knob == "teacher" || knob.StartsWith("soft", StringComparison.Ordinal))
             {
                 // DeiT distillation from ML.NET's ResNet18 + a linear head fitted in the trainer: hard, or soft at τ (soft3).
@@ -124,7 +126,6 @@ foreach (var name in datasets)
             else if (knob.StartsWith("lr", StringComparison.Ordinal)) options.LearningRate = double.Parse(knob[2..], inv);
             else throw new ArgumentException($"unknown knob '{knob}' in '{variant}'");
         }
-        options.Seed = 1;
         if (baseVariant.Contains("strong", StringComparison.Ordinal))
         {
             // The small-data augmentations of DeiT: TrivialAugment, random erasing, Mixup/CutMix.
