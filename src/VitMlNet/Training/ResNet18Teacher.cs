@@ -50,7 +50,8 @@ internal sealed class ResNet18Teacher : IDisposable
     /// </summary>
     public static ResNet18Teacher WithOwnNetwork(ViTConfig student, string onnxPath, Device device)
     {
-        var network = new VisionTransformer(ViTConfig.HybridResNet18.WithInput(3, MinSide, MinSide, student.NumClasses));
+        var (height, width) = InputSize(student.ImageHeight, student.ImageWidth);
+        var network = new VisionTransformer(ViTConfig.HybridResNet18.WithInput(3, height, width, student.NumClasses));
         try
         {
             ResNet18Weights.LoadInto(network, onnxPath);
@@ -75,6 +76,14 @@ internal sealed class ResNet18Teacher : IDisposable
         }
     }
 
+    /// <summary>The size the teacher's network sees a student's H×W images at: enlarged so that the shorter side is at least <see cref="MinSide"/>.</summary>
+    public static (int Height, int Width) InputSize(int height, int width)
+    {
+        if (Math.Min(height, width) >= MinSide) return (height, width);
+        double s = (double)MinSide / Math.Min(height, width);
+        return ((int)Math.Round(height * s), (int)Math.Round(width * s));
+    }
+
     /// <summary>
     /// Pooled features [N, 512] of student-normalized images [N, C, H, W] through the teacher's own network (grey images
     /// repeated to RGB, images under <see cref="MinSide"/> on a side enlarged bilinearly), 8 images at a time, no gradients.
@@ -86,12 +95,8 @@ internal sealed class ResNet18Teacher : IDisposable
         using var scope = torch.NewDisposeScope();
         var x = images.shape[1] == 1 ? images.expand(-1, 3, -1, -1) : images;
         x = x.mul(fromStudent!).add_(toTeacherMean!);
-        long h = x.shape[2], w = x.shape[3];
-        if (Math.Min(h, w) < MinSide)
-        {
-            double s = (double)MinSide / Math.Min(h, w);
-            x = nn.functional.interpolate(x, [(long)Math.Round(h * s), (long)Math.Round(w * s)], mode: InterpolationMode.Bilinear, align_corners: false);
-        }
+        var (h, w) = InputSize((int)x.shape[2], (int)x.shape[3]);
+        if (h != x.shape[2] || w != x.shape[3]) x = nn.functional.interpolate(x, [h, w], mode: InterpolationMode.Bilinear, align_corners: false);
         return torch.cat(x.split(8).Select(part => Pool(network.StemFeatures(part))).ToList(), 0).MoveToOuterDisposeScope();
     }
 

@@ -65,6 +65,21 @@ public class ResNet18TeacherTests
         Assert.True(scale > 0.1f && diff <= 1e-4f * scale, $"max difference {diff} at scale {scale}");
     }
 
+    /// <summary>Images of 224 or more a side reach the teacher's network at their own size, smaller ones enlarged, aspect kept.</summary>
+    [Fact]
+    public void OwnNetworkTakesEachStudentsSize()
+    {
+        Assert.Equal((224, 224), ResNet18Teacher.InputSize(32, 32));
+        Assert.Equal((224, 336), ResNet18Teacher.InputSize(32, 48));
+        Assert.Equal((288, 320), ResNet18Teacher.InputSize(288, 320));
+
+        using var scope = torch.NewDisposeScope();
+        var student = ViTConfig.Tiny.WithInput(3, 224, 256, 3);
+        using var teacher = ResNet18Teacher.WithOwnNetwork(student, ResNet18(), torch.CPU);
+        var features = teacher.Features(torch.randn(2, 3, 224, 256, generator: new torch.Generator(5)));
+        Assert.Equal(new long[] { 2, 512 }, features.shape);
+    }
+
     /// <summary>A hybrid whose frozen stem is the whole ResNet18 on the network's own normalization shares its maps; others do not.</summary>
     [Fact]
     public void OnlyTheWholeFrozenResNetStemIsTheTeacher()
