@@ -235,7 +235,7 @@ internal static class TrainCommand
                     throw new UsageException($"--teacher {s.Teacher} needs a distillation token; the checkpoint of --from '{s.From}' has none (a DeiT distilled one has).");
                 recipe.Teacher = s.Teacher;
                 recipe.Distillation = s.Distillation;
-                recipe.Architecture = recipe.ResolveArchitecture() with { DistillationToken = true };
+                VisionTransformerRecipes.WithTeacherToken(recipe);
             }
             var config = recipe.ResolveArchitecture();
             if (data.Height % config.PatchSize != 0 || data.Width % config.PatchSize != 0)

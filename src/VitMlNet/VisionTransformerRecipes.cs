@@ -150,9 +150,9 @@ public static class VisionTransformerRecipes
     }
 
     /// <summary>With a <see cref="VisionTransformerOptions.Teacher"/> asked for, the chosen architecture gets the distillation token it needs.</summary>
-    private static VisionTransformerOptions WithTeacherToken(VisionTransformerOptions o)
+    internal static VisionTransformerOptions WithTeacherToken(VisionTransformerOptions o)
     {
-        if (o.Teacher != VisionTransformerTeacher.None) o.Architecture = o.Architecture! with { DistillationToken = true };
+        if (o.Teacher != VisionTransformerTeacher.None) o.Architecture = o.ResolveArchitecture() with { DistillationToken = true };
         return o;
     }
 

@@ -398,12 +398,8 @@ internal sealed class ViTTrainingEngine
         {
             using var scope = torch.NewDisposeScope();
             var pooled = new List<Tensor>();
-            for (long start = 0; start < train.Count; start += 32)
-            {
-                var idx = torch.arange(start, Math.Min(start + 32, train.Count), dtype: ScalarType.Int64);
-                var x = train.Images.index_select(0, idx).to(device).to(ScalarType.Float32).mul_(options.PixelScale).sub_(mean).div_(std);
-                pooled.Add(teacher.Features(x));
-            }
+            for (int start = 0; start < train.Count; start += 32)
+                pooled.Add(teacher.Features(Normalize(train.Images.narrow(0, start, Math.Min(32, train.Count - start)).to(device), mean, std)));
             teacher.Fit(torch.cat(pooled, 0), train.Labels, config.NumClasses);
             return teacher;
         }
