@@ -2,7 +2,7 @@ using Microsoft.ML;
 using TorchSharp;
 using VitMlNet.Data;
 using VitMlNet.Modeling;
-using VitMlNet.Reporting;
+using VitMlNet.Cli.Reporting;
 using VitMlNet.Training;
 
 namespace VitMlNet.Cli;

@@ -1,4 +1,4 @@
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>The pixel size of a written chart.</summary>
 /// <param name="Width">Width in pixels.</param>

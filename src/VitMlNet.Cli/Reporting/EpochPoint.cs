@@ -1,6 +1,6 @@
 using VitMlNet.Training;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>Figures of one epoch for <see cref="TrainingCurves"/>.</summary>
 /// <param name="Epoch">Epoch number (1-based in the trainer; must increase from point to point).</param>

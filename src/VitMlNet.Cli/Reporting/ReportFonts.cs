@@ -3,7 +3,7 @@ using System.Text;
 using ScottPlot;
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>
 /// The typefaces of all report text: DejaVu Sans Book and Bold, shipped inside this assembly (subset to Latin, Greek,
@@ -109,7 +109,7 @@ internal static class ReportFonts
 
     private static SKTypeface FromResource(string file)
     {
-        string name = "VitMlNet.Reporting.Fonts." + file;
+        string name = "VitMlNet.Cli.Reporting.Fonts." + file;
         using var stream = typeof(ReportFonts).Assembly.GetManifestResourceStream(name)
             ?? throw new InvalidOperationException($"The font resource {name} is missing from {typeof(ReportFonts).Assembly.GetName().Name}.");
         using var copy = new MemoryStream();

@@ -1,4 +1,4 @@
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>One test image with its prediction, for <see cref="PredictionGrid"/>.</summary>
 /// <param name="Pixels">Planar C×H×W bytes, C = 1 (gray) or 3 (R, G, B planes); C follows from the length.</param>

@@ -1,4 +1,4 @@
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>One image with its attention map (e.g. attention rollout), for <see cref="AttentionMapChart"/>.</summary>
 /// <param name="Pixels">Planar C×H×W bytes, C = 1 (gray) or 3 (R, G, B planes); C follows from the length.</param>

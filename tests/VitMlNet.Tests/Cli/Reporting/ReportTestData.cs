@@ -1,7 +1,7 @@
 using SkiaSharp;
-using VitMlNet.Reporting;
+using VitMlNet.Cli.Reporting;
 
-namespace VitMlNet.Tests.Reporting;
+namespace VitMlNet.Tests.Cli.Reporting;
 
 /// <summary>
 /// A temp folder for report outputs (kept, not deleted, when <c>VITMLNET_REPORT_GALLERY</c> names a folder to collect them

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>
 /// Writes <c>index.html</c> into a report folder: a self-contained page (inline CSS, no scripts or external assets) with a

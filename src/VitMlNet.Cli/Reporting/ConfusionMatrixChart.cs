@@ -1,7 +1,7 @@
 using ScottPlot;
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>
 /// A confusion-matrix heat map drawn with ScottPlot: actual classes in rows, predicted classes in columns, counts in the cells, each row's

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>
 /// Attention maps over their images: per image a column with the input on top and the attention overlay below (the map

@@ -2,7 +2,7 @@ using ScottPlot;
 using ScottPlot.TickGenerators;
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>
 /// Loss and accuracy per epoch, training and validation, as a two-panel ScottPlot line chart (loss left, accuracy right), with the

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>A white raster surface that saves itself as PNG.</summary>
 internal sealed class ChartCanvas : IDisposable

@@ -1,4 +1,4 @@
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>Precision and recall of one class, for the per-class table of <see cref="ReportIndex"/>.</summary>
 /// <param name="ClassName">Class name.</param>

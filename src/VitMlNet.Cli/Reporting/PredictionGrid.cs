@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>
 /// The first test images in a grid, each upscaled with nearest-neighbour sampling and titled "predicted / actual" with the

@@ -1,7 +1,7 @@
 using System.Globalization;
-using VitMlNet.Reporting;
+using VitMlNet.Cli.Reporting;
 
-namespace VitMlNet.Tests.Reporting;
+namespace VitMlNet.Tests.Cli.Reporting;
 
 public sealed class ReportIndexTests
 {

@@ -2,7 +2,7 @@ using System.Globalization;
 using ScottPlot;
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>Shared colours, text sizes and the ScottPlot look of the report charts.</summary>
 internal static class ChartStyle

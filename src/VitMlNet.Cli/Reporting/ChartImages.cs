@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>Validation of planar (CHW) uint8 pixel arrays and their conversion to bitmaps.</summary>
 internal static class ChartImages

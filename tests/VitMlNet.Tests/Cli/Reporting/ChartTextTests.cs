@@ -1,7 +1,7 @@
 using SkiaSharp;
-using VitMlNet.Reporting;
+using VitMlNet.Cli.Reporting;
 
-namespace VitMlNet.Tests.Reporting;
+namespace VitMlNet.Tests.Cli.Reporting;
 
 public sealed class ChartTextTests
 {

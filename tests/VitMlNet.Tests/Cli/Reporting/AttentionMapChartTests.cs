@@ -1,6 +1,6 @@
-using VitMlNet.Reporting;
+using VitMlNet.Cli.Reporting;
 
-namespace VitMlNet.Tests.Reporting;
+namespace VitMlNet.Tests.Cli.Reporting;
 
 public sealed class AttentionMapChartTests
 {

@@ -1,8 +1,8 @@
 using SkiaSharp;
-using VitMlNet.Reporting;
+using VitMlNet.Cli.Reporting;
 using VitMlNet.Training;
 
-namespace VitMlNet.Tests.Reporting;
+namespace VitMlNet.Tests.Cli.Reporting;
 
 public sealed class TrainingCurvesTests
 {

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace VitMlNet.Reporting;
+namespace VitMlNet.Cli.Reporting;
 
 /// <summary>Horizontal anchoring of drawn text.</summary>
 internal enum TextAnchor
