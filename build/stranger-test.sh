@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The packages as a stranger uses them (issue 20): packs VitMlNet, VitMlNet.Scoring and the vit tool into a folder,
+# The packages as a stranger uses them: packs VitMlNet, VitMlNet.Scoring and the vit tool into a folder,
 # then, in a temporary directory outside this repository (no Directory.Build.*, no central versions, no repo
 # nuget.config), creates fresh `dotnet new console` projects that get the packages from that folder only (plus the
 # machine's NuGet source for their dependencies) and runs:

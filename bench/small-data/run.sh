@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for issue 22's comparison: builds the small real-photo datasets (make-datasets.sh), then runs
+# One command for the small-photo comparison (VitMlNet against ML.NET's ResNet18 pipeline): builds the small real-photo datasets (make-datasets.sh), then runs
 # SmallDataBench, which fits ML.NET's pretrained-ResNet18 + L-BFGS pipeline and VitMlNet's small-data recipes on the
 # training photos, saves each as a zip and scores every zip as a plain consumer (Model.Load + PredictionEngine) on the
 # val/ and test/ photos; it prints a table of accuracies and fit times.

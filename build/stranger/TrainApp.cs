@@ -36,14 +36,12 @@ foreach (string label in new[] { "left", "right" })
 
 var ml = new MLContext(seed: 1);
 var train = ml.Data.LoadFromEnumerable(rows);
-var keyMap = ml.Transforms.Conversion.MapValueToKey("Label").Fit(train);
+var keyMap = VisionTransformerPipeline.FitLabels(ml, train);
 var options = VisionTransformerRecipes.Apply("tiny");
 options.Epochs = 12;
 options.BatchSize = 16;
 options.LearningRate = 3e-3;
-var pipeline = VitMlNet.Data.ImagePreprocessing.Estimator(ml, 3, 16, 16)
-    .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
-    .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+var pipeline = VisionTransformerPipeline.Create(ml, channels: 3, height: 16, width: 16, options);
 var model = pipeline.Fit(keyMap.Transform(train));
 var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keyMap.Transform(train)));
 Console.WriteLine($"train: {rows.Count} images, accuracy {metrics.MicroAccuracy:F3}");

@@ -53,8 +53,7 @@ IDataView testView = test.ToDataView(ml);
 // 2. Labels → keys. Fitted on the class names (so key k is FashionMnist.ClassNames[k]) and applied to the data, but
 //    kept out of the saved model: a model that contains MapValueToKey needs a Label column at prediction time too.
 //    (This is what `vit train` does; its zips and this one have the same contract, see samples/BusinessApp.)
-var classNames = ml.Data.LoadFromEnumerable(FashionMnist.ClassNames.Select(name => new ClassName { Label = name }));
-ITransformer labelToKey = ml.Transforms.Conversion.MapValueToKey("Label", keyData: classNames).Fit(trainView);
+ITransformer labelToKey = VisionTransformerPipeline.FitLabels(ml, trainView, FashionMnist.ClassNames);
 
 // 3. Trainer options: the fmnist-fast recipe (architecture, AdamW, warmup + cosine schedule, label smoothing) plus
 //    our own progress callback, cancellation and epoch count.
@@ -82,9 +81,7 @@ if (options.WarmupEpochs >= options.Epochs)
 
 // 4. The pipeline: image → 28×28 gray pixels (ImagePreprocessing, the one chain training and the saved zip share;
 //    it accepts images of any size) → Vision Transformer → class name.
-var pipeline = ImagePreprocessing.Estimator(ml, channels: 1, height: 28, width: 28)
-    .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
-    .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+var pipeline = VisionTransformerPipeline.Create(ml, channels: 1, height: 28, width: 28, options);
 
 Console.WriteLine($"training: recipe fmnist-fast, {options.Epochs} epoch(s), batch {options.BatchSize}, lr {options.LearningRate.ToString("0.0##e+00", inv)}, {options.Optimizer}, {options.Schedule}");
 var clock = Stopwatch.StartNew();
@@ -140,12 +137,6 @@ internal sealed class ModelOutput
     public string PredictedLabel { get; set; } = string.Empty;
 
     public float[] Score { get; set; } = [];
-}
-
-/// <summary>A row of the class-name list that fixes the label → key order.</summary>
-internal sealed class ClassName
-{
-    public string Label { get; set; } = string.Empty;
 }
 
 /// <summary>Prints the trainer's progress reports: one line per epoch, indented lines within an epoch.</summary>

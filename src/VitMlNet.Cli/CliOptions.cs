@@ -30,7 +30,7 @@ internal static class CliOptions
     public const string VerbosityValues = "q[uiet], m[inimal], n[ormal], d[etailed], diag[nostic]";
 
     /// <summary>
-    /// <c>-o|--output</c>, with <c>--out</c> kept as an alias (the name before issue 20).
+    /// <c>-o|--output</c>, with <c>--out</c> kept as an alias (an earlier name of the option).
     /// </summary>
     /// <param name="helpName">What the value is in the help (<c>FILE</c>, <c>DIR</c>).</param>
     /// <param name="description">The help text.</param>

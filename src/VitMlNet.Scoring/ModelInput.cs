@@ -29,7 +29,7 @@ public sealed class ModelInput
     /// <summary>The name of the image input column.</summary>
     public const string ImageColumnName = "Image";
 
-    /// <summary>The image to classify; the model resizes it (stretching, aspect ratio not kept) to its input size.</summary>
+    /// <summary>The image to classify, of any size; the model resizes it to its input size the way it was trained (by default keeping the aspect ratio and cutting out the centre, see <c>ImagePreprocessing</c>).</summary>
     [ImageType(1, 1)]
     [ColumnName(ImageColumnName)]
     public MLImage Image { get; set; } = null!;

@@ -9,7 +9,7 @@ namespace VitMlNet;
 /// Microsoft.Extensions.ML's PredictionEnginePool, without the dependency injection).
 /// </summary>
 /// <remarks>
-/// Engines created from one in-memory model share its OnnxTransformer, and ML.NET 5.0.1 crashes the process
+/// Engines created from one in-memory model share its OnnxTransformer, and ML.NET 6.0.0 crashes the process
 /// (a native double free) when such engines run at once on several threads. So every engine here gets its own
 /// copy of the model, loaded from the model's saved bytes, with its own ONNX Runtime session.
 /// <para>

@@ -59,13 +59,13 @@ public static class VisionTransformerRecipes
             o.ScoringFlipAverage = true;
             o.ScoringShiftAverage = true;
         },
-        // Small photo datasets (issue 22; docs/benchmarks.md "Small real-photo datasets"): the hybrid ViT on ML.NET's
+        // Small photo datasets (docs/benchmarks.md "Small photos"): the hybrid ViT on ML.NET's
         // pretrained ResNet18, frozen, its features cached for 8 views (random resized crops and flips) of each photo; AdamW, cosine.
         ["hybrid-resnet18"] = o =>
         {
             o.Architecture = ViTConfig.HybridResNet18;
             o.Optimizer = VisionTransformerOptimizer.AdamW;
-            // 6e-4, not 3e-4: higher on both selection splits averaged over seeds 1-3 (docs/benchmarks.md, session 15).
+            // 6e-4, not 3e-4: higher on both selection splits averaged over seeds 1-3 (docs/benchmarks.md, "Small photos").
             o.LearningRate = 6e-4;
             o.WeightDecay = 0.05;
             o.BatchSize = 32;

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace VitMlNet.Tests;
 
-/// <summary>The data-aware recipe on RGB data (issue 22: <c>vit train --data</c> on a folder of colour photos).</summary>
+/// <summary>The data-aware recipe on RGB data (<c>vit train --data</c> on a folder of colour photos).</summary>
 public class AutoRecipeRgbTests
 {
     [Theory]

@@ -1,7 +1,7 @@
 namespace VitMlNet.Checkpoints;
 
 /// <summary>The naming scheme of a pretrained Vision Transformer checkpoint.</summary>
-public enum CheckpointFamily
+internal enum CheckpointFamily
 {
     /// <summary>timm (PyTorch Image Models) and the DeiT releases: <c>blocks.0.attn.qkv.weight</c>, <c>patch_embed.proj.weight</c>, <c>head.weight</c>.</summary>
     Timm,

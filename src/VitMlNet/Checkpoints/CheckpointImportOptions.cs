@@ -4,7 +4,7 @@ namespace VitMlNet.Checkpoints;
 public sealed class CheckpointImportOptions
 {
     /// <summary>The naming scheme; null (the default) detects it from the tensor names.</summary>
-    public CheckpointFamily? Family { get; set; }
+    internal CheckpointFamily? Family { get; set; }
 
     /// <summary>
     /// Attention heads. Tensors do not record them: null (the default) takes Hugging Face's <c>config.json</c> beside the

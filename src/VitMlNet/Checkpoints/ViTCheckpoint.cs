@@ -43,7 +43,7 @@ public sealed partial class ViTCheckpoint
     public IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights { get; }
 
     /// <summary>The naming scheme the file used.</summary>
-    public CheckpointFamily Family { get; }
+    internal CheckpointFamily Family { get; }
 
     /// <summary>Class names: Hugging Face's <c>id2label</c>, an exported file's metadata, or "0", "1", ...</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -139,7 +139,7 @@ public sealed partial class ViTCheckpoint
 
     /// <summary>Builds the TorchSharp model with these weights (training mode, like any new module).</summary>
     /// <returns>The model.</returns>
-    public VisionTransformer CreateModel() => VisionTransformerWeights.CreateModel(Config, Weights);
+    internal VisionTransformer CreateModel() => VisionTransformerWeights.CreateModel(Config, Weights);
 
     /// <summary>
     /// Saves a standard ViT's weights as safetensors with timm's names (<c>blocks.0.attn.qkv.weight</c>, ...), loadable in
@@ -151,7 +151,7 @@ public sealed partial class ViTCheckpoint
     /// <param name="path">The file to write (replaced atomically).</param>
     /// <param name="classNames">Class names for the metadata, or null.</param>
     /// <exception cref="ArgumentException">The model has options timm's ViT lacks.</exception>
-    public static void SaveTimmSafetensors(VisionTransformer model, string path, IReadOnlyList<string>? classNames = null)
+    internal static void SaveTimmSafetensors(VisionTransformer model, string path, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         SaveTimmSafetensors(model.Config, VisionTransformerWeights.Extract(model), path, classNames);

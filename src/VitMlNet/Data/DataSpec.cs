@@ -3,7 +3,7 @@ using Microsoft.ML;
 namespace VitMlNet.Data;
 
 /// <summary>The kind of data source a <see cref="DataSpec"/> names.</summary>
-public enum DataSourceKind
+internal enum DataSourceKind
 {
     /// <summary>Fashion-MNIST from <see cref="FashionMnist.DefaultFolder"/>.</summary>
     FashionMnist,
@@ -36,7 +36,7 @@ public enum DataSourceKind
 /// </list>
 /// <para>A folder whose name is a prefix word (e.g. <c>fashion-mnist</c>) is reached as <c>./fashion-mnist</c>.</para>
 /// </remarks>
-public sealed class DataSpec
+internal sealed class DataSpec
 {
     /// <summary>A one-line summary of the accepted forms, for command-line help.</summary>
     public const string Syntax = "fashion-mnist[:test] | cifar10:FOLDER[:test] | idx:IMAGES,LABELS | FOLDER (one subfolder per class) | FILE.csv | FILE.tsv";

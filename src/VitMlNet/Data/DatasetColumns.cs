@@ -28,7 +28,7 @@ internal sealed class ImageRow
 }
 
 /// <summary>Column names shared by every reader's IDataView.</summary>
-public static class DatasetColumns
+internal static class DatasetColumns
 {
     /// <summary>The image column (<see cref="MLImage"/>, accepted by <c>ResizeImages</c> and <c>ExtractPixels</c>): "Image".</summary>
     public const string Image = "Image";

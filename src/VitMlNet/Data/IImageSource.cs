@@ -8,7 +8,7 @@ namespace VitMlNet.Data;
 /// (<see cref="ImageFileSet"/>) or decoded pixels (<see cref="ImageDataset"/>, e.g. IDX or CIFAR-10). Training,
 /// evaluation and the sweep read every image through <see cref="ImagePreprocessing"/>, the chain saved in the zip.
 /// </summary>
-public interface IImageSource
+internal interface IImageSource
 {
     /// <summary>The number of images.</summary>
     int Count { get; }
@@ -49,7 +49,7 @@ public interface IImageSource
 }
 
 /// <summary>Sampling and splitting of any <see cref="IImageSource"/>, stratified by class with a seed.</summary>
-public static class ImageSources
+internal static class ImageSources
 {
     /// <summary>
     /// A seeded, stratified split: in each class a shuffled <paramref name="testFraction"/> of its images (rounded to the

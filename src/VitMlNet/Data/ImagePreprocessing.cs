@@ -80,7 +80,7 @@ public static class ImagePreprocessing
     /// <param name="width">Model input width.</param>
     /// <param name="resizing">How other sizes are brought to the model's.</param>
     /// <returns>The preprocessed dataset (same order, labels and class names).</returns>
-    public static ImageDataset Apply(MLContext ml, IImageSource source, int channels, int height, int width, ImageResizing resizing = DefaultResizing)
+    internal static ImageDataset Apply(MLContext ml, IImageSource source, int channels, int height, int width, ImageResizing resizing = DefaultResizing)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(source);
@@ -98,7 +98,7 @@ public static class ImagePreprocessing
     /// <param name="height">The model's input height.</param>
     /// <param name="width">The model's input width.</param>
     /// <returns>The preprocessed dataset.</returns>
-    public static ImageDataset Apply(ITransformer model, IImageSource source, int channels, int height, int width)
+    internal static ImageDataset Apply(ITransformer model, IImageSource source, int channels, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(source);
         return Read(FromModel(model).Transform(source.ToDataView(new MLContext(0))), source, channels, height, width);

@@ -14,7 +14,7 @@ public enum ExperimentMetric
 }
 
 /// <summary>Direction and comparison helpers for <see cref="ExperimentMetric"/>.</summary>
-public static class ExperimentMetricExtensions
+internal static class ExperimentMetricExtensions
 {
     /// <summary>Whether a larger value of <paramref name="metric"/> is better.</summary>
     /// <param name="metric">The metric.</param>

@@ -4,7 +4,7 @@ using Microsoft.ML;
 namespace VitMlNet.Experiments;
 
 /// <summary>Why an experiment stopped.</summary>
-public enum ExperimentStopReason
+internal enum ExperimentStopReason
 {
     /// <summary>It ran the maximum number of trials (and, for successive halving, every promotion they earned).</summary>
     TrialLimit,
@@ -68,7 +68,7 @@ public sealed class ExperimentResult : IDisposable
     public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>Why the experiment stopped.</summary>
-    public ExperimentStopReason StopReason { get; }
+    internal ExperimentStopReason StopReason { get; }
 
     /// <summary>Wall-clock time of the whole experiment, data loading included.</summary>
     public TimeSpan Elapsed { get; }

@@ -7,7 +7,7 @@ namespace VitMlNet.Experiments;
 /// <param name="Height">Image height in pixels.</param>
 /// <param name="Width">Image width in pixels.</param>
 /// <param name="NumClasses">Number of classes.</param>
-public sealed record SearchContext(int Channels, int Height, int Width, int NumClasses);
+internal sealed record SearchContext(int Channels, int Height, int Width, int NumClasses);
 
 /// <summary>
 /// One axis of a <see cref="SearchSpace"/>: a typed range or a list of choices that random sampling draws from.
@@ -24,7 +24,7 @@ public abstract class SearchDimension
     /// <param name="random">The experiment's seeded generator.</param>
     /// <param name="context">The data's geometry (used by <see cref="DivisorsOfImageSize"/>).</param>
     /// <returns>A value: <see cref="double"/> for continuous ranges, <see cref="int"/> for integer ranges, the element type for choices.</returns>
-    public abstract object Sample(Random random, SearchContext context);
+    internal abstract object Sample(Random random, SearchContext context);
 
     /// <summary>A value uniform in log space between <paramref name="min"/> and <paramref name="max"/> (learning rates, weight decay).</summary>
     /// <param name="min">Smallest value, positive.</param>
@@ -91,7 +91,7 @@ internal sealed class LogUniformDimension : SearchDimension
 
     public double Max { get; }
 
-    public override object Sample(Random random, SearchContext context) =>
+    internal override object Sample(Random random, SearchContext context) =>
         Math.Exp(Math.Log(Min) + random.NextDouble() * (Math.Log(Max) - Math.Log(Min)));
 
     public override string ToString() => $"LogUniform({Format(Min)}, {Format(Max)})";
@@ -112,7 +112,7 @@ internal sealed class UniformDimension : SearchDimension
 
     public double Max { get; }
 
-    public override object Sample(Random random, SearchContext context) => Min + random.NextDouble() * (Max - Min);
+    internal override object Sample(Random random, SearchContext context) => Min + random.NextDouble() * (Max - Min);
 
     public override string ToString() => $"Uniform({Format(Min)}, {Format(Max)})";
 }
@@ -131,7 +131,7 @@ internal sealed class IntegerDimension : SearchDimension
 
     public int Max { get; }
 
-    public override object Sample(Random random, SearchContext context) => (int)random.NextInt64(Min, (long)Max + 1);
+    internal override object Sample(Random random, SearchContext context) => (int)random.NextInt64(Min, (long)Max + 1);
 
     public override string ToString() => $"Integer({Min}, {Max})";
 }
@@ -149,7 +149,7 @@ internal sealed class ChoiceDimension<T> : SearchDimension
         this.values = (T[])values.Clone();
     }
 
-    public override object Sample(Random random, SearchContext context) => values[random.Next(values.Length)];
+    internal override object Sample(Random random, SearchContext context) => values[random.Next(values.Length)];
 
     public override string ToString() => $"Choice({string.Join(", ", values.Select(v => Format(v)))})";
 }
@@ -182,7 +182,7 @@ internal sealed class DivisorDimension : SearchDimension
         return fits.Length > 0 ? new[] { fits.Where(d => d <= Max).DefaultIfEmpty(fits[0]).Max() } : new[] { 1 };
     }
 
-    public override object Sample(Random random, SearchContext context)
+    internal override object Sample(Random random, SearchContext context)
     {
         var candidates = Candidates(context.Height, context.Width);
         return candidates[random.Next(candidates.Length)];

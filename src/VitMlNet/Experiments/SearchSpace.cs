@@ -3,7 +3,7 @@ using VitMlNet.Modeling;
 namespace VitMlNet.Experiments;
 
 /// <summary>Names of the parameters a <see cref="SearchSpace"/> knows how to apply to <see cref="VisionTransformerOptions"/>.</summary>
-public static class SearchParameterNames
+internal static class SearchParameterNames
 {
     /// <summary><see cref="VisionTransformerOptions.LearningRate"/>.</summary>
     public const string LearningRate = "LearningRate";
@@ -159,7 +159,7 @@ public sealed class SearchSpace
     /// <param name="random">The generator.</param>
     /// <param name="context">The data's geometry.</param>
     /// <returns>The trial's values.</returns>
-    public TrialParameters Sample(Random random, SearchContext context)
+    internal TrialParameters Sample(Random random, SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(random);
         ArgumentNullException.ThrowIfNull(context);
@@ -174,7 +174,7 @@ public sealed class SearchSpace
     /// <param name="parameters">The trial's values.</param>
     /// <param name="context">The data's geometry (augmentation strength scales with the image size).</param>
     /// <returns>The trial's options.</returns>
-    public VisionTransformerOptions Apply(VisionTransformerOptions baseOptions, TrialParameters parameters, SearchContext context)
+    internal VisionTransformerOptions Apply(VisionTransformerOptions baseOptions, TrialParameters parameters, SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(baseOptions);
         ArgumentNullException.ThrowIfNull(parameters);

@@ -17,7 +17,7 @@ namespace VitMlNet.ModelZip;
 /// exactly this, so the head is a <see cref="MulticlassPredictionTransformer{TModel}"/> over
 /// <see cref="MaximumEntropyModelParameters"/> with identity weights and zero bias: Score = softmax(I·logits + 0)
 /// = softmax(logits). Both constructors are internal to ML.NET, so they are called by reflection here (pinned to
-/// Microsoft.ML 5.0.1 and covered by the pipeline tests); the saved zip then holds only ML.NET's own types and
+/// Microsoft.ML 6.0.0 and covered by the pipeline tests); the saved zip then holds only ML.NET's own types and
 /// loads anywhere with Microsoft.ML alone.
 /// </remarks>
 internal static class MulticlassHead
@@ -45,5 +45,5 @@ internal static class MulticlassHead
     }
 
     private static Exception MissingInternal(string what) => new NotSupportedException(
-        $"This Microsoft.ML version lacks the internal constructor {what} that VitMlNet's multiclass head uses; VitMlNet is built against Microsoft.ML 5.0.1.");
+        $"This Microsoft.ML version lacks the internal constructor {what} that VitMlNet's multiclass head uses; VitMlNet is built against Microsoft.ML 6.0.0.");
 }

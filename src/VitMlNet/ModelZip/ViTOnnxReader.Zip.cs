@@ -4,7 +4,7 @@ using Onnx;
 namespace VitMlNet.Onnx;
 
 // The zip half of ViTOnnxReader: finding and reading the ONNX model that ML.NET's OnnxTransformer embeds in a model zip.
-public static partial class ViTOnnxReader
+internal static partial class ViTOnnxReader
 {
     /// <summary>
     /// Finds the bytes of a VitMlNet ONNX model inside an ML.NET model zip (as saved by <c>MLContext.Model.Save</c>

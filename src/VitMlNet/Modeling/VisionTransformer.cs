@@ -17,7 +17,7 @@ namespace VitMlNet.Modeling;
 /// <see cref="ForwardFeatures"/>, <see cref="ForwardHead"/>, <see cref="ResetClassifier"/> and
 /// <see cref="NoWeightDecayParameterNames"/>.
 /// </remarks>
-public sealed class VisionTransformer : Module<Tensor, Tensor>
+internal sealed class VisionTransformer : Module<Tensor, Tensor>
 {
     private readonly PatchEmbedding? embed;
     private readonly ConvStem? stem;

@@ -1,7 +1,7 @@
 namespace VitMlNet.Onnx;
 
 /// <summary>Shape of the ONNX graph's pixel input.</summary>
-public enum ViTOnnxInputLayout
+internal enum ViTOnnxInputLayout
 {
     /// <summary>An image batch [N, C, H, W], the usual layout of vision models in any ONNX runtime.</summary>
     Nchw,
@@ -14,7 +14,7 @@ public enum ViTOnnxInputLayout
 }
 
 /// <summary>Element type of the optional predicted-index output.</summary>
-public enum ViTOnnxIndexType
+internal enum ViTOnnxIndexType
 {
     /// <summary>64-bit signed integers, what ONNX's ArgMax returns.</summary>
     Int64,
@@ -43,7 +43,7 @@ public enum ViTOnnxWeightPrecision
 /// How <see cref="ViTOnnxWriter"/> shapes the ONNX graph's input and outputs. The weights and the architecture
 /// come from the model; these options choose names, the input layout, the pixel scale, the precision and flip averaging.
 /// </summary>
-public sealed class ViTOnnxExportOptions
+internal sealed class ViTOnnxExportOptions
 {
     /// <summary>Name of the graph input. The default is "pixels".</summary>
     public string InputName { get; set; } = "pixels";

@@ -6,7 +6,7 @@ using VitMlNet.Modeling;
 namespace VitMlNet.Onnx;
 
 /// <summary>Keys of the <c>metadata_props</c> that <see cref="ViTOnnxWriter"/> stores in the ONNX model.</summary>
-public static class ViTOnnxMetadata
+internal static class ViTOnnxMetadata
 {
     /// <summary>The <see cref="ViTConfig"/> as JSON.</summary>
     public const string ConfigKey = "vitmlnet.config";

@@ -10,7 +10,7 @@ namespace VitMlNet.Onnx;
 /// <param name="ClassNames">Class names in class-index order.</param>
 /// <param name="Weights">Every parameter by state-dict name with its PyTorch shape (Linear weights [out, in]), bit-exact.</param>
 /// <param name="ExportOptions">The options the graph was written with, or null when the model does not record them.</param>
-public sealed record ViTOnnxModel(
+internal sealed record ViTOnnxModel(
     ViTConfig Config,
     IReadOnlyList<string> ClassNames,
     IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights,
@@ -26,7 +26,7 @@ public sealed record ViTOnnxModel(
 /// in an ML.NET model zip (where ML.NET's OnnxTransformer stores the model bytes), so training can continue from it
 /// (the zip half, <see cref="ReadFromZip(string)"/>, is in ModelZip/).
 /// </summary>
-public static partial class ViTOnnxReader
+internal static partial class ViTOnnxReader
 {
     /// <summary>Reads a model from a stream holding a serialized ONNX ModelProto.</summary>
     /// <returns>The configuration, class names and weights.</returns>

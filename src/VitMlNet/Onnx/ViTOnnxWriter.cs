@@ -52,7 +52,7 @@ namespace VitMlNet.Onnx;
 /// recover the exact weights for further training.
 /// </para>
 /// </remarks>
-public static class ViTOnnxWriter
+internal static class ViTOnnxWriter
 {
     /// <summary>The ONNX operator set the graph uses.</summary>
     public const int OpsetVersion = 17;

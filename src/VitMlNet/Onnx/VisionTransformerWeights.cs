@@ -8,7 +8,7 @@ namespace VitMlNet.Onnx;
 /// Moves weights between a TorchSharp <see cref="VisionTransformer"/> and plain arrays keyed by state-dict name,
 /// the currency of <see cref="ViTOnnxWriter"/> and <see cref="ViTOnnxReader"/>.
 /// </summary>
-public static class VisionTransformerWeights
+internal static class VisionTransformerWeights
 {
     /// <summary>
     /// Copies every parameter of <paramref name="model"/> to CPU float arrays, keyed by state-dict name, with its

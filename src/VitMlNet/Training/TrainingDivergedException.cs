@@ -7,7 +7,7 @@ namespace VitMlNet.Training;
 /// learning rate far too high. Nothing is returned for such a run; a checkpoint, when one is written, keeps the last
 /// epoch whose weights were finite.
 /// </summary>
-public sealed class TrainingDivergedException : Exception
+internal sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception for a non-finite value seen in <paramref name="epoch"/>.</summary>
     /// <param name="epoch">The epoch (1-based).</param>

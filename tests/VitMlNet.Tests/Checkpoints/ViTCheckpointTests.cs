@@ -8,7 +8,8 @@ namespace VitMlNet.Tests.Checkpoints;
 
 public class ViTCheckpointTests
 {
-    public static TheoryData<string, string, CheckpointFamily> Fixtures => new()
+    // The family travels as object: xUnit needs public test members, and CheckpointFamily is internal.
+    public static TheoryData<string, string, object> Fixtures => new()
     {
         { "timm_vit.safetensors", "timm_vit.safetensors", CheckpointFamily.Timm },
         { "timm_deit_distilled.pth", "timm_deit_distilled.pth", CheckpointFamily.Timm },
@@ -22,8 +23,9 @@ public class ViTCheckpointTests
 
     [Theory]
     [MemberData(nameof(Fixtures))]
-    public void ImportedLogitsEqualPyTorchsInTorchSharpAndInOnnxRuntime(string file, string reference, CheckpointFamily family)
+    public void ImportedLogitsEqualPyTorchsInTorchSharpAndInOnnxRuntime(string file, string reference, object familyValue)
     {
+        var family = (CheckpointFamily)familyValue;
         var checkpoint = ViTCheckpoint.Load(PathOf(file), Options(file));
         Assert.Equal(family, checkpoint.Family);
         var c = checkpoint.Config;

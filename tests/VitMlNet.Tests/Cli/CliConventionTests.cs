@@ -5,7 +5,7 @@ using VitMlNet.Cli;
 
 namespace VitMlNet.Tests.Cli;
 
-/// <summary>Issue 20, item 5: the conventions of the dotnet CLI. <c>-o|--output</c> (with <c>--out</c> kept),
+/// <summary>The conventions of the dotnet CLI. <c>-o|--output</c> (with <c>--out</c> kept),
 /// <c>-v|--verbosity</c>, the commands in workflow order, plain <c>vit</c> prints the usage, and every usage line names
 /// the arguments as its Arguments section does.</summary>
 public partial class CliTests

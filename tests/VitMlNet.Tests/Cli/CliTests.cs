@@ -14,7 +14,7 @@ namespace VitMlNet.Tests.Cli;
 /// <summary>The contract a business app uses to score a <c>vit train</c> zip, written here as the app would.</summary>
 public sealed class BusinessInput
 {
-    // ML.NET 5.0.1: [ImageType] without a size throws; [ImageType(h, w)] only declares the column type, and the
+    // ML.NET 6.0.0: [ImageType] without a size throws; [ImageType(h, w)] only declares the column type, and the
     // zip resizes every image itself, so any size works.
     [ImageType(1, 1)]
     public MLImage Image { get; set; } = null!;

@@ -18,11 +18,11 @@ public sealed class DataSpecTests : IDisposable
     [InlineData("idx:a.gz,b.gz", DataSourceKind.Idx, true)]
     [InlineData("some/list.csv", DataSourceKind.ImageList, true)]
     [InlineData("some/list.TSV", DataSourceKind.ImageList, true)]
-    public void Parse_RecognisesForms(string spec, DataSourceKind kind, bool train)
+    public void Parse_RecognisesForms(string spec, object kind, bool train)   // object: DataSourceKind is internal
     {
         var parsed = DataSpec.Parse(spec);
 
-        Assert.Equal(kind, parsed.Kind);
+        Assert.Equal((DataSourceKind)kind, parsed.Kind);
         Assert.Equal(train, parsed.Train);
         Assert.Equal(spec, parsed.ToString());
     }

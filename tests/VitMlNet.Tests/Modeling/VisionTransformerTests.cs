@@ -18,7 +18,7 @@ public class VisionTransformerTests
     [Fact]
     public void FmnistAccuratePresetHasTheDocumentedParameterCount()
     {
-        // docs/benchmarks.md quotes this size for the accuracy recipe (depth 5 since session 8; 745,322 at depth 6).
+        // docs/benchmarks.md quotes this size for the accuracy recipe (depth 5; 745,322 at depth 6).
         var config = ViTConfig.FmnistAccurate.WithInput(1, 28, 28, 10);
         using var model = new VisionTransformer(config);
         Assert.Equal(670_442, model.parameters().Sum(p => p.numel()));

@@ -9,7 +9,7 @@ using static VitMlNet.Tests.Onnx.OnnxTestSupport;
 namespace VitMlNet.Tests.Onnx;
 
 /// <summary>
-/// How ML.NET 5.0.1's OnnxTransformer (<c>ApplyOnnxModel(outputs, inputs, Stream)</c>) treats our graph: input
+/// How ML.NET 6.0.0's OnnxTransformer (<c>ApplyOnnxModel(outputs, inputs, Stream)</c>) treats our graph: input
 /// column types, output column types, save/load. These pin down ML.NET behavior the trainer relies on.
 /// </summary>
 public class MlNetOnnxTests(ITestOutputHelper output)
@@ -111,7 +111,7 @@ public class MlNetOnnxTests(ITestOutputHelper output)
     [Fact]
     public void RankZeroOutputBecomesAScalarColumnThatMlNetCannotRead()
     {
-        // Declaring the [N] output with an empty shape makes ML.NET 5.0.1 type the column as a scalar, but its
+        // Declaring the [N] output with an empty shape makes ML.NET 6.0.0 type the column as a scalar, but its
         // scalar getter (MakeObjectGetter) only handles sequences/maps and throws on a tensor: not usable.
         var (ml, data, _) = Data();
         using var model = RandomModel(Config, 21);
@@ -203,7 +203,7 @@ public class MlNetOnnxTests(ITestOutputHelper output)
     [Fact]
     public void DisposingAPredictionEngineDisposesTheOnnxTransformersSession()
     {
-        // ML.NET 5.0.1: a PredictionEngine shares the OnnxTransformer's InferenceSession and its Dispose disposes it,
+        // ML.NET 6.0.0: a PredictionEngine shares the OnnxTransformer's InferenceSession and its Dispose disposes it,
         // after which the transformer fails (NullReferenceException inside InferenceSession.Run). Callers must not
         // dispose an engine over a transformer they keep using (or must build a fresh transformer).
         var (ml, data, rows) = Data(rows: 64);

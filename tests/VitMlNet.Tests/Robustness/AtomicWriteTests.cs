@@ -5,7 +5,7 @@ using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, items 1 and 3: every file is written to a temporary file, flushed and renamed; a failed save
+/// <summary>Every file is written to a temporary file, flushed and renamed; a failed save
 /// falls back to another path and says where.</summary>
 [Collection("Robustness")]
 public sealed class AtomicWriteTests

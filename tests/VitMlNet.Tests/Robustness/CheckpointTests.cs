@@ -5,7 +5,7 @@ using VitMlNet.Training;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, items 2 and 6: a checkpoint is replaced only by a complete one; <c>vit train --checkpoint DIR
+/// <summary>A checkpoint is replaced only by a complete one; <c>vit train --checkpoint DIR
 /// --resume</c> continues a killed run to the same weights as an uninterrupted one, and says where it resumes.</summary>
 [Collection("Robustness")]
 public sealed class CheckpointTests

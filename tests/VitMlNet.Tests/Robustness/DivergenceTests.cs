@@ -8,7 +8,7 @@ using VitMlNet.Training;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, item 7: a diverged training stops with an error and saves nothing; a model with non-finite
+/// <summary>A diverged training stops with an error and saves nothing; a model with non-finite
 /// weights is refused when loaded.</summary>
 [Collection("Robustness")]
 public sealed class DivergenceTests

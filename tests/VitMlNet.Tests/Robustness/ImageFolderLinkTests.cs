@@ -2,7 +2,7 @@ using VitMlNet.Data;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, item 9: image folders do not follow links to folders (a link to another class folder would
+/// <summary>Image folders do not follow links to folders (a link to another class folder would
 /// relabel its images), and a dangling file link is a missing file, not an unreadable image.</summary>
 public sealed class ImageFolderLinkTests : IDisposable
 {

@@ -4,7 +4,7 @@ using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, item 12: bad input exits 2 with one line naming the thing, the expected and the actual.</summary>
+/// <summary>Bad input exits 2 with one line naming the thing, the expected and the actual.</summary>
 [Collection("Robustness")]
 public sealed class MessageTests
 {

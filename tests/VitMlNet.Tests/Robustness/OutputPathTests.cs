@@ -2,7 +2,7 @@ using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, items 3 and 4: outputs are checked before any data is read, and an output that is one of the
+/// <summary>Outputs are checked before any data is read, and an output that is one of the
 /// inputs is refused.</summary>
 [Collection("Robustness")]
 public sealed class OutputPathTests

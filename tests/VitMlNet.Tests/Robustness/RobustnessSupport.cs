@@ -5,7 +5,7 @@ using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>The robustness test classes (issue 19) share one trained tiny model and its data (see <see cref="CliFixture"/>).</summary>
+/// <summary>The robustness test classes (docs/robustness.md) share one trained tiny model and its data (see <see cref="CliFixture"/>).</summary>
 [CollectionDefinition("Robustness")]
 public sealed class RobustnessCollection : ICollectionFixture<CliFixture>
 {

@@ -4,7 +4,7 @@ using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, item 5: Ctrl+C and SIGTERM stop training gracefully, and the partial model never replaces a
+/// <summary>Ctrl+C and SIGTERM stop training gracefully, and the partial model never replaces a
 /// model already at --out: it goes beside it, and the message says where.</summary>
 [Collection("Robustness")]
 public sealed class SignalTests

@@ -6,7 +6,7 @@ using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
 
-/// <summary>Issue 19, item 8: a zip with a flipped bit or cut short is refused (CRC check), and an ONNX graph whose
+/// <summary>A zip with a flipped bit or cut short is refused (CRC check), and an ONNX graph whose
 /// shapes disagree with its stored configuration is refused.</summary>
 [Collection("Robustness")]
 public sealed class ZipIntegrityTests
