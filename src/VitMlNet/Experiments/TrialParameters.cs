@@ -8,7 +8,7 @@ public sealed class TrialParameters
     private readonly KeyValuePair<string, object>[] values;
     private readonly Dictionary<string, object> byName;
 
-    /// <summary>Creates a set of values (e.g. to replay a trial with <see cref="SearchSpace.Apply"/>).</summary>
+    /// <summary>Creates a set of values (e.g. to record or compare trials).</summary>
     /// <param name="values">Name/value pairs; names must be unique.</param>
     /// <exception cref="ArgumentException">A name repeats.</exception>
     public TrialParameters(IEnumerable<KeyValuePair<string, object>> values)
