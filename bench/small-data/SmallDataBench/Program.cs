@@ -139,9 +139,7 @@ foreach (var name in datasets)
             options.Architecture = options.ResolveArchitecture() with { DistillationToken = true };
             options.TeacherColumnName = "Teacher";
         }
-        var pipeline = ImagePreprocessing.Estimator(ml, 3, size, size)
-            .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
-            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var pipeline = VisionTransformerPipeline.Create(ml, channels: 3, height: size, width: size, options);
         var data = Keyed(rows, teacher);
         clock.Restart();
         var model = pipeline.Fit(data);
