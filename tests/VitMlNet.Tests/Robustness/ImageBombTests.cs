@@ -81,9 +81,9 @@ public sealed class ImageBombTests
         ihdr[9] = 2;
         using var file = new MemoryStream();
         file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var four = new byte[4];
         foreach (var (type, data) in new[] { ("IHDR", ihdr), ("IDAT", idat.ToArray()), ("IEND", Array.Empty<byte>()) })
         {
-            Span<byte> four = stackalloc byte[4];
             BinaryPrimitives.WriteInt32BigEndian(four, data.Length);
             file.Write(four);
             byte[] body = [.. Encoding.ASCII.GetBytes(type), .. data];
