@@ -73,7 +73,7 @@ public sealed class WebAppFactory : WebApplicationFactory<Program>
     {
     }
 
-    public WebAppFactory(string fixture, params (string Key, string Value)[] settings)
+    internal WebAppFactory(string fixture, params (string Key, string Value)[] settings)
     {
         Folder = Fixtures.TempFolder("inproc");
         ModelPath = Path.Combine(Folder, "model.zip");
