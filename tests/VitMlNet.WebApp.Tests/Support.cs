@@ -25,7 +25,11 @@ public static class Fixtures
     /// A PNG of one stripe class as the fixtures were trained on: 0 horizontal, 1 vertical, 2 checker; the stripe
     /// period is an eighth of the side, so the model's 16x16 input sees the same pattern at any size.
     /// </summary>
-    public static byte[] StripesPng(int kind, int size = 32, int seed = 1)
+    /// <param name="kind">0 horizontal, 1 vertical, 2 checker.</param>
+    /// <param name="size">Width and height in pixels.</param>
+    /// <param name="seed">Seed of the noise.</param>
+    /// <param name="noise">Adds ±25 of noise per pixel as the training images had (false: a small file of any size).</param>
+    public static byte[] StripesPng(int kind, int size = 32, int seed = 1, bool noise = true)
     {
         var rng = new Random(seed);
         using var bitmap = new SKBitmap(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque);
@@ -40,7 +44,7 @@ public static class Fixtures
                     1 => (x / period) % 2 == 0,
                     _ => ((x / period) + (y / period)) % 2 == 0,
                 };
-                int v = Math.Clamp((on ? 210 : 40) + rng.Next(-25, 26), 0, 255);
+                int v = Math.Clamp((on ? 210 : 40) + (noise ? rng.Next(-25, 26) : 0), 0, 255);
                 bitmap.SetPixel(x, y, new SKColor((byte)v, (byte)(255 - v), (byte)v));
             }
         }
