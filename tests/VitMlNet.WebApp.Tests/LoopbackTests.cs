@@ -81,15 +81,34 @@ public sealed class LoopbackTests
             rounds.Add((r.Ms, r.Errors, r.Seconds, app.ResidentBytes()));
         }
 
+        // The peer in the same run: the same clients on GET /health, the HTTP stack alone.
+        var peer = new List<double>();
+        var peerWall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (int r = 0; r < 25; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                using var response = await client.GetAsync("/health");
+                await response.Content.ReadAsStringAsync();
+                lock (peer) peer.Add(response.IsSuccessStatusCode ? clock.Elapsed.TotalMilliseconds : double.NaN);
+            }
+        })));
+        double peerSeconds = peerWall.Elapsed.TotalSeconds;
+        var peerMs = peer.Order().ToArray();
+        Assert.DoesNotContain(double.NaN, peerMs);
+
         var inv = CultureInfo.InvariantCulture;
         var report = new StringBuilder();
-        report.AppendLine(string.Format(inv, "WebApp load test: 8 concurrent clients x 25 requests per round, 512x512 PNG uploads, loopback, {0} cores", Environment.ProcessorCount));
+        report.AppendLine(string.Format(inv, "WebApp load test: POST /predict, 8 concurrent clients x 25 requests per round, 512x512 PNG uploads, loopback, {0} cores", Environment.ProcessorCount));
         for (int i = 0; i < rounds.Count; i++)
         {
             var r = rounds[i];
             report.AppendLine(string.Format(inv, "round {0}: {1} requests, {2} errors, {3:F1} requests/s, p50 {4:F1} ms, p99 {5:F1} ms, server RSS {6:F0} MiB",
                 i + 1, r.Ms.Length, r.Errors.Count, r.Ms.Length / r.Seconds, Percentile(r.Ms, 0.50), Percentile(r.Ms, 0.99), r.Rss / (1024.0 * 1024)));
         }
+        report.AppendLine(string.Format(inv, "peer, GET /health with the same clients: {0} requests, {1:F1} requests/s, p50 {2:F1} ms, p99 {3:F1} ms",
+            peerMs.Length, peerMs.Length / peerSeconds, Percentile(peerMs, 0.50), Percentile(peerMs, 0.99)));
         log.WriteLine(report.ToString());
         Console.WriteLine(report.ToString());
         File.WriteAllText(Path.Combine(Artifacts(), "webapp-load.txt"), report.ToString());
