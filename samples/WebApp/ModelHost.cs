@@ -34,9 +34,6 @@ public sealed class ModelHost : IHostedService, IDisposable
         this.log = log;
     }
 
-    /// <summary>Raised after a new model is swapped in (by the first load or a reload).</summary>
-    public event Action<ServedModel>? Loaded;
-
     /// <summary>The model now served, or null before the first successful load.</summary>
     public ServedModel? Current => Volatile.Read(ref current);
 
@@ -123,7 +120,6 @@ public sealed class ModelHost : IHostedService, IDisposable
             log.LogInformation("serving {Name} version {Version} ({Classes} classes){Replaced}", loaded.Name, loaded.Version,
                 loaded.ClassNames.Count, old is null ? "" : $"; {old.Version} retires when its requests finish");
             old?.Retire();
-            Loaded?.Invoke(loaded);
             return true;
         }
     }
