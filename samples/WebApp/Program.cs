@@ -28,7 +28,6 @@ var problems = app.Services.GetRequiredService<IOptions<WebAppOptions>>().Value.
 if (problems.Count > 0)
 {
     Console.Error.WriteLine($"WebApp: error: {string.Join("; ", problems)}.");
-    Console.Error.WriteLine("usage: dotnet run --project samples/WebApp -c Release -- --model path/to/model.zip [--urls http://127.0.0.1:5000] [--maxUploadBytes N] [--maxPixels N]");
     return 2;
 }
 
