@@ -6,7 +6,7 @@ namespace VitMlNet.WebApp.Tests;
 public sealed class StartupTests
 {
     [Fact]
-    public void BadOptionsExit2WithOneLineListingEach()
+    public async Task BadOptionsExit2WithOneLineListingEach()
     {
         string missing = Path.Combine(Path.GetTempPath(), $"vit-webapp-missing-{Guid.NewGuid():N}.zip");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -14,9 +14,9 @@ public sealed class StartupTests
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000), "the app did not exit");
-        Assert.True(process.ExitCode == 2, $"exit {process.ExitCode}\n{stdout.Result}\n{stderr}");
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 2, $"exit {process.ExitCode}\n{await stdout}\n{stderr}");
         Assert.Equal($"WebApp: error: --model '{missing}' does not exist; --maxUploadBytes must be at least 1 (got 0).", stderr.TrimEnd('\n'));
     }
 }
