@@ -65,12 +65,13 @@ internal static class PredictCommand
         MLImage image;
         try
         {
-            image = DatasetReaders.LoadImage(file);
+            // The same check as training and evaluation: the header's size before any pixel is decoded (a
+            // decompression bomb is refused), then the data complete (a truncated file is an error, not a guess).
+            image = SafeImage.Load(file, SafeImage.DefaultMaxPixels);
         }
-        catch (DatasetException e)
+        catch (ImageRejectedException e)
         {
-            // The same check as training and evaluation: a truncated or corrupt file is an error, not a guess.
-            return new Entry(file, null, 0, [], "cannot read the image: " + Guard.OneLine(e.Message));
+            return new Entry(file, null, 0, [], "cannot read the image: " + Guard.OneLine(e.Reason));
         }
 
         using (image)

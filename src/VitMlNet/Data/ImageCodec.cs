@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using SkiaSharp;
+using VitMlNet.Scoring;
 
 namespace VitMlNet.Data;
 
@@ -30,25 +31,11 @@ internal static class ImageCodec
         }
     }
 
-    /// <summary>Opens only the header of an image file; returns why it is unreadable, or null when it looks fine.</summary>
-    internal static string? ProbeHeader(string path)
-    {
-        try
-        {
-            using var codec = SKCodec.Create(path, out var result);
-            if (codec is null)
-            {
-                return $"not a recognised image format (SkiaSharp: {result})";
-            }
-
-            var info = codec.Info;
-            return info.Width <= 0 || info.Height <= 0 ? $"invalid image size {info.Width}x{info.Height}" : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return $"cannot be read: {e.Message}";
-        }
-    }
+    /// <summary>
+    /// Opens only the header of an image file; returns why it is unreadable or larger than
+    /// <see cref="SafeImage.DefaultMaxPixels"/>, or null when it looks fine.
+    /// </summary>
+    internal static string? ProbeHeader(string path) => SafeImage.Check(path, SafeImage.DefaultMaxPixels, decode: false);
 
     /// <summary>Whether the file's header says it is a gray image (SkiaSharp decodes it as Gray8); false when unreadable.</summary>
     internal static bool IsGray(string path)
@@ -65,65 +52,28 @@ internal static class ImageCodec
     }
 
     /// <summary>
-    /// Decodes the whole file once with SkiaSharp to find out whether it is a complete image: a truncated PNG or JPEG
-    /// still yields a partial picture from <see cref="MLImage.CreateFromFile"/> (SkiaSharp's IncompleteInput).
+    /// Checks the header's size against <see cref="SafeImage.DefaultMaxPixels"/> before any pixel is decoded (a small
+    /// file whose header claims 40,000 x 40,000 pixels is refused without allocating them), then decodes the whole
+    /// file once with SkiaSharp to find out whether it is a complete image: a truncated PNG or JPEG still yields a
+    /// partial picture from <see cref="MLImage.CreateFromFile"/> (SkiaSharp's IncompleteInput).
     /// </summary>
-    /// <returns>Why the file is not a complete image, or null when it is.</returns>
-    internal static string? CheckFile(string path)
-    {
-        try
-        {
-            if (!File.Exists(path))
-            {
-                return Directory.Exists(path) ? "it is a folder, not an image file" : "the file does not exist (or is a dangling link)";
-            }
-
-            using var codec = SKCodec.Create(path, out var createResult);
-            if (codec is null)
-            {
-                return $"not a recognised image format (SkiaSharp: {createResult})";
-            }
-
-            var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-            if (info.Width <= 0 || info.Height <= 0)
-            {
-                return $"invalid image size {info.Width}x{info.Height}";
-            }
-
-            using var bitmap = new SKBitmap(info);
-            var result = codec.GetPixels(info, bitmap.GetPixels());
-            return result switch
-            {
-                SKCodecResult.Success => null,
-                SKCodecResult.IncompleteInput => "truncated image data (SkiaSharp: IncompleteInput)",
-                _ => $"the decoder failed (SkiaSharp: {result})",
-            };
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return $"cannot be read: {e.Message}";
-        }
-    }
+    /// <returns>Why the file is not a complete image of an accepted size, or null when it is.</returns>
+    internal static string? CheckFile(string path) => SafeImage.Check(path, SafeImage.DefaultMaxPixels);
 
     /// <summary>
-    /// Loads an image file as an app does (<see cref="MLImage.CreateFromFile"/>) after <see cref="CheckFile"/> has found it complete.
+    /// Loads an image file as an app does (<see cref="SafeImage.Load(string, long)"/>: the header's size checked,
+    /// the data checked complete, then <see cref="MLImage.CreateFromFile"/>).
     /// </summary>
-    /// <exception cref="DatasetException">The file is missing, truncated or not an image; the message names it.</exception>
+    /// <exception cref="DatasetException">The file is missing, truncated, too large or not an image; the message names it.</exception>
     internal static MLImage LoadChecked(string path)
     {
-        string? problem = CheckFile(path);
-        if (problem is not null)
-        {
-            throw new DatasetException($"Image file '{path}' cannot be decoded: {problem}.", path);
-        }
-
         try
         {
-            return MLImage.CreateFromFile(path);
+            return SafeImage.Load(path, SafeImage.DefaultMaxPixels);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+        catch (ImageRejectedException e)
         {
-            throw new DatasetException($"Image file '{path}' cannot be loaded: {e.Message}", path, e);
+            throw new DatasetException($"Image file '{path}' cannot be decoded: {e.Reason.TrimEnd('.')}.", path, e);
         }
     }
 
