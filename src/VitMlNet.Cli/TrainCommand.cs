@@ -163,6 +163,8 @@ internal static class TrainCommand
             var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
             var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
             bool cancelled = context.Cancellation.IsCancellationRequested;
+            // Cancelled before the first epoch completed: the weights are untrained (or only --from's), so nothing is saved.
+            if (cancelled && vit.TrainingHistory.Count == 0) throw new OperationCanceledException("cancelled before the first epoch completed");
             var trainSeconds = clock.Elapsed.TotalSeconds - dataSeconds;
             if (plan.TimeBudget is not null && !cancelled && vit.TrainingHistory.Count < plan.Epochs)
                 summary.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {plan.Epochs}");
@@ -274,6 +276,7 @@ internal static class TrainCommand
             options.ProgressEverySteps = display.ProgressEverySteps;
             options.CancellationToken = context.Cancellation;
             options.CheckpointDirectory = s.Checkpoint;
+            options.Log ??= message => context.Error.WriteLine($"vit train: {message}");
             options.ResumeFromCheckpoint = s.Resume;
             var errors = options.GetErrors();
             if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
@@ -426,9 +429,15 @@ internal static class TrainCommand
         return limit is int most ? ImageSources.Sample(source, most, seed) : source;
     }
 
-    /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) on stderr.</summary>
+    /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) and its doubts about the labels (the same
+    /// image under two classes) on stderr, as warnings.</summary>
     public static void WarnSkipped(IImageSource data, TextWriter stderr)
     {
+        if (data is ImageFileSet { Warnings.Count: > 0 } files)
+        {
+            foreach (var w in files.Warnings.Take(20)) stderr.WriteLine($"vit: warning: {w}");
+            if (files.Warnings.Count > 20) stderr.WriteLine($"vit: warning: ... and {files.Warnings.Count - 20} more such doubts about the labels");
+        }
         if (data.SkippedFiles.Count == 0) return;
         stderr.WriteLine($"vit: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");
         foreach (var f in data.SkippedFiles.Take(20)) stderr.WriteLine($"  {f.Path}: {f.Reason}");
