@@ -135,8 +135,11 @@ internal static class OutputChecks
                     throw new UsageException($"{option} '{output}' lies inside the {inputOption} folder '{folder}'; writing there would change the input. Choose a path outside it.");
                 }
             }
+            string targetName = Path.GetFileName(target);
             foreach (string file in files)
             {
+                // Only a file of the same name, or a link, can resolve to the output (a list may name many thousands).
+                if (!string.Equals(Path.GetFileName(file), targetName, StringComparison.Ordinal) && !IsLink(file)) continue;
                 if (string.Equals(Canonical(file), target, StringComparison.Ordinal))
                 {
                     throw new UsageException(string.Equals(file, parsed.Path, StringComparison.Ordinal) || string.Equals(file, parsed.LabelsPath, StringComparison.Ordinal)
@@ -144,6 +147,18 @@ internal static class OutputChecks
                         : $"{option} '{output}' is the image '{file}' listed in {inputOption} '{spec}'; writing it would destroy the input. Choose another {option}.");
                 }
             }
+        }
+    }
+
+    private static bool IsLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget is not null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

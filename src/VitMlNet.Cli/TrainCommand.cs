@@ -89,7 +89,7 @@ internal static class TrainCommand
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
         var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
         var checkpoint = new Option<string?>("--checkpoint") { HelpName = "DIR", Description = "Write a checkpoint into this folder after every epoch (crash-safe: the last complete one is kept)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --checkpoint DIR (same data and options give the same weights as an uninterrupted run)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --checkpoint DIR (same data and options give the same weights as an uninterrupted run; other data or options are refused)" };
         var verbosity = CliOptions.VerbosityOption();
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
