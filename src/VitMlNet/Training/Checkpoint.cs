@@ -315,7 +315,7 @@ internal static class Checkpoint
     /// and the training and validation images: count, shape and SHA-256 of the cached pixels and labels. The cache
     /// holds exactly what training reads (after decoding, resizing, <c>--limit</c> and the validation split), so other
     /// files, another size or a changed image all differ, while the same images moved to another folder do not.
-    /// Hashing costs one pass over the cache (about 0.1 s for Fashion-MNIST's 47 MB), and only when checkpointing.
+    /// Hashing costs one pass over the cache, and only a run that checkpoints pays it.
     /// </summary>
     internal static SortedDictionary<string, string> DescribeRun(VisionTransformerOptions options, ViTConfig config, ImageCache train, ImageCache? validation)
     {
