@@ -29,6 +29,7 @@ internal static class EvaluateCommand
     {
         if (report is not null) OutputChecks.CheckFolder(report, "--report");
         OutputChecks.CheckNotInput(report, "--report", (modelPath, "model"), (dataSpec, "--data"));
+        OutputChecks.CheckOutsideInputs(report, "--report", (dataSpec, "--data"));
         var onnx = ModelZipFile.ReadOnnx(modelPath);
         var spec = DataSpec.Parse(dataSpec);
         var ml = new MLContext(0);

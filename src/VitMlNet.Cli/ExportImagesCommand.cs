@@ -24,6 +24,9 @@ internal static class ExportImagesCommand
     public static int Run(string spec, int count, string folder, int? size, CliContext context)
     {
         if (count <= 0) throw new UsageException($"--count must be positive (got {count}).");
+        OutputChecks.CheckFolder(folder, "--output");
+        OutputChecks.CheckNotInput(folder, "--output", (spec, "--data"));
+        OutputChecks.CheckOutsideInputs(folder, "--output", (spec, "--data"));
         var parsed = DataSpec.Parse(spec);
         int? side = size ?? (parsed.HasNativeSize ? null : 32);
         var dataset = parsed.LoadDataset(side, side).Take(count);

@@ -101,27 +101,98 @@ internal static class OutputChecks
         }
     }
 
-    /// <summary>The full path with links resolved when the path exists.</summary>
-    public static string Canonical(string path)
+    /// <summary>
+    /// Refuses an output that lies inside an input: a file or folder under a data folder (an image folder, whose class
+    /// folders would take it in as a training image or class; a CIFAR-10 or Fashion-MNIST folder), an IDX file, or a
+    /// file a CSV/TSV list names. Paths are compared after resolving links in every part.
+    /// </summary>
+    /// <param name="output">The output path.</param>
+    /// <param name="option">Its option name in messages.</param>
+    /// <param name="inputs">Data specs with their option names (<c>--data</c>, <c>--test</c>); a spec that does not
+    /// parse is left to the reader, which reports it.</param>
+    public static void CheckOutsideInputs(string? output, string option, params (string? Spec, string Option)[] inputs)
     {
-        string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        if (full.Length == 0) full = Path.DirectorySeparatorChar.ToString();
-        try
+        if (string.IsNullOrWhiteSpace(output)) return;
+        string target = Canonical(output);
+        foreach (var (spec, inputOption) in inputs)
         {
-            FileSystemInfo? target = File.Exists(full) ? File.ResolveLinkTarget(full, true) : Directory.Exists(full) ? Directory.ResolveLinkTarget(full, true) : null;
-            if (target is not null) return Path.GetFullPath(target.FullName).TrimEnd(Path.DirectorySeparatorChar);
-            string? parent = Path.GetDirectoryName(full);
-            if (parent is not null && Directory.Exists(parent))
+            if (string.IsNullOrWhiteSpace(spec)) continue;
+            Data.DataSpec parsed;
+            try
             {
-                var parentTarget = Directory.ResolveLinkTarget(parent, true);
-                if (parentTarget is not null) return Path.Combine(parentTarget.FullName, Path.GetFileName(full));
+                parsed = Data.DataSpec.Parse(spec);
+            }
+            catch (Data.DatasetException)
+            {
+                continue;
+            }
+            var (folders, files) = parsed.InputPaths();
+            foreach (string folder in folders)
+            {
+                string root = Canonical(folder);
+                if (IsInside(target, root))
+                {
+                    throw new UsageException($"{option} '{output}' lies inside the {inputOption} folder '{folder}'; writing there would change the input. Choose a path outside it.");
+                }
+            }
+            string targetName = Path.GetFileName(target);
+            foreach (string file in files)
+            {
+                // Only a file of the same name, or a link, can resolve to the output (a list may name many thousands).
+                if (!string.Equals(Path.GetFileName(file), targetName, StringComparison.Ordinal) && !IsLink(file)) continue;
+                if (string.Equals(Canonical(file), target, StringComparison.Ordinal))
+                {
+                    throw new UsageException(string.Equals(file, parsed.Path, StringComparison.Ordinal) || string.Equals(file, parsed.LabelsPath, StringComparison.Ordinal)
+                        ? $"{option} '{output}' is also the input {inputOption} '{spec}'; writing it would destroy the input. Choose another {option}."
+                        : $"{option} '{output}' is the image '{file}' listed in {inputOption} '{spec}'; writing it would destroy the input. Choose another {option}.");
+                }
             }
         }
-        catch (IOException)
+    }
+
+    private static bool IsLink(string path)
+    {
+        try
         {
-            // A dangling or looping link: compare the path as written.
+            return new FileInfo(path).LinkTarget is not null;
         }
-        return full;
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> is <paramref name="folder"/> or lies under it (both canonical).</summary>
+    private static bool IsInside(string path, string folder) =>
+        string.Equals(path, folder, StringComparison.Ordinal)
+        || path.StartsWith(folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    /// <summary>The full path with links resolved in every part that exists (as <c>realpath</c> does); parts that do not
+    /// exist yet are kept as written. A link loop leaves the path as far as it was resolved.</summary>
+    public static string Canonical(string path) => Resolve(Path.GetFullPath(path), 0);
+
+    private static string Resolve(string full, int depth)
+    {
+        string root = Path.GetPathRoot(full) ?? Path.DirectorySeparatorChar.ToString();
+        string current = root;
+        foreach (string part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string next = Path.Combine(current, part);
+            string? link = null;
+            if (depth < 40)
+            {
+                try
+                {
+                    link = new FileInfo(next).LinkTarget;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Unreadable: keep the part as written.
+                }
+            }
+            current = link is null ? next : Resolve(Path.GetFullPath(link, current), depth + 1);
+        }
+        return current.Length > root.Length ? current.TrimEnd(Path.DirectorySeparatorChar) : current;
     }
 
     /// <summary>

@@ -40,8 +40,12 @@ internal static class PredictCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var entries = new List<Entry>();
-        foreach (var (file, problem) in ListFiles(inputs))
+        var files = ListFiles(inputs).ToList();
+        bool stopped = false;
+        foreach (var (file, problem) in files)
         {
+            // Ctrl+C or SIGTERM: stop after the current image; what was scored is printed.
+            if (context.Cancellation.IsCancellationRequested) { stopped = true; break; }
             var entry = problem is not null ? new Entry(file, null, 0, [], problem) : Predict(engine, classes, file, top);
             entries.Add(entry);
             if (!json) Print(entry, context);
@@ -57,6 +61,11 @@ internal static class PredictCommand
             foreach (var e in entries.Where(e => e.Error is not null)) context.Error.WriteLine($"vit predict: error: {e.File}: {e.Error}");
         }
 
+        if (stopped)
+        {
+            context.Error.WriteLine($"vit predict: stopped (Ctrl+C or SIGTERM) after {entries.Count} of {files.Count} images; the results printed are those {entries.Count}.");
+            return ExitCodes.Failure;
+        }
         return entries.Any(e => e.Error is not null) ? ExitCodes.Failure : ExitCodes.Ok;
     }
 
@@ -101,16 +110,21 @@ internal static class PredictCommand
     internal static string Tsv(string? text) =>
         (text ?? "").Replace("\\", "\\\\").Replace("\t", "\\t").Replace("\n", "\\n").Replace("\r", "\\r");
 
-    /// <summary>The files to predict, in command-line order (folders: their image files, sorted), each with a problem or null.</summary>
+    /// <summary>
+    /// The files to predict, in command-line order (folders: their image files, sorted), each with a problem or null.
+    /// Folders are searched recursively; a link to a folder is followed unless its target was already searched (a link
+    /// loop, or a second way to the same folder), and a file reached twice (through links) is listed once.
+    /// </summary>
     private static IEnumerable<(string File, string? Problem)> ListFiles(IReadOnlyList<string> inputs)
     {
         foreach (var input in inputs)
         {
             if (Directory.Exists(input))
             {
-                var files = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(f => DatasetReaders.ImageExtensions.Any(x => f.EndsWith(x, StringComparison.OrdinalIgnoreCase)))
-                    .Order(StringComparer.Ordinal).ToList();
+                var found = new List<(string Path, string Real)>();
+                Walk(input, OutputChecks.Canonical(input), new HashSet<string>(StringComparer.Ordinal), found);
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                var files = found.OrderBy(f => f.Path, StringComparer.Ordinal).Where(f => seen.Add(f.Real)).Select(f => f.Path).ToList();
                 if (files.Count == 0) yield return (input, $"the folder holds no image files ({string.Join(", ", DatasetReaders.ImageExtensions)})");
                 foreach (var f in files) yield return (f, null);
             }
@@ -121,6 +135,35 @@ internal static class PredictCommand
             else
             {
                 yield return (input, "no such file or folder");
+            }
+        }
+    }
+
+    /// <summary>Collects the image files under <paramref name="folder"/> (whose resolved path is <paramref name="real"/>),
+    /// each with its resolved path, visiting every real folder once.</summary>
+    private static void Walk(string folder, string real, HashSet<string> visited, List<(string Path, string Real)> found)
+    {
+        if (!visited.Add(real)) return;
+        IEnumerable<FileSystemInfo> entries;
+        try
+        {
+            entries = new DirectoryInfo(folder).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // an unreadable folder has nothing to predict
+        }
+        foreach (var entry in entries)
+        {
+            string path = Path.Combine(folder, entry.Name);
+            bool link = entry.LinkTarget is not null;
+            if (Directory.Exists(path))
+            {
+                Walk(path, link ? OutputChecks.Canonical(path) : Path.Combine(real, entry.Name), visited, found);
+            }
+            else if (DatasetReaders.ImageExtensions.Any(x => entry.Name.EndsWith(x, StringComparison.OrdinalIgnoreCase)))
+            {
+                found.Add((path, link ? OutputChecks.Canonical(path) : Path.Combine(real, entry.Name)));
             }
         }
     }

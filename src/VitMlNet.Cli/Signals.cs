@@ -52,8 +52,8 @@ internal sealed class Signals : IDisposable
         source.Cancel();
         if (what == "SIGTERM")
         {
-            // A command that does not watch the token (evaluate, predict) must still end: give the one that does time
-            // to save, then exit with the usual 128 + 15.
+            // A command that does not watch the token (evaluate) must still end: give the ones that do (train, sweep,
+            // predict) time to stop and save, then exit with the usual 128 + 15.
             _ = Task.Delay(GraceSeconds * 1000).ContinueWith(_ =>
             {
                 stderr.WriteLine($"vit: SIGTERM: still running after {GraceSeconds} s; exiting.");

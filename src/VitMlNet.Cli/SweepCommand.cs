@@ -161,6 +161,8 @@ internal static class SweepCommand
             OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Validation, "--validation"), (s.Leaderboard, "--leaderboard"));
             if (s.Leaderboard is not null) OutputChecks.CheckFile(s.Leaderboard, "--leaderboard");
             OutputChecks.CheckNotInput(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
+            OutputChecks.CheckOutsideInputs(s.Out, s.OutOption, (s.Data, "--data"), (s.Validation, "--validation"));
+            OutputChecks.CheckOutsideInputs(s.Leaderboard, "--leaderboard", (s.Data, "--data"), (s.Validation, "--validation"));
         }
 
         private SweepData ReadData()

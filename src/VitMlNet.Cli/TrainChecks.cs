@@ -19,16 +19,19 @@ internal static class TrainChecks
     {
         OutputChecks.CheckFile(s.Out, s.OutOption);
         OutputChecks.CheckNotInput(s.Out, s.OutOption, (s.Data, "--data"), (s.Test, "--test"));
+        OutputChecks.CheckOutsideInputs(s.Out, s.OutOption, (s.Data, "--data"), (s.Test, "--test"));
         if (s.Report is not null)
         {
             OutputChecks.CheckFolder(s.Report, "--report");
             OutputChecks.CheckNotInput(s.Report, "--report", (s.Data, "--data"), (s.Test, "--test"), (s.Out, s.OutOption));
+            OutputChecks.CheckOutsideInputs(s.Report, "--report", (s.Data, "--data"), (s.Test, "--test"));
         }
         if (s.Resume && s.Checkpoint is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
         if (s.Checkpoint is not null)
         {
             OutputChecks.CheckFolder(s.Checkpoint, "--checkpoint");
             OutputChecks.CheckNotInput(s.Checkpoint, "--checkpoint", (s.Data, "--data"), (s.Test, "--test"), (s.Out, s.OutOption));
+            OutputChecks.CheckOutsideInputs(s.Checkpoint, "--checkpoint", (s.Data, "--data"), (s.Test, "--test"));
             DescribeCheckpoint(s, log, stderr);
         }
         CheckImageSize(s.ImageSize, config, batch, s.Channels);
@@ -49,6 +52,35 @@ internal static class TrainChecks
             log.WriteLine($"resume: the checkpoint in '{s.Checkpoint}' already has {state.EpochsDone} epochs (--epochs {epochs}); nothing left to train, saving its weights");
         else
             log.WriteLine($"resume: continuing from the checkpoint in '{s.Checkpoint}' at epoch {state.EpochsDone + 1} ({state.EpochsDone} epochs done)");
+        if (state is not null)
+        {
+            // A corrupt weight file (one flipped bit) is refused before the data is read; the options and the data are
+            // compared with the checkpoint's record once the data is read.
+            try
+            {
+                Checkpoint.Verify(s.Checkpoint!, state);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new UsageException($"--resume: cannot resume: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>The command-line flags of the option names a checkpoint records, for messages.</summary>
+    private static readonly (string Name, string Flag)[] Flags =
+    [
+        ("LearningRate", "--lr"), ("BatchSize", "--batch"), ("Seed", "--seed"), ("Data", "--data"), ("ValidationData", "--validation-fraction"),
+        ("ValidationFraction", "--validation-fraction"), ("LayerDecay", "--layer-decay"), ("FreezeBackbone", "--freeze-backbone"),
+        ("Teacher", "--teacher"), ("Distillation", "--distillation"),
+    ];
+
+    /// <summary>A checkpoint message with the flag after each option name that has one (<c>LearningRate (--lr)</c>).</summary>
+    private static string WithFlags(string message)
+    {
+        foreach (var (name, flag) in Flags)
+            message = System.Text.RegularExpressions.Regex.Replace(message, $@"(?<=[:;] ){name}(?= )", $"{name} ({flag})");
+        return message;
     }
 
     /// <summary>
@@ -107,7 +139,7 @@ internal static class TrainChecks
         catch (InvalidDataException e) when (checkpoint is not null && e.Message.StartsWith("Checkpoint '", StringComparison.Ordinal))
         {
             // A checkpoint of another architecture or run: bad input, and never a silent restart at epoch 1.
-            throw new UsageException($"--resume: cannot resume: {e.Message}", e);
+            throw new UsageException($"--resume: cannot resume: {WithFlags(e.Message)}", e);
         }
         catch (TrainingDivergedException e)
         {

@@ -89,7 +89,7 @@ internal static class TrainCommand
         var budget = new Option<string?>("--time-budget") { HelpName = "TIME", Description = "Stop training when this much wall-clock time is spent, with the cosine schedule fitted to it; --epochs becomes a cap (seconds, or 90s, 55m, 1.5h, 0:55:00, or off; default: the recipe's; fmnist-accurate: 56m)" };
         var resize = new Option<ImageResizing>("--resize") { HelpName = "CenterCrop|Stretch", Description = "How images of another size or shape become the model's input, in training and in the saved zip alike: CenterCrop (keep the aspect ratio, cut the centre; smooth resampling) or Stretch (nearest neighbour)", DefaultValueFactory = _ => ImagePreprocessing.DefaultResizing };
         var checkpoint = new Option<string?>("--checkpoint") { HelpName = "DIR", Description = "Write a checkpoint into this folder after every epoch (crash-safe: the last complete one is kept)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --checkpoint DIR (same data and options give the same weights as an uninterrupted run)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --checkpoint DIR (same data and options give the same weights as an uninterrupted run; other data or options are refused)" };
         var verbosity = CliOptions.VerbosityOption();
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
@@ -163,6 +163,8 @@ internal static class TrainCommand
             var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
             var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
             bool cancelled = context.Cancellation.IsCancellationRequested;
+            // Cancelled before the first epoch completed: the weights are untrained (or only --from's), so nothing is saved.
+            if (cancelled && vit.TrainingHistory.Count == 0) throw new OperationCanceledException("cancelled before the first epoch completed");
             var trainSeconds = clock.Elapsed.TotalSeconds - dataSeconds;
             if (plan.TimeBudget is not null && !cancelled && vit.TrainingHistory.Count < plan.Epochs)
                 summary.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {plan.Epochs}");
@@ -274,6 +276,7 @@ internal static class TrainCommand
             options.ProgressEverySteps = display.ProgressEverySteps;
             options.CancellationToken = context.Cancellation;
             options.CheckpointDirectory = s.Checkpoint;
+            options.Log ??= message => context.Error.WriteLine($"vit train: {message}");
             options.ResumeFromCheckpoint = s.Resume;
             var errors = options.GetErrors();
             if (errors.Count > 0) throw new UsageException(string.Join("; ", errors) + ".");
@@ -426,9 +429,15 @@ internal static class TrainCommand
         return limit is int most ? ImageSources.Sample(source, most, seed) : source;
     }
 
-    /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) on stderr.</summary>
+    /// <summary>Lists files a reader skipped (with <c>--skip-bad-images</c>) and its doubts about the labels (the same
+    /// image under two classes) on stderr, as warnings.</summary>
     public static void WarnSkipped(IImageSource data, TextWriter stderr)
     {
+        if (data is ImageFileSet { Warnings.Count: > 0 } files)
+        {
+            foreach (var w in files.Warnings.Take(20)) stderr.WriteLine($"vit: warning: {w}");
+            if (files.Warnings.Count > 20) stderr.WriteLine($"vit: warning: ... and {files.Warnings.Count - 20} more such doubts about the labels");
+        }
         if (data.SkippedFiles.Count == 0) return;
         stderr.WriteLine($"vit: warning: skipped {data.SkippedFiles.Count} unreadable file(s):");
         foreach (var f in data.SkippedFiles.Take(20)) stderr.WriteLine($"  {f.Path}: {f.Reason}");

@@ -191,6 +191,36 @@ internal sealed class DataSpec
     /// <exception cref="DatasetException">A file is missing or corrupt.</exception>
     public IDataView LoadDataView(MLContext mlContext, bool skipBadImages = false) => Open(skipBadImages).ToDataView(mlContext);
 
+    /// <summary>
+    /// The folders and files this source reads, for checks that an output does not lie inside them: the data folder
+    /// (image folder, CIFAR-10 or Fashion-MNIST folder), or the files (a CIFAR-10 batch, the IDX pair, a CSV/TSV list and
+    /// every image file it names, resolved as <see cref="DatasetReaders.ListImageCsv"/> resolves them). Reads only a
+    /// list file; a list that cannot be read gives only its own path (the reader reports the problem).
+    /// </summary>
+    internal (IReadOnlyList<string> Folders, IReadOnlyList<string> Files) InputPaths()
+    {
+        switch (Kind)
+        {
+            case DataSourceKind.Idx:
+                return ([], [Path, LabelsPath!]);
+            case DataSourceKind.Cifar10 when File.Exists(Path):
+                return ([], [Path]);
+            case DataSourceKind.ImageList:
+                var files = new List<string> { Path };
+                try
+                {
+                    files.AddRange(DatasetReaders.ReadListRows(System.IO.Path.GetFullPath(Path), null).Select(r => r.Path));
+                }
+                catch (Exception e) when (e is DatasetException or IOException or UnauthorizedAccessException)
+                {
+                    // Left to the reader, which names the problem.
+                }
+                return ([], files);
+            default:
+                return ([Path], []);
+        }
+    }
+
     /// <summary>The spec as it was given.</summary>
     /// <returns>The spec text.</returns>
     public override string ToString() => _text;

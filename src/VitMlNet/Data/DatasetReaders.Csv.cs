@@ -28,6 +28,56 @@ public static partial class DatasetReaders
             throw new DatasetException($"Image list '{full}' does not exist.", full);
         }
 
+        var rows = ReadListRows(full, hasHeader);
+        if (rows.Count == 0)
+        {
+            throw new DatasetException($"Image list '{full}' holds no rows; expected lines of path{(full.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "<TAB>" : ",")}label.", full);
+        }
+
+        var warnings = ListWarnings(full, rows);
+        string[] classNames = rows.Select(r => r.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var classIndex = classNames.Index().ToDictionary(c => c.Item, c => c.Index, StringComparer.Ordinal);
+
+        var paths = new List<string>(rows.Count);
+        var labels = new List<int>(rows.Count);
+        var skipped = new List<SkippedFile>();
+        foreach (var (line, path, label) in rows)
+        {
+            string? problem = !File.Exists(path) ? "the file does not exist" : skipBadImages ? ImageCodec.CheckFile(path) : ImageCodec.ProbeHeader(path);
+            if (problem is null)
+            {
+                paths.Add(path);
+                labels.Add(classIndex[label]);
+            }
+            else if (skipBadImages)
+            {
+                skipped.Add(new SkippedFile(path, problem));
+            }
+            else
+            {
+                throw new DatasetException(
+                    $"Image list '{full}' line {line}: image file '{path}' cannot be used: {problem}. Fix the row, or set skipBadImages to leave such files out.",
+                    path);
+            }
+        }
+
+        if (paths.Count == 0)
+        {
+            throw new DatasetException(
+                $"Image list '{full}' holds no readable image: all {skipped.Count} file(s) were skipped; the first, '{skipped[0].Path}': {skipped[0].Reason}.", full);
+        }
+
+        warnings.AddRange(DuplicateImageWarnings(paths, labels, classNames));
+        return new ImageFileSet(full, paths, [.. labels], classNames, skipped, warnings);
+    }
+
+    /// <summary>
+    /// The rows of a CSV/TSV image list: line number, full path (relative paths resolved against the list's folder) and
+    /// label, without touching the image files.
+    /// </summary>
+    /// <exception cref="DatasetException">The list cannot be read, or a row is malformed.</exception>
+    internal static List<(int Line, string Path, string Label)> ReadListRows(string full, bool? hasHeader)
+    {
         char separator = full.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',';
         string folder = Path.GetDirectoryName(full)!;
         string[] lines;
@@ -76,44 +126,30 @@ public static partial class DatasetReaders
             rows.Add((i + 1, Path.GetFullPath(fields[0], folder), fields[1]));
         }
 
-        if (rows.Count == 0)
-        {
-            throw new DatasetException($"Image list '{full}' holds no rows; expected lines of path{(separator == '\t' ? "<TAB>" : ",")}label.", full);
-        }
+        return rows;
+    }
 
-        string[] classNames = rows.Select(r => r.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var classIndex = classNames.Index().ToDictionary(c => c.Item, c => c.Index, StringComparer.Ordinal);
-
-        var paths = new List<string>(rows.Count);
-        var labels = new List<int>(rows.Count);
-        var skipped = new List<SkippedFile>();
+    /// <summary>
+    /// Warnings about a list's rows: a file listed again under another label (the same image would train as two
+    /// classes). One line each, naming the list, both lines and both labels.
+    /// </summary>
+    private static List<string> ListWarnings(string full, List<(int Line, string Path, string Label)> rows)
+    {
+        var warnings = new List<string>();
+        var firstRow = new Dictionary<string, (int Line, string Label)>(StringComparer.Ordinal);
         foreach (var (line, path, label) in rows)
         {
-            string? problem = !File.Exists(path) ? "the file does not exist" : skipBadImages ? ImageCodec.CheckFile(path) : ImageCodec.ProbeHeader(path);
-            if (problem is null)
+            if (!firstRow.TryGetValue(path, out var earlier))
             {
-                paths.Add(path);
-                labels.Add(classIndex[label]);
+                firstRow.Add(path, (line, label));
             }
-            else if (skipBadImages)
+            else if (!string.Equals(earlier.Label, label, StringComparison.Ordinal))
             {
-                skipped.Add(new SkippedFile(path, problem));
-            }
-            else
-            {
-                throw new DatasetException(
-                    $"Image list '{full}' line {line}: image file '{path}' cannot be used: {problem}. Fix the row, or set skipBadImages to leave such files out.",
-                    path);
+                warnings.Add($"Image list '{full}' line {line}: '{path}' is listed again with the label '{label}' (line {earlier.Line} gives '{earlier.Label}'); the same image trains under both labels.");
             }
         }
 
-        if (paths.Count == 0)
-        {
-            throw new DatasetException(
-                $"Image list '{full}' holds no readable image: all {skipped.Count} file(s) were skipped; the first, '{skipped[0].Path}': {skipped[0].Reason}.", full);
-        }
-
-        return new ImageFileSet(full, paths, [.. labels], classNames, skipped);
+        return warnings;
     }
 
     /// <summary>

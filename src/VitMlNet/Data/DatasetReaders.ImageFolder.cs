@@ -109,7 +109,8 @@ public static partial class DatasetReaders
                 $"Image folder '{full}' holds no readable image: all {skipped.Count} image file(s) were skipped; the first, '{skipped[0].Path}': {skipped[0].Reason}.", full);
         }
 
-        return new ImageFileSet(full, paths, [.. labels], classDirs.Select(d => Path.GetFileName(d)).ToArray(), skipped);
+        string[] classNames = classDirs.Select(d => Path.GetFileName(d)).ToArray();
+        return new ImageFileSet(full, paths, [.. labels], classNames, skipped, DuplicateImageWarnings(paths, labels, classNames).ToList());
     }
 
     private const string MissingLinkTarget = "missing: a link to";

@@ -119,4 +119,55 @@ public static partial class DatasetReaders
 
         return Path.GetFullPath(folder);
     }
+
+    /// <summary>
+    /// One line per image file whose bytes equal those of a file of another class (the same image under two labels).
+    /// Only files whose size matches a file of another class are read and hashed (SHA-256), so distinct data costs one
+    /// size lookup per file. The same path twice is a list's business, not counted here; unreadable files are left to
+    /// the decoder.
+    /// </summary>
+    internal static IEnumerable<string> DuplicateImageWarnings(IReadOnlyList<string> paths, IReadOnlyList<int> labels, string[] classNames)
+    {
+        var bySize = new Dictionary<long, List<int>>();
+        for (int i = 0; i < paths.Count; i++)
+        {
+            long size;
+            try
+            {
+                size = new FileInfo(paths[i]).Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (!bySize.TryGetValue(size, out var list)) bySize[size] = list = new List<int>();
+            list.Add(i);
+        }
+
+        foreach (var group in bySize.Values.Where(g => g.Select(i => labels[i]).Distinct().Skip(1).Any()))
+        {
+            var byHash = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (int i in group)
+            {
+                string hash;
+                try
+                {
+                    using var stream = File.OpenRead(paths[i]);
+                    hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+                if (!byHash.TryGetValue(hash, out int first))
+                {
+                    byHash.Add(hash, i);
+                }
+                else if (labels[first] != labels[i] && !string.Equals(paths[first], paths[i], StringComparison.Ordinal))
+                {
+                    yield return $"'{paths[i]}' (class '{classNames[labels[i]]}') is byte-identical to '{paths[first]}' (class '{classNames[labels[first]]}'): the same image is labelled twice.";
+                }
+            }
+        }
+    }
 }

@@ -16,9 +16,10 @@ public sealed class ImageFileSet : IImageSource
     /// <param name="labels">One class index in [0, K) per path.</param>
     /// <param name="classNames">The K class names.</param>
     /// <param name="skippedFiles">Files already left out while listing; <see langword="null"/> for none.</param>
+    /// <param name="warnings">Doubts about the labels found while listing (see <see cref="Warnings"/>); <see langword="null"/> for none.</param>
     /// <exception cref="ArgumentException">Counts differ, a label is out of range, or there are no class names.</exception>
     public ImageFileSet(string source, IReadOnlyList<string> paths, int[] labels, string[] classNames,
-        IReadOnlyList<SkippedFile>? skippedFiles = null)
+        IReadOnlyList<SkippedFile>? skippedFiles = null, IReadOnlyList<string>? warnings = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(paths);
@@ -46,6 +47,7 @@ public sealed class ImageFileSet : IImageSource
         Labels = labels;
         ClassNames = classNames;
         SkippedFiles = skippedFiles ?? [];
+        Warnings = warnings ?? [];
     }
 
     /// <summary>The folder or list file the paths came from.</summary>
@@ -65,6 +67,13 @@ public sealed class ImageFileSet : IImageSource
 
     /// <summary>Files left out while listing because <c>skipBadImages</c> was set (missing or unrecognised files).</summary>
     public IReadOnlyList<SkippedFile> SkippedFiles { get; }
+
+    /// <summary>
+    /// Doubts about the labels found while listing, one line each: byte-identical image files under different classes,
+    /// and a file a list names twice with different labels. The files are still used; the caller decides whether to
+    /// warn or stop.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>
     /// An <see cref="IDataView"/> with columns <c>Image</c> (<see cref="MLImage"/> loaded with
@@ -101,7 +110,7 @@ public sealed class ImageFileSet : IImageSource
     {
         ArgumentNullException.ThrowIfNull(indices);
         int[] idx = indices.ToArray();
-        return new ImageFileSet(Source, idx.Select(i => Paths[i]).ToArray(), idx.Select(i => Labels[i]).ToArray(), ClassNames, SkippedFiles);
+        return new ImageFileSet(Source, idx.Select(i => Paths[i]).ToArray(), idx.Select(i => Labels[i]).ToArray(), ClassNames, SkippedFiles, Warnings);
     }
 
     /// <summary>

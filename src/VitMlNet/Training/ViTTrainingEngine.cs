@@ -104,11 +104,11 @@ internal sealed class ViTTrainingEngine
             (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), (long)stepsPerEpoch * options.Epochs);
         using var ema = options.EmaDecay > 0 ? new ModelEma(model, options.EmaDecay) : null;
 
-        var state = new CheckpointState();
+        var state = Checkpoint.NewState(options, config, train, validation);
         Dictionary<string, Tensor>? best = null;
         if (options.ResumeFromCheckpoint && Checkpoint.Exists(options.CheckpointDirectory!))
         {
-            state = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, ema?.Model);
+            state = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, ema?.Model, expected: state);
             if (ema is not null) ema.Updates = state.EmaUpdates;
             best = state.HasBest ? Checkpoint.LoadBest(options.CheckpointDirectory!, model) : null;
         }
@@ -161,7 +161,7 @@ internal sealed class ViTTrainingEngine
                     summary.Loss, summary.TrainAccuracy, valLoss, valAcc, summary.LearningRate, summary.ImagesPerSecond, clock.Elapsed));
                 state.EmaUpdates = ema?.Updates ?? 0;
                 if (options.CheckpointDirectory is not null)
-                    Checkpoint.Save(options.CheckpointDirectory, state, model, optimizer, ema?.Model, best);
+                    Checkpoint.TrySave(options.CheckpointDirectory, state, model, optimizer, ema?.Model, best, options.Log);
                 if (options.EarlyStoppingPatience > 0 && state.EpochsWithoutImprovement >= options.EarlyStoppingPatience)
                 {
                     earlyStopped = true;

@@ -107,3 +107,24 @@ internal sealed class CancellingWriter : StringWriter
         if (value is not null && value.StartsWith(marker, StringComparison.Ordinal)) source.Cancel();
     }
 }
+
+/// <summary>A writer that cancels a token a moment after a line starting with a marker is written.</summary>
+internal sealed class DelayedCancellingWriter : StringWriter
+{
+    private readonly CancellationTokenSource source;
+    private readonly string marker;
+    private readonly TimeSpan delay;
+
+    public DelayedCancellingWriter(CancellationTokenSource source, string marker, TimeSpan delay)
+    {
+        this.source = source;
+        this.marker = marker;
+        this.delay = delay;
+    }
+
+    public override void WriteLine(string? value)
+    {
+        base.WriteLine(value);
+        if (value is not null && value.StartsWith(marker, StringComparison.Ordinal)) source.CancelAfter(delay);
+    }
+}

@@ -101,4 +101,38 @@ public sealed class SignalTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void ACancelBeforeTheFirstEpochCompletesSavesNothing()
+    {
+        string path = f.NewPath("model.zip");
+        // Cancelled a moment after the data starts to be read: while it is read, while the model is set up, or inside
+        // the first epoch (64x64 inputs one image per step: far longer than the moment).
+        using var cts = new CancellationTokenSource();
+        var stdout = new DelayedCancellingWriter(cts, "model: ", TimeSpan.FromMilliseconds(100));
+        var stderr = new StringWriter();
+        int code = VitMlNet.Cli.CliApp.Run(
+            ["train", "--data", f.Train.Root, "--preset", "tiny", "--epochs", "3", "--batch", "1", "--image-size", "64", "--seed", "7", "--out", path], stdout, stderr, interactive: false, cts.Token);
+        var r = new CliResult(code, stdout.ToString(), stderr.ToString());
+        Assert.True(r.Code == 1, r.ToString());
+        Assert.DoesNotContain("epoch 1/", r.Out);
+        Robust.AssertOneErrorLine(r, "train");
+        Assert.Contains("cancelled (Ctrl+C or SIGTERM) before anything was saved", r.Err);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void PredictStopsAfterTheCurrentImageAndPrintsWhatItScored()
+    {
+        using var cts = new CancellationTokenSource();
+        // Cancelled (as by SIGTERM) once the first result line is printed.
+        var stdout = new CancellingWriter(cts, f.Test.Root);
+        var stderr = new StringWriter();
+        int code = VitMlNet.Cli.CliApp.Run(["predict", f.Model, f.Test.Root], stdout, stderr, interactive: false, cts.Token);
+        var r = new CliResult(code, stdout.ToString(), stderr.ToString());
+        Assert.True(r.Code == 1, r.ToString());
+        var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains($"vit predict: stopped (Ctrl+C or SIGTERM) after 1 of {f.Test.Rows.Count} images", r.Err);
+    }
 }
