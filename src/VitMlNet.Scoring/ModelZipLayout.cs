@@ -48,14 +48,14 @@ internal static class ModelZipLayout
     private const string GraphLeaf = "OnnxModel";
     private const string ChainFolder = "TransformerChain/";
 
-    /// <summary>The zip's checked entries: the graph and the rest.</summary>
-    public sealed record Layout(ZipArchiveEntry Graph, IReadOnlyList<ZipArchiveEntry> Others);
+    /// <summary>The zip's checked entries: the graph (null when the chain has none) and the rest.</summary>
+    public sealed record Layout(ZipArchiveEntry? Graph, IReadOnlyList<ZipArchiveEntry> Others);
 
     /// <summary>Checks the entries of <paramref name="archive"/> from its central directory (nothing is inflated).</summary>
     /// <param name="archive">The open archive.</param>
     /// <param name="name">The zip's name for messages.</param>
-    /// <returns>The graph entry and the others.</returns>
-    /// <exception cref="InvalidDataException">The zip is not laid out as an ML.NET model zip with one ONNX graph.</exception>
+    /// <returns>The graph entry (null when there is none) and the others.</returns>
+    /// <exception cref="InvalidDataException">The zip is not laid out as an ML.NET model zip with at most one ONNX graph.</exception>
     public static Layout Check(ZipArchive archive, string name)
     {
         var entries = archive.Entries;
@@ -84,10 +84,9 @@ internal static class ModelZipLayout
                 throw new InvalidDataException($"'{name}': the zip entries besides the ONNX graph declare more than {MaxSmallEntriesBytes} bytes together.");
             others.Add(entry);
         }
-        if (graphs.Count != 1)
-            throw new InvalidDataException(graphs.Count == 0
-                ? $"'{name}' holds no ONNX graph (no TransformerChain/.../{GraphLeaf} entry): not a VitMlNet model zip."
-                : $"'{name}' holds {graphs.Count} ONNX graphs ({string.Join(", ", graphs.Select(g => g.FullName))}); a VitMlNet model zip holds one.");
+        if (graphs.Count > 1)
+            throw new InvalidDataException($"'{name}' holds {graphs.Count} ONNX graphs ({string.Join(", ", graphs.Select(g => g.FullName))}); a VitMlNet model zip holds one.");
+        if (graphs.Count == 0) return new Layout(null, others);
         var graph = graphs[0];
         if (graph.Length < 16 || graph.Length > MaxGraphBytes)
             throw new InvalidDataException($"'{name}': the ONNX graph entry declares {graph.Length} bytes; expected 16 to {MaxGraphBytes}.");
@@ -150,7 +149,7 @@ internal static class ModelZipLayout
                     throw new InvalidDataException($"'{name}' records two different graph hashes in its chain.");
                 chainHash = found;
             }
-            var bytes = ReadEntry(layout.Graph, name);
+            var bytes = ReadEntry(layout.Graph ?? throw new InvalidDataException($"'{name}' holds no ONNX graph (no TransformerChain/.../{GraphLeaf} entry): not a VitMlNet model zip."), name);
             int offset = GraphOffset(bytes, name);
             return (bytes.AsSpan(offset).ToArray(), chainHash);
         }
@@ -244,17 +243,20 @@ internal static class ModelZipLayout
     /// <param name="model">The serialized ONNX model.</param>
     /// <param name="chainHash">The hash the zip's chain records, or null.</param>
     /// <param name="name">The zip's name for messages.</param>
+    /// <param name="requireChainHash">Whether the chain must record the hash (a zip saved by VitMlNet's trainer always
+    /// does; a pipeline a user built around a VitMlNet graph with <c>ApplyOnnxModel</c> does not). A recorded one must match.</param>
     /// <exception cref="InvalidDataException">A hash is missing or differs.</exception>
-    public static void CheckHash(ReadOnlySpan<byte> model, string? chainHash, string name)
+    public static void CheckHash(ReadOnlySpan<byte> model, string? chainHash, string name, bool requireChainHash)
     {
         var (actual, recorded) = ModelHash(model);
         if (recorded is null)
             throw new InvalidDataException($"'{name}': its ONNX graph records no SHA-256 ('{HashKey}'): it was not saved by this VitMlNet version, or was altered; re-save it from its training run.");
         if (!string.Equals(recorded, actual, StringComparison.Ordinal))
             throw new InvalidDataException($"'{name}': its ONNX graph was altered: SHA-256 {actual[..16]}..., recorded at save {Shown(recorded, 16)}...");
+        if (chainHash is null && !requireChainHash) return;
         if (chainHash is null)
             throw new InvalidDataException($"'{name}': its ML.NET chain records no graph SHA-256; it was not saved by this VitMlNet version, or its graph was replaced.");
-        if (!string.Equals(chainHash, actual, StringComparison.Ordinal))
+        if (!string.Equals(chainHash!, actual, StringComparison.Ordinal))
             throw new InvalidDataException($"'{name}': its ONNX graph was replaced: SHA-256 {actual[..16]}..., the chain saved with {chainHash[..16]}...");
     }
 

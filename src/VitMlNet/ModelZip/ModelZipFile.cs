@@ -113,8 +113,9 @@ internal static class ModelZipFile
     {
         try
         {
-            var bytes = ViTOnnxReader.FindModelBytesInZip(file, path)
-                ?? throw new InvalidDataException($"'{path}' holds an ONNX graph not written by VitMlNet (no '{ViTOnnxMetadata.ConfigKey}' metadata).");
+            // The commands read zips saved by VitMlNet's trainer, whose chain always records the graph's SHA-256.
+            var bytes = ViTOnnxReader.FindModelBytesInZip(file, path, requireChainHash: true)
+                ?? throw new InvalidDataException($"'{path}' is not a VitMlNet image model zip: it holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
             return ViTOnnxReader.Read(bytes);
         }
         catch (InvalidDataException e)

@@ -12,10 +12,11 @@ public static partial class ViTOnnxReader
     /// with an OnnxTransformer in the chain), by the one rule every VitMlNet reader follows: the zip's entries are
     /// checked from its central directory before anything is inflated (names, count, declared sizes), every entry's
     /// CRC is checked, and the graph is the single <c>OnnxModel</c> entry of the chain, the one ML.NET scores. The
-    /// graph's SHA-256 must equal the one recorded at save, in its metadata and in the chain.
+    /// graph's SHA-256 must equal the one recorded at save in its metadata, and the one its chain records (a zip saved
+    /// by VitMlNet's trainer records it; a pipeline built around a VitMlNet graph with <c>ApplyOnnxModel</c> may not).
     /// </summary>
     /// <param name="zip">A readable stream over the zip.</param>
-    /// <returns>The serialized ONNX model, or null when the zip's graph was not written by VitMlNet.</returns>
+    /// <returns>The serialized ONNX model, or null when the zip holds no graph or one not written by VitMlNet.</returns>
     /// <exception cref="InvalidDataException">The stream is not a model zip, is corrupt, or its graph was altered or replaced.</exception>
     public static byte[]? FindModelBytesInZip(Stream zip)
     {
@@ -23,15 +24,17 @@ public static partial class ViTOnnxReader
         return FindModelBytesInZip(zip, zip is FileStream file ? file.Name : "the zip");
     }
 
-    internal static byte[]? FindModelBytesInZip(Stream zip, string name)
+    internal static byte[]? FindModelBytesInZip(Stream zip, string name, bool requireChainHash = false)
     {
         long start = zip.CanSeek ? zip.Position : 0;
-        using (var archive = ModelZipLayout.Open(zip, name)) ModelZipLayout.Check(archive, name);
+        bool hasGraph;
+        using (var archive = ModelZipLayout.Open(zip, name)) hasGraph = ModelZipLayout.Check(archive, name).Graph is not null;
         if (zip.CanSeek) zip.Position = start;
+        if (!hasGraph) return null;
         IO.ZipIntegrity.Verify(zip, name);
         var (model, chainHash) = ModelZipLayout.ReadGraph(zip, name);
         if (!TryParse(model, out var proto) || !IsViTOnnxModel(proto!)) return null;
-        ModelZipLayout.CheckHash(model, chainHash, name);
+        ModelZipLayout.CheckHash(model, chainHash, name, requireChainHash);
         return model;
     }
 
@@ -47,7 +50,7 @@ public static partial class ViTOnnxReader
     private static ViTOnnxModel ReadFromZip(Stream zip, string name)
     {
         var bytes = FindModelBytesInZip(zip, name) ?? throw new InvalidDataException(
-            $"'{name}' holds an ONNX graph not written by VitMlNet (no '{ViTOnnxMetadata.ConfigKey}' metadata).");
+            $"'{name}' holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
         return Read(bytes);
     }
 
