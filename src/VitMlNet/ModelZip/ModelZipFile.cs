@@ -116,7 +116,7 @@ internal static class ModelZipFile
             // The commands read zips saved by VitMlNet's trainer, whose chain always records the graph's SHA-256.
             var bytes = ViTOnnxReader.FindModelBytesInZip(file, path, requireChainHash: true)
                 ?? throw new InvalidDataException($"'{path}' is not a VitMlNet image model zip: it holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
-            return ViTOnnxReader.Read(bytes);
+            return ViTOnnxReader.ReadHashed(bytes);
         }
         catch (InvalidDataException e)
         {

@@ -51,7 +51,7 @@ public static partial class ViTOnnxReader
     {
         var bytes = FindModelBytesInZip(zip, name) ?? throw new InvalidDataException(
             $"'{name}' holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
-        return Read(bytes);
+        return ReadHashed(bytes);
     }
 
     /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip file.</summary>

@@ -56,8 +56,11 @@ public static partial class ViTOnnxReader
         var (actual, recorded) = Scoring.ModelZipLayout.ModelHash(onnxBytes);
         if (recorded is not null && !string.Equals(actual, recorded, StringComparison.Ordinal))
             throw new InvalidDataException($"The ONNX model was altered since it was written: SHA-256 {actual[..16]}..., recorded {(recorded.Length > 16 ? recorded[..16] : recorded)}...");
-        return Read(Parse(() => ModelProto.Parser.ParseFrom(onnxBytes)));
+        return ReadHashed(onnxBytes);
     }
+
+    /// <summary>Reads serialized ONNX bytes whose SHA-256 the caller has already checked.</summary>
+    internal static ViTOnnxModel ReadHashed(byte[] onnxBytes) => Read(Parse(() => ModelProto.Parser.ParseFrom(onnxBytes)));
 
     /// <summary>Reads a model from an <c>.onnx</c> file.</summary>
     /// <returns>The configuration, class names and weights.</returns>
