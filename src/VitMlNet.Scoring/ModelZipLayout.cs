@@ -243,20 +243,20 @@ internal static class ModelZipLayout
     /// <param name="model">The serialized ONNX model.</param>
     /// <param name="chainHash">The hash the zip's chain records, or null.</param>
     /// <param name="name">The zip's name for messages.</param>
-    /// <param name="requireChainHash">Whether the chain must record the hash (a zip saved by VitMlNet's trainer always
-    /// does; a pipeline a user built around a VitMlNet graph with <c>ApplyOnnxModel</c> does not). A recorded one must match.</param>
-    /// <exception cref="InvalidDataException">A hash is missing or differs.</exception>
-    public static void CheckHash(ReadOnlySpan<byte> model, string? chainHash, string name, bool requireChainHash)
+    /// <param name="requireHashes">Whether both records must be present: a zip saved by this version's trainer has
+    /// them; zips saved before the hash existed, and pipelines a user built around a VitMlNet graph with
+    /// <c>ApplyOnnxModel</c>, lack them. A record that is present must match either way.</param>
+    /// <exception cref="InvalidDataException">A required hash is missing, or a recorded one differs.</exception>
+    public static void CheckHash(ReadOnlySpan<byte> model, string? chainHash, string name, bool requireHashes)
     {
         var (actual, recorded) = ModelHash(model);
-        if (recorded is null)
+        if (recorded is null && requireHashes)
             throw new InvalidDataException($"'{name}': its ONNX graph records no SHA-256 ('{HashKey}'): it was not saved by this VitMlNet version, or was altered; re-save it from its training run.");
-        if (!string.Equals(recorded, actual, StringComparison.Ordinal))
+        if (recorded is not null && !string.Equals(recorded, actual, StringComparison.Ordinal))
             throw new InvalidDataException($"'{name}': its ONNX graph was altered: SHA-256 {actual[..16]}..., recorded at save {Shown(recorded, 16)}...");
-        if (chainHash is null && !requireChainHash) return;
-        if (chainHash is null)
+        if (chainHash is null && requireHashes)
             throw new InvalidDataException($"'{name}': its ML.NET chain records no graph SHA-256; it was not saved by this VitMlNet version, or its graph was replaced.");
-        if (!string.Equals(chainHash!, actual, StringComparison.Ordinal))
+        if (chainHash is not null && !string.Equals(chainHash, actual, StringComparison.Ordinal))
             throw new InvalidDataException($"'{name}': its ONNX graph was replaced: SHA-256 {actual[..16]}..., the chain saved with {chainHash[..16]}...");
     }
 

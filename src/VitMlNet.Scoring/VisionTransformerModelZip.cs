@@ -65,7 +65,7 @@ public static class VisionTransformerModelZip
         var metadata = TryReadMetadata(model);
         if (metadata is null || !metadata.ContainsKey(ConfigKey))
             throw new InvalidDataException($"'{name}' holds an ONNX graph not written by VitMlNet (no '{ConfigKey}' metadata).");
-        ModelZipLayout.CheckHash(model, chainHash, name, requireChainHash: false);
+        ModelZipLayout.CheckHash(model, chainHash, name, requireHashes: false);
         return Describe(metadata, model.Length);
     }
 

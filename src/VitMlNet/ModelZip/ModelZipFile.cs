@@ -113,8 +113,8 @@ internal static class ModelZipFile
     {
         try
         {
-            // The commands read zips saved by VitMlNet's trainer, whose chain always records the graph's SHA-256.
-            var bytes = ViTOnnxReader.FindModelBytesInZip(file, path, requireChainHash: true)
+            // The commands read zips saved by VitMlNet's trainer, which records the graph's SHA-256 in the graph and the chain.
+            var bytes = ViTOnnxReader.FindModelBytesInZip(file, path, requireHashes: true)
                 ?? throw new InvalidDataException($"'{path}' is not a VitMlNet image model zip: it holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
             return ViTOnnxReader.ReadHashed(bytes);
         }

@@ -12,8 +12,9 @@ public static partial class ViTOnnxReader
     /// with an OnnxTransformer in the chain), by the one rule every VitMlNet reader follows: the zip's entries are
     /// checked from its central directory before anything is inflated (names, count, declared sizes), every entry's
     /// CRC is checked, and the graph is the single <c>OnnxModel</c> entry of the chain, the one ML.NET scores. The
-    /// graph's SHA-256 must equal the one recorded at save in its metadata, and the one its chain records (a zip saved
-    /// by VitMlNet's trainer records it; a pipeline built around a VitMlNet graph with <c>ApplyOnnxModel</c> may not).
+    /// graph's SHA-256 must equal the ones recorded at save, in its metadata and in its chain (a zip saved by this
+    /// version's trainer records both; zips saved before, and pipelines built around a VitMlNet graph with
+    /// <c>ApplyOnnxModel</c>, may lack them: only the <c>vit</c> commands require them).
     /// </summary>
     /// <param name="zip">A readable stream over the zip.</param>
     /// <returns>The serialized ONNX model, or null when the zip holds no graph or one not written by VitMlNet.</returns>
@@ -24,7 +25,7 @@ public static partial class ViTOnnxReader
         return FindModelBytesInZip(zip, zip is FileStream file ? file.Name : "the zip");
     }
 
-    internal static byte[]? FindModelBytesInZip(Stream zip, string name, bool requireChainHash = false)
+    internal static byte[]? FindModelBytesInZip(Stream zip, string name, bool requireHashes = false)
     {
         long start = zip.CanSeek ? zip.Position : 0;
         bool hasGraph;
@@ -34,7 +35,7 @@ public static partial class ViTOnnxReader
         IO.ZipIntegrity.Verify(zip, name);
         var (model, chainHash) = ModelZipLayout.ReadGraph(zip, name);
         if (!TryParse(model, out var proto) || !IsViTOnnxModel(proto!)) return null;
-        ModelZipLayout.CheckHash(model, chainHash, name, requireChainHash);
+        ModelZipLayout.CheckHash(model, chainHash, name, requireHashes);
         return model;
     }
 

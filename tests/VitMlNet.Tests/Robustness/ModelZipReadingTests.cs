@@ -150,6 +150,28 @@ public sealed class ModelZipReadingTests
     }
 
     [Fact]
+    public void AZipSavedWithoutHashesIsRefusedByTheCommandsAndReadByTheLibrary()
+    {
+        // The graph without its metadata record, and the chain without its record: a zip as saved before the hash.
+        var (model, chain) = Graph(f.Model);
+        var proto = ModelProto.Parser.ParseFrom(model);
+        proto.MetadataProps.Remove(proto.MetadataProps.Single(m => m.Key == ViTOnnxMetadata.HashKey));
+        byte[] unsealed = proto.ToByteArray();
+        string path = Rewrite("unsealed.zip", (n, b) =>
+        {
+            if (n.EndsWith("/OnnxModel", StringComparison.Ordinal)) return [(n, WithPrefix(unsealed))];
+            // Same-length stand-in for the chain's record: the name no longer carries a hash.
+            var text = System.Text.Encoding.UTF8.GetString(b);
+            return [(n, text.Contains(ModelZipLayout.ChainHashPrefix + chain, StringComparison.Ordinal)
+                ? System.Text.Encoding.UTF8.GetBytes(text.Replace(ModelZipLayout.ChainHashPrefix + chain, ModelZipLayout.ChainHashPrefix + new string('x', 64), StringComparison.Ordinal))
+                : b)];
+        });
+        Assert.Contains("records no SHA-256", Refused("info", "info", path).Err);
+        Assert.Equal(ViTOnnxReader.ReadFromZip(f.Model).ClassNames, ViTOnnxReader.ReadFromZip(path).ClassNames);
+        Assert.Equal(3, VisionTransformerModelZip.Inspect(path).ClassNames.Count);
+    }
+
+    [Fact]
     public void AGraphWithExternalDataIsRefused()
     {
         var (model, _) = Graph(f.Model);
