@@ -30,10 +30,11 @@ internal static class EvaluateCommand
         if (report is not null) OutputChecks.CheckFolder(report, "--report");
         OutputChecks.CheckNotInput(report, "--report", (modelPath, "model"), (dataSpec, "--data"));
         OutputChecks.CheckOutsideInputs(report, "--report", (dataSpec, "--data"));
-        var onnx = ModelZipFile.ReadOnnx(modelPath);
         var spec = DataSpec.Parse(dataSpec);
         var ml = new MLContext(0);
-        var model = ModelZipFile.Load(ml, modelPath, out _);
+        // One read of the zip for the graph and ML.NET; disposing the model deletes ML.NET's temporary copy of the graph.
+        var model = ModelZipFile.Load(ml, modelPath, out _, out var onnx);
+        using var disposeModel = model as IDisposable;
         var classes = ModelZipFile.SlotNames(model.GetOutputSchema(ModelZipFile.InputSchema()), "Score");
         var config = onnx.Config;
         var data = spec.Open(skipBadImages);

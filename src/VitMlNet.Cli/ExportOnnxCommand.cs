@@ -23,25 +23,30 @@ internal static class ExportOnnxCommand
         var flip = new Option<bool>("--flip-average") { Description = "Score each image with its left-right mirror and average the two logits (twice the work)" };
         var shift = new Option<bool>("--shift-average") { Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the work)" };
         var heads = CheckpointCli.HeadsOption();
+        var mean = CheckpointCli.MeanOption();
+        var std = CheckpointCli.StdOption();
         var command = new Command("export-onnx", "Write a model zip's (or a pretrained checkpoint's) network as a standalone ONNX model (input pixels [N,C,H,W], outputs logits, probabilities).")
         {
-            model, output, outputOption, int8, flip, shift, heads,
+            model, output, outputOption, int8, flip, shift, heads, mean, std,
         };
         command.Validators.Add(result =>
         {
             bool positional = result.GetValue(output) is not null, option = result.GetResult(outputOption) is { Implicit: false };
             if (positional == option) result.AddError(positional ? "give the .onnx file once: as the second argument or with -o, not both" : "name the .onnx file to write: vit export-onnx model.zip model.onnx (or -o model.onnx)");
         });
-        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, (parse.GetValue(output) ?? parse.GetValue(outputOption))!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift), parse.GetValue(heads))));
+        command.SetAction(parse => Guard.Run("export-onnx", context.Error, () => Run(parse.GetValue(model)!, (parse.GetValue(output) ?? parse.GetValue(outputOption))!, context, parse.GetValue(int8), parse.GetValue(flip), parse.GetValue(shift), parse.GetValue(heads),
+            CheckpointCli.ParseChannels(parse.GetValue(mean), "--mean", positive: false), CheckpointCli.ParseChannels(parse.GetValue(std), "--std", positive: true))));
         return command;
     }
 
-    public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false, bool shiftAverage = false, int? heads = null)
+    public static int Run(string modelPath, string outputPath, CliContext context, bool int8 = false, bool flipAverage = false, bool shiftAverage = false, int? heads = null,
+        IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null)
     {
         OutputChecks.CheckNotInput(outputPath, "output", (modelPath, "model"));
         OutputChecks.CheckFile(outputPath, "output");
         // A pretrained checkpoint exports with its family's mean/std inside the graph (raw 0..255 pixels in).
-        var source = CheckpointCli.ReadModel(modelPath, heads);
+        // What the import assumes (heads, mean/std, ...) is printed with the flag that overrides it.
+        var source = CheckpointCli.ReadModel(modelPath, heads, context.Error, mean, std);
         var options = new ViTOnnxExportOptions
         {
             PixelScale = source.ExportOptions?.PixelScale ?? 1f / 255f,

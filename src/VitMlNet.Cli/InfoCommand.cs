@@ -13,18 +13,22 @@ internal static class InfoCommand
         var model = new Argument<string>("model.zip") { Description = "Model zip written by 'vit train'" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var heads = CheckpointCli.HeadsOption();
-        var command = new Command("info", "Show a model zip's (or a pretrained checkpoint's) columns, classes and architecture.") { model, json, heads };
+        var mean = CheckpointCli.MeanOption();
+        var std = CheckpointCli.StdOption();
+        var command = new Command("info", "Show a model zip's (or a pretrained checkpoint's) columns, classes and architecture.") { model, json, heads, mean, std };
         command.SetAction(parse => Guard.Run("info", context.Error, () => CheckpointCli.IsCheckpoint(parse.GetValue(model)!)
-            ? CheckpointCli.Info(parse.GetValue(model)!, parse.GetValue(heads), parse.GetValue(json), context)
+            ? CheckpointCli.Info(parse.GetValue(model)!, parse.GetValue(heads), parse.GetValue(json), context,
+                CheckpointCli.ParseChannels(parse.GetValue(mean), "--mean", positive: false), CheckpointCli.ParseChannels(parse.GetValue(std), "--std", positive: true))
             : Run(parse.GetValue(model)!, parse.GetValue(json), context)));
         return command;
     }
 
     public static int Run(string modelPath, bool json, CliContext context)
     {
-        var onnx = ModelZipFile.ReadOnnx(modelPath);
         var ml = new MLContext(0);
-        var model = ModelZipFile.Load(ml, modelPath, out var savedInput);
+        // One read of the zip for the graph and ML.NET; disposing the model deletes ML.NET's temporary copy of the graph.
+        var model = ModelZipFile.Load(ml, modelPath, out var savedInput, out var onnx);
+        using var disposeModel = model as IDisposable;
         var input = savedInput?.GetColumnOrNull(Data.ImagePreprocessing.ImageColumn) is null ? ModelZipFile.InputSchema() : savedInput;
         var output = model.GetOutputSchema(input);
         var inputs = input.Select(c => (c.Name, Type: c.Type.ToString())).ToList();

@@ -32,6 +32,7 @@ internal static class PredictCommand
         if (top <= 0) throw new UsageException($"--top must be positive (got {top}).");
         var ml = new MLContext(0);
         var model = ModelZipFile.Load(ml, modelPath, out _);
+        using var disposeModel = model as IDisposable;
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
         var classes = ModelZipFile.SlotNames(engine.OutputSchema, "Score");
         // -v detailed: the model before the predictions and the time they took after (stderr with --json).

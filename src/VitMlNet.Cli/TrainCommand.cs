@@ -205,7 +205,7 @@ internal static class TrainCommand
             var train = LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
             TrainChecks.CheckClasses(train, $"--data '{s.Data}'");
             // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 288x288 for the hybrid, else 32x32).
-            var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads);
+            var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads, context.Error);
             var sizeFrom = checkpoint?.Config ?? (auto ? AutoInputSize(train, s.Channels) : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
             var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
 

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -29,8 +27,9 @@ public sealed record VisionTransformerModelZipInfo(
 /// without TorchSharp: the zip's ONNX model carries VitMlNet's metadata, which this class finds and parses.
 /// </summary>
 /// <remarks>
-/// ML.NET's <c>OnnxTransformer</c> stores the ONNX model bytes as one zip entry (after a length prefix); every entry
-/// is tried as an ONNX <c>ModelProto</c> and the first one with VitMlNet's configuration metadata wins.
+/// ML.NET's <c>OnnxTransformer</c> stores the ONNX model bytes as one zip entry (after a length prefix); the zip is
+/// checked and that entry found by the same rule as every VitMlNet command (see <c>ModelZipLayout</c>), and the graph's
+/// SHA-256 compared with the one recorded at save.
 /// </remarks>
 public static class VisionTransformerModelZip
 {
@@ -44,49 +43,30 @@ public static class VisionTransformerModelZip
     /// <param name="path">Path of a zip written by <c>vit train</c> or <c>MLContext.Model.Save</c> with a VitMlNet model.</param>
     /// <returns>The class names, input size and architecture.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a zip, or holds no VitMlNet ONNX model.</exception>
+    /// <exception cref="InvalidDataException">The file is not a zip laid out as a VitMlNet model zip, its graph's SHA-256
+    /// differs from the one recorded at save, or it holds no VitMlNet ONNX model.</exception>
     public static VisionTransformerModelZipInfo Inspect(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var file = File.OpenRead(path);
-        return Inspect(file);
+        return Inspect(file, path);
     }
 
     /// <summary>Reads a model zip from a readable, seekable stream.</summary>
     /// <param name="zip">The zip's bytes.</param>
     /// <returns>The class names, input size and architecture.</returns>
-    /// <exception cref="InvalidDataException">The stream is not a zip, or holds no VitMlNet ONNX model.</exception>
-    public static VisionTransformerModelZipInfo Inspect(Stream zip)
+    /// <exception cref="InvalidDataException">See <see cref="Inspect(string)"/>.</exception>
+    public static VisionTransformerModelZipInfo Inspect(Stream zip) => Inspect(zip, zip is FileStream file ? file.Name : "the zip");
+
+    private static VisionTransformerModelZipInfo Inspect(Stream zip, string name)
     {
         ArgumentNullException.ThrowIfNull(zip);
-        foreach (var (bytes, offset) in OnnxCandidates(zip))
-        {
-            var metadata = TryReadMetadata(bytes.AsSpan(offset));
-            if (metadata is not null && metadata.ContainsKey(ConfigKey))
-                return Describe(metadata, bytes.Length - offset);
-        }
-        throw new InvalidDataException("The zip holds no ONNX model written by VitMlNet.");
-    }
-
-    /// <summary>
-    /// Where an ONNX model may start in a zip: every entry's bytes with each offset to try (after ML.NET's length
-    /// prefix, or 0). The one zip search, shared with the training library's weight reader.
-    /// </summary>
-    internal static IEnumerable<(byte[] Bytes, int Offset)> OnnxCandidates(Stream zip)
-    {
-        using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
-        foreach (var entry in archive.Entries)
-        {
-            if (entry.Length < 16) continue;
-            byte[] bytes;
-            using (var s = entry.Open())
-            using (var buffer = new MemoryStream(checked((int)entry.Length)))
-            {
-                s.CopyTo(buffer);
-                bytes = buffer.ToArray();
-            }
-            foreach (int offset in LengthPrefixes(bytes)) yield return (bytes, offset);
-        }
+        var (model, chainHash) = ModelZipLayout.ReadGraph(zip, name);
+        var metadata = TryReadMetadata(model);
+        if (metadata is null || !metadata.ContainsKey(ConfigKey))
+            throw new InvalidDataException($"'{name}' holds an ONNX graph not written by VitMlNet (no '{ConfigKey}' metadata).");
+        ModelZipLayout.CheckHash(model, chainHash, name, requireHashes: false);
+        return Describe(metadata, model.Length);
     }
 
     /// <summary>Whether a file is a zip holding a VitMlNet ONNX model.</summary>
@@ -124,18 +104,6 @@ public static class VisionTransformerModelZip
         {
             throw new InvalidDataException($"The zip's VitMlNet metadata is not valid JSON: {e.Message}", e);
         }
-    }
-
-    /// <summary>
-    /// Offsets to try: after a 4- or 8-byte little-endian length prefix that matches the rest (ML.NET's
-    /// <c>WriteByteArray</c> writes an int32), then 0. The prefixed candidates go first because protobuf parsing is
-    /// lenient: the whole entry, prefix included, may parse too, with the prefix as an unknown field.
-    /// </summary>
-    private static IEnumerable<int> LengthPrefixes(byte[] bytes)
-    {
-        if (bytes.Length > 4 && BinaryPrimitives.ReadInt32LittleEndian(bytes) == bytes.Length - 4) yield return 4;
-        if (bytes.Length > 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) == bytes.Length - 8) yield return 8;
-        yield return 0;
     }
 
     /// <summary>

@@ -19,52 +19,89 @@ internal static class SafetensorsFile
     /// <summary>Whether <paramref name="path"/> starts like a safetensors file (a plausible header length, then '{').</summary>
     public static bool Looks(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = IO.SafeFile.OpenRead(path, "checkpoint");
         Span<byte> head = stackalloc byte[9];
         if (stream.Read(head) < 9) return false;
         ulong length = BinaryPrimitives.ReadUInt64LittleEndian(head);
         return length > 1 && length < (ulong)stream.Length && head[8] == (byte)'{';
     }
 
+    /// <summary>Most bytes of a safetensors header (the format's own limit is 100 MB).</summary>
+    private const long MaxHeaderBytes = 100_000_000;
+
     /// <summary>Reads every tensor as float32, in header order, and the header's <c>__metadata__</c>.</summary>
+    /// <exception cref="InvalidDataException">The file is malformed (each problem named with the file): a header that is
+    /// not JSON, names a tensor twice, or gives a dtype, shape or offsets that do not fit the file.</exception>
     public static (Dictionary<string, (float[] Data, long[] Shape)> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        using var file = IO.SafeFile.OpenRead(path, "checkpoint");
+        if (file.Length > int.MaxValue) throw new InvalidDataException($"'{path}' has {file.Length} bytes; safetensors files of at most 2 GiB are read.");
+        var bytes = new byte[file.Length];
+        file.ReadExactly(bytes);
         if (bytes.Length < 8) throw new InvalidDataException($"'{path}' is too short for a safetensors file.");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)(bytes.Length - 8)) throw new InvalidDataException($"'{path}' is not a safetensors file (header length {headerLength}).");
-        JsonObject header;
+        if (headerLength > (ulong)(bytes.Length - 8) || headerLength > MaxHeaderBytes)
+            throw new InvalidDataException($"'{path}' is not a safetensors file (header length {headerLength} for a file of {bytes.Length} bytes).");
+        long dataStart = 8 + (long)headerLength;
+        long dataLength = bytes.Length - dataStart;
+        var tensors = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var names = new HashSet<string>(StringComparer.Ordinal);
         try
         {
-            header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, (int)headerLength))?.AsObject()
-                ?? throw new InvalidDataException($"'{path}' has an empty safetensors header.");
+            using var document = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"'{path}': the safetensors header is not a JSON object.");
+            var ranges = new List<(long Begin, long End, string Name)>();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                string name = property.Name;
+                if (!names.Add(name)) throw new InvalidDataException($"'{path}': the safetensors header names '{name}' twice.");
+                var entry = property.Value;
+                if (name == "__metadata__")
+                {
+                    if (entry.ValueKind == JsonValueKind.Object)
+                        foreach (var m in entry.EnumerateObject()) metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    continue;
+                }
+                if (entry.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"'{path}': tensor '{name}' has no header entry.");
+                string dtype = entry.TryGetProperty("dtype", out var dt) && dt.ValueKind == JsonValueKind.String ? dt.GetString()!
+                    : throw new InvalidDataException($"'{path}': tensor '{name}' has no dtype.");
+                long[] shape = Longs(entry, "shape") ?? throw new InvalidDataException($"'{path}': tensor '{name}' has no shape (an array of non-negative integers).");
+                long[] offsets = Longs(entry, "data_offsets") ?? throw new InvalidDataException($"'{path}': tensor '{name}' has no data offsets (two non-negative integers).");
+                if (offsets.Length != 2 || offsets[0] > offsets[1] || offsets[1] > dataLength)
+                    throw new InvalidDataException($"'{path}': tensor '{name}' has data offsets [{string.Join(", ", offsets)}] outside the file's {dataLength} data bytes.");
+                long count = 1;
+                foreach (long d in shape) count = d == 0 ? 0 : count <= dataLength / d ? count * d : long.MaxValue;
+                if (count == long.MaxValue) throw new InvalidDataException($"'{path}': tensor '{name}' has shape [{string.Join(", ", shape)}], more values than the file holds.");
+                ranges.Add((offsets[0], offsets[1], name));
+                tensors[name] = (Decode(bytes.AsSpan((int)(dataStart + offsets[0]), (int)(offsets[1] - offsets[0])), dtype, count, $"'{path}': tensor '{name}'"), shape);
+            }
+            ranges.Sort();
+            for (int i = 1; i < ranges.Count; i++)
+            {
+                if (ranges[i].Begin < ranges[i - 1].End)
+                    throw new InvalidDataException($"'{path}': tensors '{ranges[i - 1].Name}' and '{ranges[i].Name}' overlap in the file.");
+            }
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"'{path}' is not a safetensors file: {e.Message}", e);
-        }
-        long dataStart = 8 + (long)headerLength;
-        var tensors = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, node) in header)
-        {
-            if (name == "__metadata__")
-            {
-                if (node is JsonObject meta)
-                    foreach (var (key, value) in meta) metadata[key] = value?.ToString() ?? "";
-                continue;
-            }
-            var entry = node?.AsObject() ?? throw new InvalidDataException($"'{path}': tensor '{name}' has no header entry.");
-            string dtype = entry["dtype"]?.GetValue<string>() ?? throw new InvalidDataException($"'{path}': tensor '{name}' has no dtype.");
-            long[] shape = entry["shape"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray() ?? throw new InvalidDataException($"'{path}': tensor '{name}' has no shape.");
-            long[] offsets = entry["data_offsets"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray() ?? throw new InvalidDataException($"'{path}': tensor '{name}' has no data offsets.");
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            long begin = dataStart + offsets[0], end = dataStart + offsets[1];
-            if (offsets.Length != 2 || begin > end || end > bytes.Length)
-                throw new InvalidDataException($"'{path}': tensor '{name}' has data offsets outside the file.");
-            tensors[name] = (Decode(bytes.AsSpan((int)begin, (int)(end - begin)), dtype, count, $"'{path}': tensor '{name}'"), shape);
+            throw new InvalidDataException($"'{path}' is not a safetensors file: its header is not JSON ({e.Message}).", e);
         }
         return (tensors, metadata);
+    }
+
+    /// <summary>An array of non-negative integers, or null.</summary>
+    private static long[]? Longs(JsonElement entry, string property)
+    {
+        if (!entry.TryGetProperty(property, out var array) || array.ValueKind != JsonValueKind.Array) return null;
+        var result = new long[array.GetArrayLength()];
+        int i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out long v) || v < 0) return null;
+            result[i++] = v;
+        }
+        return result;
     }
 
     /// <summary>Decodes <paramref name="count"/> little-endian values of a safetensors / PyTorch dtype to float32.</summary>

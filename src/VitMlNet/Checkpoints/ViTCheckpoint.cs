@@ -27,8 +27,10 @@ public sealed partial class ViTCheckpoint
     /// <summary>Metadata key of the class names in an exported safetensors file.</summary>
     public const string ClassesMetadataKey = ViTOnnxMetadata.ClassesKey;
 
-    private ViTCheckpoint(ViTConfig config, Dictionary<string, (float[] Data, long[] Shape)> weights, CheckpointFamily family, IReadOnlyList<string> classNames, string path)
+    private ViTCheckpoint(ViTConfig config, Dictionary<string, (float[] Data, long[] Shape)> weights, CheckpointFamily family, IReadOnlyList<string> classNames, string path,
+        IReadOnlyList<CheckpointAssumption> assumptions)
     {
+        Assumptions = assumptions;
         Config = config;
         Weights = weights;
         Family = family;
@@ -50,6 +52,13 @@ public sealed partial class ViTCheckpoint
 
     /// <summary>The file the weights came from.</summary>
     public string SourcePath { get; }
+
+    /// <summary>
+    /// What the import inferred instead of reading it (e.g. the head count of a torchvision state dict, which never
+    /// records it), each with the option that overrides it; empty when the checkpoint (or its folder's
+    /// <c>config.json</c>, or the options) gave everything.
+    /// </summary>
+    public IReadOnlyList<CheckpointAssumption> Assumptions { get; }
 
     /// <summary>Whether <paramref name="path"/> names a checkpoint this class reads (by extension, or a folder holding <c>model.safetensors</c> or <c>pytorch_model.bin</c>), rather than a VitMlNet zip or ONNX file.</summary>
     public static bool IsCheckpointPath(string path)
@@ -83,15 +92,25 @@ public sealed partial class ViTCheckpoint
         var family = options.Family ?? CheckpointNames.Detect(raw.Keys)
             ?? throw new InvalidDataException($"'{file}' has no tensor names of a timm, Hugging Face or torchvision ViT (first names: {string.Join(", ", raw.Keys.Take(5))}).");
         var timm = CheckpointNames.ToTimm(family, raw);
-        var hf = ReadJson(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "config.json"));
-        var preprocessor = ReadJson(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "preprocessor_config.json"));
+        string folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        string hfPath = Path.Combine(folder, "config.json"), preprocessorPath = Path.Combine(folder, "preprocessor_config.json");
+        var hf = ReadJson(hfPath);
+        var preprocessor = ReadJson(preprocessorPath);
         ViTConfig? stored = metadata.TryGetValue(ConfigMetadataKey, out var json) ? ViTOnnxMetadata.DeserializeConfig(json) : null;
         // timm's hub folders carry config.json with pretrained_cfg.mean/std (0.5 for the augreg ViTs, ImageNet's for DeiT).
-        if (family == CheckpointFamily.Timm && hf?["pretrained_cfg"] is JsonObject timmCfg) preprocessor = new JsonObject { ["image_mean"] = timmCfg["mean"]?.DeepClone(), ["image_std"] = timmCfg["std"]?.DeepClone() };
-        else if (family != CheckpointFamily.HuggingFace) preprocessor = null;
+        if (family == CheckpointFamily.Timm && hf?["pretrained_cfg"] is JsonObject timmCfg)
+        {
+            preprocessor = new JsonObject { ["image_mean"] = timmCfg["mean"]?.DeepClone(), ["image_std"] = timmCfg["std"]?.DeepClone() };
+            preprocessorPath = hfPath + " (pretrained_cfg)";
+        }
+        else if (family != CheckpointFamily.HuggingFace)
+        {
+            preprocessor = null;
+        }
         if (family != CheckpointFamily.HuggingFace) hf = null;
 
-        var config = InferConfig(file, family, timm, options, hf, preprocessor, stored);
+        var assumptions = new List<CheckpointAssumption>();
+        var config = InferConfig(file, family, timm, options, new HfConfig(hf, hfPath), new HfConfig(preprocessor, preprocessorPath), stored, assumptions);
 
         // timm names → VitMlNet names; anything unknown is reported.
         var errors = new List<string>();
@@ -118,7 +137,7 @@ public sealed partial class ViTCheckpoint
         // Another image size: resample the grid of position embeddings.
         if (weights.TryGetValue("pos", out var pos) && pos.Shape.Length == 3 && pos.Shape[1] != config.NumPatches + config.NumPrefixTokens)
         {
-            var (gh, gw) = SourceGrid(file, pos.Shape[1] - config.NumPrefixTokens, hf, config.PatchSize);
+            var (gh, gw) = SourceGrid(file, pos.Shape[1] - config.NumPrefixTokens, hf is null ? null : new HfConfig(hf, hfPath).Int("image_size", 1, 65536), config.PatchSize);
             weights["pos"] = ResamplePositionEmbedding(pos, config.NumPrefixTokens, gh, gw, config.ImageHeight / config.PatchSize, config.ImageWidth / config.PatchSize);
         }
         foreach (var problem in ViTParameterLayout.Check(config, weights))
@@ -134,7 +153,7 @@ public sealed partial class ViTCheckpoint
             else if (hf?["id2label"] is JsonObject labels && labels.Count == config.NumClasses)
                 classes = Enumerable.Range(0, config.NumClasses).Select(i => labels[i.ToString(CultureInfo.InvariantCulture)]?.ToString() ?? i.ToString(CultureInfo.InvariantCulture)).ToArray();
         }
-        return new ViTCheckpoint(config, weights, family, classes, file);
+        return new ViTCheckpoint(config, weights, family, classes, file, assumptions);
     }
 
     /// <summary>Builds the TorchSharp model with these weights (training mode, like any new module).</summary>
@@ -199,21 +218,58 @@ public sealed partial class ViTCheckpoint
         return null;
     }
 
+    /// <summary>A JSON configuration beside the weights, or null when there is none; one that is not a JSON object, too
+    /// large, or not a regular file is an error naming it (it is never silently ignored).</summary>
     private static JsonObject? ReadJson(string path)
     {
-        if (!File.Exists(path)) return null;
+        if (!File.Exists(path) && IO.SafeFile.SpecialKind(path) is null) return null;
+        string text = IO.SafeFile.ReadAllText(path, IO.SafeFile.MaxJsonBytes, "configuration");
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject;
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
+                ?? throw new InvalidDataException($"'{path}' is not a JSON object.");
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return null;
+            throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A Hugging Face / timm JSON configuration with typed, checked reads: a value of the wrong type or out of range is an error naming the file and the key.</summary>
+    private sealed record HfConfig(JsonObject? Json, string Path)
+    {
+        public JsonNode? this[string key] => Json?[key];
+
+        public int? Int(string key, int min, int max)
+        {
+            if (Json?[key] is not JsonNode node) return null;
+            if (node is JsonValue v && v.TryGetValue(out double d) && d == Math.Floor(d) && d >= min && d <= max) return (int)d;
+            throw new InvalidDataException($"'{Path}': {key} is {node.ToJsonString()}, expected an integer from {min} to {max}.");
+        }
+
+        public double? Double(string key, double min, double max)
+        {
+            if (Json?[key] is not JsonNode node) return null;
+            if (node is JsonValue v && v.TryGetValue(out double d) && double.IsFinite(d) && d >= min && d <= max) return d;
+            throw new InvalidDataException($"'{Path}': {key} is {node.ToJsonString()}, expected a number from {min:G3} to {max:G3}.");
+        }
+
+        public float[]? Floats(string key, int channels, double min, double max)
+        {
+            if (Json?[key] is not JsonNode node) return null;
+            if (node is JsonArray a && (a.Count == channels || a.Count == 1 || (channels == 1 && a.Count == 3))
+                && a.All(x => x is JsonValue v && v.TryGetValue(out double d) && double.IsFinite(d) && d >= min && d <= max))
+            {
+                return a.Select(x => (float)x!.GetValue<double>()).ToArray();
+            }
+            string shortened = node.ToJsonString();
+            if (shortened.Length > 60) shortened = shortened[..60] + "...";
+            throw new InvalidDataException($"'{Path}': {key} is {shortened}, expected {channels} numbers from {min:G3} to {max:G3} (one per channel).");
         }
     }
 
     private static ViTConfig InferConfig(string file, CheckpointFamily family, Dictionary<string, (float[] Data, long[] Shape)> t,
-        CheckpointImportOptions options, JsonObject? hf, JsonObject? preprocessor, ViTConfig? stored)
+        CheckpointImportOptions options, HfConfig hf, HfConfig preprocessor, ViTConfig? stored, List<CheckpointAssumption> assumptions)
     {
         (float[] Data, long[] Shape) Need(string name, int rank) =>
             t.TryGetValue(name, out var v) && v.Shape.Length == rank ? v
@@ -227,23 +283,58 @@ public sealed partial class ViTCheckpoint
         bool distilled = t.ContainsKey("dist_token");
         int prefix = distilled ? 2 : 1;
         long gridTokens = Need("pos_embed", 3).Shape[1] - prefix;
-        var (gh, gw) = SourceGrid(file, gridTokens, hf, p);
+
+        // A Hugging Face config.json must agree with the tensors and hold sane values: a wrong one is an error, not ignored.
+        void Agree(string key, int actual)
+        {
+            if (hf.Int(key, 1, int.MaxValue) is int stated && stated != actual)
+                throw new InvalidDataException($"'{hf.Path}': {key} is {stated}, but the weights have {actual}.");
+        }
+        Agree("hidden_size", dim);
+        Agree("num_hidden_layers", depth);
+        Agree("patch_size", p);
+        Agree("num_channels", channels);
+        Agree("intermediate_size", hidden);
+        int? hfImageSize = hf.Int("image_size", 1, 65536);
+        int? hfHeads = hf.Int("num_attention_heads", 1, 4096);
+        double? hfEpsilon = hf.Double("layer_norm_eps", 1e-12, 1e-2);
+        float[]? hfMean = preprocessor.Floats("image_mean", channels, -1, 1);
+        float[]? hfStd = preprocessor.Floats("image_std", channels, 1e-3, 10);
+        if (hfHeads is int given && dim % given != 0)
+            throw new InvalidDataException($"'{hf.Path}': num_attention_heads {given} does not divide hidden_size {dim}.");
+
+        var (gh, gw) = SourceGrid(file, gridTokens, hfImageSize, p);
+        if (hfImageSize is null && stored is null && options.ImageHeight is null && options.ImageWidth is null)
+        {
+            assumptions.Add(new CheckpointAssumption("image size", $"{gh * p}x{gw * p}",
+                $"a square grid of the {gridTokens} position embeddings", "a config.json with image_size beside the weights"));
+        }
         int? classes = t.TryGetValue("head.weight", out var head) && head.Shape.Length == 2 ? (int)head.Shape[0] : null;
         classes ??= options.NumClasses
             ?? throw new InvalidDataException($"'{file}' has no classifier head ('head.weight'): give the class count to fine-tune with a new head.");
 
-        int heads = options.Heads
-            ?? (hf?["num_attention_heads"] is JsonNode h ? h.GetValue<int>() : stored?.Heads)
+        int? readHeads = options.Heads ?? hfHeads ?? stored?.Heads;
+        int heads = readHeads
             ?? (dim == 1280 ? 16 : dim % 64 == 0 ? dim / 64 : throw new InvalidDataException(
                 $"'{file}': width {dim} is not a multiple of 64, so the heads cannot be inferred; give them (CheckpointImportOptions.Heads, vit --heads)."));
         if (heads <= 0 || dim % heads != 0) throw new InvalidDataException($"'{file}': {heads} heads do not divide the width {dim}.");
-        double epsilon = stored?.LayerNormEpsilon ?? family switch
+        if (readHeads is null)
         {
-            CheckpointFamily.HuggingFace => hf?["layer_norm_eps"] is JsonNode e ? e.GetValue<double>() : 1e-12,
-            _ => 1e-6,
-        };
-        IReadOnlyList<float> mean = options.Mean ?? FloatList(preprocessor?["image_mean"]) ?? stored?.Mean ?? ViTConfig.ImageNetMean;
-        IReadOnlyList<float> std = options.Std ?? FloatList(preprocessor?["image_std"]) ?? stored?.Std ?? ViTConfig.ImageNetStd;
+            assumptions.Add(new CheckpointAssumption("heads", $"{heads} (x{dim / heads})",
+                $"{family} weights do not record the head count; the standard rule is 64-wide heads", "--heads N (CheckpointImportOptions.Heads)"));
+        }
+        double epsilon = stored?.LayerNormEpsilon ?? (family == CheckpointFamily.HuggingFace ? hfEpsilon : null) ?? (family == CheckpointFamily.HuggingFace ? 1e-12 : 1e-6);
+        if (stored is null && !(family == CheckpointFamily.HuggingFace && hfEpsilon is not null))
+        {
+            assumptions.Add(new CheckpointAssumption("LayerNorm epsilon", epsilon.ToString("G3", CultureInfo.InvariantCulture),
+                $"{family}'s default", "layer_norm_eps in a config.json beside the weights"));
+        }
+        IReadOnlyList<float> mean = options.Mean ?? hfMean ?? stored?.Mean ?? ViTConfig.ImageNetMean;
+        IReadOnlyList<float> std = options.Std ?? hfStd ?? stored?.Std ?? ViTConfig.ImageNetStd;
+        if (options.Mean is null && hfMean is null && stored is null)
+            assumptions.Add(new CheckpointAssumption("mean", $"[{string.Join(", ", mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}]", $"ImageNet's, {family}'s usual", "--mean R,G,B (CheckpointImportOptions.Mean)"));
+        if (options.Std is null && hfStd is null && stored is null)
+            assumptions.Add(new CheckpointAssumption("std", $"[{string.Join(", ", std.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}]", $"ImageNet's, {family}'s usual", "--std R,G,B (CheckpointImportOptions.Std)"));
         if (channels == 1 && mean.Count == 3) mean = [mean.Average()];
         if (channels == 1 && std.Count == 3) std = [std.Average()];
         var config = new ViTConfig
@@ -270,15 +361,13 @@ public sealed partial class ViTCheckpoint
     }
 
     /// <summary>The checkpoint's grid of patch tokens: Hugging Face's image_size, else a square.</summary>
-    private static (int Height, int Width) SourceGrid(string file, long tokens, JsonObject? hf, int patch)
+    private static (int Height, int Width) SourceGrid(string file, long tokens, int? imageSize, int patch)
     {
-        if (hf?["image_size"] is JsonNode size && size.GetValue<int>() / patch is int g && (long)g * g == tokens) return (g, g);
+        if (imageSize is int size && size / patch is int g && (long)g * g == tokens) return (g, g);
         int side = (int)Math.Round(Math.Sqrt(tokens));
         if ((long)side * side != tokens) throw new InvalidDataException($"'{file}': {tokens} position embeddings are not a square grid.");
         return (side, side);
     }
-
-    private static float[]? FloatList(JsonNode? node) => node is JsonArray a ? a.Select(v => v!.GetValue<float>()).ToArray() : null;
 
     /// <summary>PyTorch's default Linear initialization (uniform ±1/√fan_in for weight and bias), from a seeded generator.</summary>
     private static void AddFreshLinear(Dictionary<string, (float[] Data, long[] Shape)> weights, string name, int outputs, int inputs, Random random)
@@ -309,3 +398,10 @@ public sealed partial class ViTCheckpoint
     [System.Text.RegularExpressions.GeneratedRegex(@"'([^']+)'")]
     private static partial System.Text.RegularExpressions.Regex TimmNames();
 }
+
+/// <summary>Something <see cref="ViTCheckpoint.Load"/> inferred instead of reading it from the checkpoint.</summary>
+/// <param name="Setting">What was inferred ("heads", "mean", ...).</param>
+/// <param name="Value">The value taken.</param>
+/// <param name="Reason">Why (the rule applied).</param>
+/// <param name="Override">The option or file that gives it instead.</param>
+public sealed record CheckpointAssumption(string Setting, string Value, string Reason, string Override);

@@ -7,7 +7,7 @@ namespace VitMlNet.IO;
 /// to a temporary file in the target's folder, is flushed to disk, optionally checked, and only then renamed over the
 /// target (a rename within one folder is atomic). Until that rename the previous file stays untouched.
 /// </summary>
-internal static class AtomicFile
+internal static partial class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> atomically.</summary>
     /// <param name="path">The file to create or replace; its folder is created when missing.</param>
@@ -23,6 +23,7 @@ internal static class AtomicFile
         if (Directory.Exists(full)) throw new IOException($"Cannot write '{path}': it is a folder.");
         string folder = Path.GetDirectoryName(full) ?? throw new IOException($"Cannot write '{path}': it has no folder.");
         Directory.CreateDirectory(folder);
+        CleanStale(folder);
         string temp = TemporaryPath(full);
         try
         {
@@ -65,6 +66,38 @@ internal static class AtomicFile
     /// <returns>True for a temporary name.</returns>
     public static bool IsTemporaryName(string fileName) =>
         fileName.StartsWith('.') && fileName.EndsWith(".vit-tmp", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Deletes the temporary files in <paramref name="folder"/> that processes killed mid-save left behind: those whose
+    /// process id (in the name, <c>.NAME.PID-GUID.vit-tmp</c>) no longer runs and that no process holds open for writing.
+    /// </summary>
+    /// <param name="folder">The folder of a file about to be saved.</param>
+    /// <returns>How many files were deleted.</returns>
+    internal static int CleanStale(string folder)
+    {
+        int deleted = 0;
+        List<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(folder, ".*.vit-tmp").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+        foreach (var candidate in candidates)
+        {
+            var match = TemporaryName().Match(Path.GetFileName(candidate));
+            if (!match.Success || !int.TryParse(match.Groups[1].Value, out int pid) || pid == Environment.ProcessId) continue;
+            if (PrivateTemp.IsAlive(pid) || PrivateTemp.IsLocked(candidate)) continue;
+            TryDelete(candidate);
+            if (!File.Exists(candidate)) deleted++;
+        }
+        return deleted;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.(\d+)-[0-9a-f]{32}\.vit-tmp$")]
+    private static partial System.Text.RegularExpressions.Regex TemporaryName();
 
     private static string TemporaryPath(string full)
     {

@@ -21,37 +21,65 @@ internal static class ModelZipFile
         return builder.ToSchema();
     }
 
-    /// <summary>Checks that a model path names an existing file.</summary>
+    /// <summary>Checks that a model path names an existing regular file (a folder, device, FIFO or socket is refused).</summary>
     public static void CheckExists(string path)
     {
-        if (!File.Exists(path))
+        if (Directory.Exists(path)) throw new ModelZipException($"'{path}' is a folder; expected a model zip written by 'vit train'.");
+        try
         {
-            throw new ModelZipException(Directory.Exists(path)
-                ? $"'{path}' is a folder; expected a model zip written by 'vit train'."
-                : $"model file '{path}' not found.");
+            IO.SafeFile.CheckRegular(path, "model file");
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ModelZipException($"model file '{path}' not found.");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelZipException(e.Message, e);
         }
     }
 
     /// <summary>
-    /// Loads a VitMlNet zip with ML.NET after checking it: the archive's CRCs, the VitMlNet graph inside (finite
-    /// weights, shapes that match its configuration), and that the zip's preprocessing feeds that graph the number of
-    /// pixel values it takes.
+    /// Loads a VitMlNet zip with ML.NET after checking it: the archive's layout and CRCs, the graph's SHA-256, the
+    /// VitMlNet graph inside (finite weights, shapes that match its configuration), and that the zip's preprocessing
+    /// feeds that graph the number of pixel values it takes. ML.NET reads the same open file that was checked, and
+    /// its temporary copy of the graph goes to this process's private temporary folder. Dispose the model (it is
+    /// <see cref="IDisposable"/>) to delete that copy.
     /// </summary>
-    public static ITransformer Load(MLContext ml, string path, out DataViewSchema? inputSchema)
+    public static ITransformer Load(MLContext ml, string path, out DataViewSchema? inputSchema) => Load(ml, path, out inputSchema, out _);
+
+    /// <summary>Loads a VitMlNet zip (see <see cref="Load(MLContext, string, out DataViewSchema?)"/>) and returns its ONNX model too, read from the same open file.</summary>
+    public static ITransformer Load(MLContext ml, string path, out DataViewSchema? inputSchema, out ViTOnnxModel onnx)
     {
-        var onnx = ReadOnnx(path);
+        ArgumentNullException.ThrowIfNull(ml);
+        CheckExists(path);
+        using var file = File.OpenRead(path);
+        onnx = ReadOnnx(file, path);
+        file.Position = 0;
+        IO.PrivateTemp.Use(ml);
         ITransformer model;
         try
         {
-            model = ml.Model.Load(path, out inputSchema);
+            model = ml.Model.Load(file, out inputSchema);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or ArgumentException)
         {
-            throw new ModelZipException($"'{path}' is not an ML.NET model zip: {e.Message}", e);
+            throw new ModelZipException($"'{path}' is not an ML.NET model zip: {Guard(e.Message)}", e);
         }
-        CheckPreprocessing(path, model, onnx.Config);
+        try
+        {
+            CheckPreprocessing(path, model, onnx.Config);
+        }
+        catch
+        {
+            (model as IDisposable)?.Dispose();
+            throw;
+        }
         return model;
     }
+
+    private static string Guard(string message) =>
+        string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static void CheckPreprocessing(string path, ITransformer model, Modeling.ViTConfig config)
     {
@@ -77,21 +105,22 @@ internal static class ModelZipFile
     public static ViTOnnxModel ReadOnnx(string path)
     {
         CheckExists(path);
+        using var file = File.OpenRead(path);
+        return ReadOnnx(file, path);
+    }
+
+    private static ViTOnnxModel ReadOnnx(Stream file, string path)
+    {
         try
         {
-            IO.ZipIntegrity.Verify(path);
+            // The commands read zips saved by VitMlNet's trainer, which records the graph's SHA-256 in the graph and the chain.
+            var bytes = ViTOnnxReader.FindModelBytesInZip(file, path, requireHashes: true)
+                ?? throw new InvalidDataException($"'{path}' is not a VitMlNet image model zip: it holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
+            return ViTOnnxReader.ReadHashed(bytes);
         }
         catch (InvalidDataException e)
         {
-            throw new ModelZipException(e.Message, e);
-        }
-        try
-        {
-            return ViTOnnxReader.ReadFromZip(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ModelZipException($"'{path}' is not a VitMlNet image model zip: {e.Message}", e);
+            throw new ModelZipException(e.Message.StartsWith($"'{path}'", StringComparison.Ordinal) ? e.Message : $"'{path}' is not a VitMlNet image model zip: {e.Message}", e);
         }
     }
 

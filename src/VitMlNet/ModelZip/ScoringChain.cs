@@ -10,6 +10,8 @@ namespace VitMlNet.ModelZip;
 /// The chain of ML.NET's own transformers that a VitMlNet model zip holds: <see cref="ImagePreprocessing"/> → the
 /// ONNX graph of the trained weights (<c>OnnxTransformer</c>) → <see cref="MulticlassHead"/> (Score, PredictedLabel)
 /// → <c>MapKeyToValue(PredictedLabel)</c>. <c>mlContext.Model.Load</c> needs nothing of VitMlNet to read it.
+/// The graph's SHA-256 is recorded in its ONNX metadata and, outside it, in the chain (the name of a column the chain
+/// makes and drops), so that VitMlNet's readers refuse a graph altered or replaced in the zip.
 /// </summary>
 internal static class ScoringChain
 {
@@ -20,7 +22,7 @@ internal static class ScoringChain
     public static TransformerChain<ITransformer> Build(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights,
         IReadOnlyList<string> classNames, VisionTransformerOptions o, IDataView trainingData)
     {
-        var ml = new MLContext(o.Seed);
+        var ml = IO.PrivateTemp.Use(new MLContext(o.Seed));
         var schema = trainingData.Schema;
         string logits = Unique(schema, "__vit_logits");
         var export = new ViTOnnxExportOptions
@@ -40,8 +42,14 @@ internal static class ScoringChain
         var scoring = ml.Transforms.ApplyOnnxModel(outputs, new[] { o.FeatureColumnName }, new MemoryStream(onnx)).Fit(trainingData);
         var afterOnnx = scoring.GetOutputSchema(schema);
         var head = MulticlassHead.Create(ml, afterOnnx, logits, o.LabelColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, classNames);
-        var drop = ml.Transforms.DropColumns(logits).Fit(head.Transform(scoring.Transform(trainingData)));
-        return new TransformerChain<ITransformer>(scoring, head, drop);
+        // The graph's SHA-256, recorded outside the graph: a column named after it (a lazy copy of the logits, never
+        // computed) is made and dropped, so ML.NET stores the name in the chain's own zip entries and VitMlNet's readers
+        // refuse a graph replaced in the zip.
+        string hashColumn = Scoring.ModelZipLayout.ChainHashPrefix + Scoring.ModelZipLayout.ModelHash(onnx).Actual;
+        var scored = head.Transform(scoring.Transform(trainingData));
+        var record = ml.Transforms.CopyColumns(hashColumn, logits).Fit(scored);
+        var drop = ml.Transforms.DropColumns(logits, hashColumn).Fit(record.Transform(scored));
+        return new TransformerChain<ITransformer>(scoring, head, record, drop);
     }
 
     /// <summary>

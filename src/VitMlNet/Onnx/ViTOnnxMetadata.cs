@@ -42,6 +42,13 @@ internal static class ViTOnnxMetadata
     /// <summary>Suffix of the per-output-column float scales of a quantized weight.</summary>
     public const string ScaleSuffix = ".scale";
 
+    /// <summary>
+    /// The model's SHA-256 (lower-case hex): over the serialized ONNX model without this entry, i.e. the graph, the opset
+    /// and every other metadata entry (configuration, classes). It is the last metadata entry, written by
+    /// <see cref="Seal"/>; every reader compares it. A model zip also records it outside the graph, in its ML.NET chain.
+    /// </summary>
+    public const string HashKey = Scoring.ModelZipLayout.HashKey;
+
     /// <summary>The producer name written into the model.</summary>
     public const string ProducerName = "VitMlNet";
 
@@ -65,6 +72,51 @@ internal static class ViTOnnxMetadata
             },
         },
     };
+
+    /// <summary>Records the model's SHA-256 under <see cref="HashKey"/> (replacing an earlier record); call it last, after every other change.</summary>
+    /// <param name="model">The model to seal.</param>
+    /// <returns>The hash (lower-case hex).</returns>
+    public static string Seal(global::Onnx.ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        for (int i = model.MetadataProps.Count - 1; i >= 0; i--)
+        {
+            if (model.MetadataProps[i].Key == HashKey) model.MetadataProps.RemoveAt(i);
+        }
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using (var sink = new HashingStream(hash)) Google.Protobuf.MessageExtensions.WriteTo(model, sink);
+        string hex = Convert.ToHexStringLower(hash.GetHashAndReset());
+        model.MetadataProps.Add(new global::Onnx.StringStringEntryProto { Key = HashKey, Value = hex });
+        return hex;
+    }
+
+    /// <summary>A write-only stream that feeds an incremental hash (so a large model is hashed without a copy).</summary>
+    private sealed class HashingStream(System.Security.Cryptography.IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => hash.AppendData(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => hash.AppendData(buffer);
+    }
 
     /// <summary>Serializes a configuration to the JSON stored under <see cref="ConfigKey"/>.</summary>
     public static string SerializeConfig(ViTConfig config) => JsonSerializer.Serialize(config, Json);

@@ -30,30 +30,54 @@ internal static partial class ViTOnnxReader
 {
     /// <summary>Reads a model from a stream holding a serialized ONNX ModelProto.</summary>
     /// <returns>The configuration, class names and weights.</returns>
-    /// <exception cref="InvalidDataException">The data is not an ONNX model written by VitMlNet, or its weights are incomplete.</exception>
+    /// <exception cref="InvalidDataException">The data is not an ONNX model written by VitMlNet, was altered since it was
+    /// written (its recorded SHA-256 differs), or its weights are incomplete.</exception>
     public static ViTOnnxModel Read(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return Read(Parse(() => ModelProto.Parser.ParseFrom(stream)));
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        int n;
+        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + n > int.MaxValue) throw new InvalidDataException("The ONNX model is larger than 2 GiB, protobuf's limit.");
+            buffer.Write(chunk, 0, n);
+        }
+        return Read(buffer.ToArray());
     }
 
     /// <summary>Reads a model from serialized ONNX bytes.</summary>
     /// <returns>The configuration, class names and weights.</returns>
-    /// <exception cref="InvalidDataException">The data is not an ONNX model written by VitMlNet, or its weights are incomplete.</exception>
+    /// <exception cref="InvalidDataException">The data is not an ONNX model written by VitMlNet, was altered since it was
+    /// written (its recorded SHA-256 differs), or its weights are incomplete.</exception>
     public static ViTOnnxModel Read(byte[] onnxBytes)
     {
         ArgumentNullException.ThrowIfNull(onnxBytes);
-        return Read(Parse(() => ModelProto.Parser.ParseFrom(onnxBytes)));
+        var (actual, recorded) = Scoring.ModelZipLayout.ModelHash(onnxBytes);
+        if (recorded is not null && !string.Equals(actual, recorded, StringComparison.Ordinal))
+            throw new InvalidDataException($"The ONNX model was altered since it was written: SHA-256 {actual[..16]}..., recorded {(recorded.Length > 16 ? recorded[..16] : recorded)}...");
+        return ReadHashed(onnxBytes);
     }
+
+    /// <summary>Reads serialized ONNX bytes whose SHA-256 the caller has already checked.</summary>
+    internal static ViTOnnxModel ReadHashed(byte[] onnxBytes) => Read(Parse(() => ModelProto.Parser.ParseFrom(onnxBytes)));
 
     /// <summary>Reads a model from an <c>.onnx</c> file.</summary>
     /// <returns>The configuration, class names and weights.</returns>
-    /// <exception cref="InvalidDataException">The file is not an ONNX model written by VitMlNet, or its weights are incomplete.</exception>
+    /// <exception cref="InvalidDataException">The file is not a regular file holding an ONNX model written by VitMlNet,
+    /// was altered, or its weights are incomplete.</exception>
     public static ViTOnnxModel Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var file = File.OpenRead(path);
-        return Read(file);
+        using var file = IO.SafeFile.OpenRead(path, "ONNX model");
+        try
+        {
+            return Read(file);
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{path}': {e.Message}", e);
+        }
     }
 
     /// <summary>Reads a model from a parsed ONNX ModelProto.</summary>
@@ -76,8 +100,13 @@ internal static partial class ViTOnnxReader
         if (classes.Length != config.NumClasses)
             throw new InvalidDataException($"The model stores {classes.Length} class names for {config.NumClasses} classes.");
 
-        var initializers = model.Graph?.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal)
-            ?? throw new InvalidDataException("The ONNX model has no graph.");
+        if (model.Graph is null) throw new InvalidDataException("The ONNX model has no graph.");
+        CheckSelfContained(model.Graph);
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in model.Graph.Initializer)
+        {
+            if (!initializers.TryAdd(t.Name, t)) throw new InvalidDataException($"The ONNX graph has two initializers named '{t.Name}'.");
+        }
         var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
         var missing = new List<string>();
         // A stored weight is a float initializer, or (int8 export) an int8 initializer with per-column scales.
@@ -129,6 +158,30 @@ internal static partial class ViTOnnxReader
         }
         CheckGraphShapes(model.Graph, config);
         return new ViTOnnxModel(config, classes, weights, ViTOnnxMetadata.DeserializeExport(meta.GetValueOrDefault(ViTOnnxMetadata.ExportKey)));
+    }
+
+    /// <summary>
+    /// Refuses what a VitMlNet graph never holds and ONNX Runtime would follow outside the model: tensors with external
+    /// data (ONNX Runtime reads them from files named in the model), sparse initializers, and subgraphs.
+    /// </summary>
+    private static void CheckSelfContained(GraphProto graph)
+    {
+        static bool External(TensorProto t) => t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0;
+        foreach (var t in graph.Initializer)
+        {
+            if (External(t)) throw new InvalidDataException($"The ONNX graph's initializer '{t.Name}' has external data (a file outside the model): refused.");
+        }
+        if (graph.SparseInitializer.Count > 0) throw new InvalidDataException("The ONNX graph has sparse initializers, which VitMlNet never writes: refused.");
+        foreach (var node in graph.Node)
+        {
+            foreach (var a in node.Attribute)
+            {
+                if ((a.T is not null && External(a.T)) || a.Tensors.Any(External))
+                    throw new InvalidDataException($"The ONNX graph's node '{node.Name}' has a tensor with external data (a file outside the model): refused.");
+                if (a.G is not null || a.Graphs.Count > 0)
+                    throw new InvalidDataException($"The ONNX graph's node '{node.Name}' has a subgraph, which VitMlNet never writes: refused.");
+            }
+        }
     }
 
     /// <summary>

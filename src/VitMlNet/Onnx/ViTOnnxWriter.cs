@@ -116,6 +116,7 @@ internal static class ViTOnnxWriter
         AddMetadata(model, ViTOnnxMetadata.ConfigKey, ViTOnnxMetadata.SerializeConfig(config));
         AddMetadata(model, ViTOnnxMetadata.ClassesKey, ViTOnnxMetadata.SerializeClasses(classNames));
         AddMetadata(model, ViTOnnxMetadata.ExportKey, ViTOnnxMetadata.SerializeExport(options));
+        ViTOnnxMetadata.Seal(model);
         return model;
     }
 
