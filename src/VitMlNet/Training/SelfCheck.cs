@@ -17,10 +17,12 @@ internal static class SelfCheckRules
 
     /// <summary>
     /// Whether <paramref name="evaluation"/> accuracy is near chance (less than a tenth of the way from chance to 1)
-    /// while <paramref name="training"/> accuracy is well above it (at least 30% of the way), or more than 0.25 below it.
+    /// while <paramref name="training"/> accuracy is well above it (at least 30% of the way), or, measured on training
+    /// images (<paramref name="onTrainingImages"/>; on validation images a gap is over-fitting, not a collapse), more
+    /// than 0.25 below it.
     /// </summary>
-    public static bool Collapsed(double training, double evaluation, double chance) =>
-        (evaluation < chance + 0.1 * (1 - chance) && training >= chance + 0.3 * (1 - chance)) || training - evaluation > 0.25;
+    public static bool Collapsed(double training, double evaluation, double chance, bool onTrainingImages = true) =>
+        (evaluation < chance + 0.1 * (1 - chance) && training >= chance + 0.3 * (1 - chance)) || (onTrainingImages && training - evaluation > 0.25);
 
     /// <summary>
     /// Images of a stratified sample for evaluation: at most 512, and fewer for images of more than 64×64 pixels (about

@@ -215,12 +215,13 @@ internal sealed class ViTTrainingEngine
     }
 
     /// <summary>
-    /// A warning when an epoch's evaluation-mode accuracy is near chance while its training accuracy is not, or far
-    /// below it: the model learned something that evaluation (no augmentation, no dropout, running statistics) does not
-    /// see. Null otherwise.
+    /// A warning when an epoch's evaluation-mode accuracy is near chance while its training accuracy is not, or (on
+    /// training images) far below it: the model learned something that evaluation (no augmentation, no dropout, running
+    /// statistics) does not see. Null otherwise.
     /// </summary>
     internal static string? CollapseWarning(EpochSummary summary, int classes) =>
-        summary.EvaluationAccuracy is double eval && SelfCheckRules.Collapsed(summary.TrainAccuracy, eval, 1.0 / classes)
+        summary.EvaluationAccuracy is double eval
+        && SelfCheckRules.Collapsed(summary.TrainAccuracy, eval, 1.0 / classes, onTrainingImages: summary.ValidationAccuracy is null)
             ? string.Format(System.Globalization.CultureInfo.InvariantCulture,
                 "epoch {0}: evaluation-mode accuracy {1:F4} is far below the training accuracy {2:F4} (chance {3:F2}): {4}",
                 summary.Epoch, eval, summary.TrainAccuracy, 1.0 / classes, SelfCheckRules.Hint)
