@@ -170,6 +170,7 @@ internal static class ReportWriter
         trainAccuracy = CliJson.Number(e.TrainAccuracy),
         validationLoss = CliJson.Number(e.ValidationLoss),
         validationAccuracy = CliJson.Number(e.ValidationAccuracy),
+        evaluationAccuracy = CliJson.Number(e.EvaluationAccuracy),
         learningRate = CliJson.Number(e.LearningRate, 9),
         imagesPerSecond = CliJson.Number(e.ImagesPerSecond, 1),
         seconds = CliJson.Number(e.Seconds, 3),

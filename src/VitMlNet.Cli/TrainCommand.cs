@@ -168,6 +168,7 @@ internal static class TrainCommand
             var trainSeconds = clock.Elapsed.TotalSeconds - dataSeconds;
             if (plan.TimeBudget is not null && !cancelled && vit.TrainingHistory.Count < plan.Epochs)
                 summary.WriteLine($"the time budget ended training in epoch {vit.TrainingHistory.Count} of at most {plan.Epochs}");
+            ReportSelfCheck(vit);
 
             // Atomic (temporary file + rename), never over a good model when cancelled, with a fallback when --out fails.
             var (saved, savedAtOut) = OutputChecks.SaveModel(ml, model, cancelled ? OutputChecks.CancelledPath(s.Out) : s.Out, "train", context.Error);
@@ -284,6 +285,17 @@ internal static class TrainCommand
             return options;
         }
 
+        /// <summary>
+        /// The last epoch's training accuracy beside the self-check's accuracies (the saved chain's and the engine's in
+        /// evaluation mode, on training images), and its warning on stderr when evaluation mode collapsed.
+        /// </summary>
+        private void ReportSelfCheck(VisionTransformerTransformer vit)
+        {
+            if (vit.SelfCheck is not { } check) return;
+            summary.WriteLine((check.TrainingAccuracy is double t ? string.Format(inv, "training accuracy {0:F4} (last epoch, augmented); ", t) : "") + check);
+            if (check.Warning is not null) context.Error.WriteLine($"vit train: WARNING: {check.Warning}.");
+        }
+
         /// <summary>Evaluates the saved chain on the test data; the metrics line is the result (stdout, or the log with --json).</summary>
         private EvaluationResult Test(MLContext ml, ITransformer model, IImageSource test, VisionTransformerTransformer vit)
         {
@@ -328,6 +340,16 @@ internal static class TrainCommand
                 seconds = CliJson.Number(clock.Elapsed.TotalSeconds, 2),
                 history = vit.TrainingHistory.Select(ReportWriter.HistoryJson),
                 test = evaluation?.ToJson(),
+                selfCheck = vit.SelfCheck is { } check ? new
+                {
+                    images = check.Images,
+                    trainingAccuracy = CliJson.Number(check.TrainingAccuracy),
+                    zipAccuracy = CliJson.Number(check.ZipAccuracy),
+                    engineAccuracy = CliJson.Number(check.EngineAccuracy),
+                    agreement = CliJson.Number(check.Agreement),
+                    chance = CliJson.Number(check.Chance),
+                    warning = check.Warning,
+                } : null,
             }));
     }
 
@@ -446,15 +468,21 @@ internal static class TrainCommand
 
     /// <summary>
     /// Passes progress on, and warns once when the training loss after a few epochs is still no lower than a uniform
-    /// guess over the classes (ln K): the run is not learning, and the user should hear it before it ends.
+    /// guess over the classes (ln K): the run is not learning, and the user should hear it before it ends; and once
+    /// when an epoch's evaluation-mode accuracy collapses (<see cref="Training.TrainingProgress.Warning"/>).
     /// </summary>
     private sealed class LearningCheck(IProgress<Training.TrainingProgress> inner, int classes, TextWriter stderr) : IProgress<Training.TrainingProgress>
     {
-        private bool checkedOnce;
+        private bool checkedOnce, warnedCollapse;
 
         public void Report(Training.TrainingProgress value)
         {
             inner.Report(value);
+            if (value.Warning is not null && !warnedCollapse)
+            {
+                warnedCollapse = true;
+                stderr.WriteLine($"vit train: WARNING: {value.Warning}.");
+            }
             if (checkedOnce || value.Kind != Training.TrainingProgressKind.EpochEnd || value.Epoch < Math.Min(3, value.Epochs)) return;
             checkedOnce = true;
             double uniform = Math.Log(classes);

@@ -63,7 +63,8 @@ internal sealed class PlainTrainingDisplay : TrainingDisplay
 }
 
 /// <summary>
-/// A Spectre.Console live table: one row per epoch, the current one updated during the epoch, with an ETA.
+/// A Spectre.Console live table: one row per epoch, the current one updated during the epoch, with an ETA, and at the
+/// epoch's end its evaluation-mode accuracy (val_acc with validation data, else eval_acc on a sample of training images).
 /// Borderless and tightly padded so that it fits an 80-column terminal even with the validation columns.
 /// </summary>
 internal sealed class LiveTrainingDisplay : TrainingDisplay
@@ -78,7 +79,7 @@ internal sealed class LiveTrainingDisplay : TrainingDisplay
         this.validation = validation;
         string[] headers = validation
             ? ["epoch", "step", "loss", "acc", "val_loss", "val_acc", "lr", "img/s", "elapsed", "ETA"]
-            : ["epoch", "step", "loss", "acc", "lr", "img/s", "elapsed", "ETA"];
+            : ["epoch", "step", "loss", "acc", "eval_acc", "lr", "img/s", "elapsed", "ETA"];
         foreach (var h in headers)
         {
             table.AddColumn(new TableColumn($"[bold]{h}[/]").RightAligned().Padding(0, 0, 1, 0));
@@ -109,6 +110,10 @@ internal sealed class LiveTrainingDisplay : TrainingDisplay
         {
             cells.Add(p.ValidationLoss?.ToString("F4", inv) ?? "");
             cells.Add(p.ValidationAccuracy?.ToString("F4", inv) ?? "");
+        }
+        else
+        {
+            cells.Add(p.EvaluationAccuracy?.ToString("F4", inv) ?? "");
         }
 
         cells.AddRange(

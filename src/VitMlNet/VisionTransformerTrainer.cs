@@ -67,9 +67,14 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
         return new SchemaShape(columns);
     }
 
-    /// <summary>Reads the training data once, trains, and returns the ONNX-backed scoring transformer.</summary>
+    /// <summary>
+    /// Reads the training data once, trains, and returns the ONNX-backed scoring transformer, after a self-check
+    /// (<see cref="VisionTransformerTransformer.SelfCheck"/>): a stratified sample of up to 512 training images scored
+    /// through the transformer saved and loaded back, and by the training engine in evaluation mode.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Schema mismatch (see <see cref="GetOutputSchema"/>).</exception>
     /// <exception cref="InvalidOperationException">Empty data or a single class.</exception>
+    /// <exception cref="VisionTransformerSelfCheckException">The saved scoring chain and the engine disagree on more than 1% of the sample (an export bug).</exception>
     public VisionTransformerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -103,7 +108,17 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
         {
             var config = o.ResolveArchitecture().WithInput(train.Channels, train.Height, train.Width, classes);
             using var result = ViTTrainingEngine.Run(o, config, trainCache, validCache).Result;
-            return VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input);
+            var transformer = VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input);
+            try
+            {
+                transformer.SelfCheck = SelfCheck.Run(transformer, result.Model, trainCache, o, result.History);
+                return transformer;
+            }
+            catch
+            {
+                transformer.Dispose();
+                throw;
+            }
         }
         finally
         {

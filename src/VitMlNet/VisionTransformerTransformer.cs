@@ -45,6 +45,13 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     /// <summary>Per-epoch training figures.</summary>
     public IReadOnlyList<EpochSummary> TrainingHistory { get; }
 
+    /// <summary>
+    /// The check that ended training: a sample of the training images scored through this transformer saved and loaded
+    /// back, and by the training engine in evaluation mode (see <see cref="VisionTransformerSelfCheck"/>). Null for a
+    /// transformer not made by <see cref="VisionTransformerTrainer.Fit"/>.
+    /// </summary>
+    public VisionTransformerSelfCheck? SelfCheck { get; internal set; }
+
     /// <summary>The pixel column the model reads.</summary>
     public string FeatureColumnName { get; }
 

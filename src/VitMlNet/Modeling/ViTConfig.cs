@@ -12,7 +12,13 @@ public enum ViTPooling
 /// <summary>How images become the token sequence.</summary>
 public enum ViTStem
 {
-    /// <summary>Non-overlapping patches, LayerNorm → Linear → LayerNorm (the reference, lucidrains' vit-pytorch).</summary>
+    /// <summary>
+    /// Non-overlapping patches, LayerNorm → Linear → LayerNorm (the reference, lucidrains' vit-pytorch). The first
+    /// LayerNorm normalizes each patch's raw pixels, so every flat patch (one colour: pixel art, icons, scans enlarged
+    /// with nearest neighbour so that each patch-aligned block is one value) becomes the same vector whatever its
+    /// brightness: such images are invisible to it. Only the <c>seed</c> preset uses it; the other presets use
+    /// <see cref="PatchConv"/>, which keeps a flat patch's value.
+    /// </summary>
     Patch,
     /// <summary>A small convolutional stem (<see cref="ConvStem"/>): 3×3 convolutions down to the patch grid, then 1×1 to the token width.</summary>
     Conv,
@@ -205,22 +211,34 @@ public sealed partial record ViTConfig
     /// The reference workload's model (the PyTorch seed script): 32×32×3, patch 4, dim 128, depth 6, heads 8,
     /// dim_head 64, MLP ratio 4, dropout 0.1, class-token pooling; 2,383,338 parameters at 10 classes.
     /// </summary>
+    /// <remarks>
+    /// Kept exactly as the reference, including its patch embedding (<see cref="ViTStem.Patch"/>: LayerNorm over each
+    /// patch's raw pixels), which cannot see flat patches: an image whose patch-aligned blocks are each one colour (pixel
+    /// art, icons, screenshots, low-resolution scans enlarged with nearest neighbour) maps every such patch to the same
+    /// token, so it trains on randomly cropped (shifted) views and then scores the aligned image near chance. The
+    /// training self-check (<see cref="VisionTransformerTransformer.SelfCheck"/>) warns when that happens. Every other
+    /// preset and recipe uses <see cref="ViTStem.PatchConv"/> or a convolutional stem.
+    /// </remarks>
     public static ViTConfig Seed { get; } = new() { Name = "seed" };
 
-    /// <summary>A very small model for tests and smoke runs: 16×16×3, patch 4, dim 32, depth 2, heads 2, dim_head 16.</summary>
+    /// <summary>
+    /// A very small model for tests and smoke runs: 16×16×3, patch 4 (<see cref="ViTStem.PatchConv"/>), dim 32, depth 2,
+    /// heads 2, dim_head 16.
+    /// </summary>
     public static ViTConfig Tiny { get; } = new()
     {
-        Name = "tiny", ImageHeight = 16, ImageWidth = 16, PatchSize = 4, Dim = 32, Depth = 2, Heads = 2, DimHead = 16,
+        Name = "tiny", Stem = ViTStem.PatchConv, ImageHeight = 16, ImageWidth = 16, PatchSize = 4, Dim = 32, Depth = 2, Heads = 2, DimHead = 16,
         MlpRatio = 2, Dropout = 0, EmbeddingDropout = 0,
     };
 
     /// <summary>
-    /// A small, fast ViT for 28×28 gray images such as Fashion-MNIST: patch 4 (49 tokens), dim 64, depth 4,
-    /// heads 4 × 16, MLP ratio 2, no dropout; Fashion-MNIST mean/std. Sized for minutes per epoch on a small CPU (docs/benchmarks.md).
+    /// A small, fast ViT for 28×28 gray images such as Fashion-MNIST: the standard convolutional patch embedding
+    /// (<see cref="ViTStem.PatchConv"/>, patch 4, 49 tokens), dim 64, depth 4, heads 4 × 16, MLP ratio 2, no dropout;
+    /// Fashion-MNIST mean/std. Sized for minutes per epoch on a small CPU (docs/benchmarks.md).
     /// </summary>
     public static ViTConfig FmnistFast { get; } = new()
     {
-        Name = "fmnist-fast", ImageHeight = 28, ImageWidth = 28, Channels = 1, PatchSize = 4, Dim = 64, Depth = 4, Heads = 4, DimHead = 16,
+        Name = "fmnist-fast", Stem = ViTStem.PatchConv, ImageHeight = 28, ImageWidth = 28, Channels = 1, PatchSize = 4, Dim = 64, Depth = 4, Heads = 4, DimHead = 16,
         MlpRatio = 2, Dropout = 0, EmbeddingDropout = 0, Mean = new[] { 0.286f }, Std = new[] { 0.353f },
     };
 

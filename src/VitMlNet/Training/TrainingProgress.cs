@@ -36,11 +36,28 @@ public sealed record TrainingProgress(
     double ImagesPerSecond,
     TimeSpan Elapsed)
 {
-    /// <summary>One line for logs, e.g. "epoch 3/10 loss 0.9012 acc 0.6812 val_loss 0.8123 val_acc 0.7101 lr 3.0e-004 312 img/s 00:01:12".</summary>
+    /// <summary>
+    /// Evaluation-mode accuracy at epoch end (no augmentation, no dropout, running statistics): the validation accuracy
+    /// when validating, else the accuracy on a fixed stratified sample of up to 512 training images. Null mid-epoch.
+    /// </summary>
+    public double? EvaluationAccuracy { get; init; }
+
+    /// <summary>
+    /// At epoch end, a warning when <see cref="EvaluationAccuracy"/> is near chance while <see cref="TrainAccuracy"/> is
+    /// not, or far below it: what the model learned does not show in evaluation mode, so the saved model will not score
+    /// as training suggests. Null otherwise.
+    /// </summary>
+    public string? Warning { get; init; }
+
+    /// <summary>
+    /// One line for logs, e.g. "epoch 3/10 loss 0.9012 acc 0.6812 eval_acc 0.7050 lr 3.0e-004 312 img/s 00:01:12"
+    /// (with validation, "val_loss 0.8123 val_acc 0.7101" in place of eval_acc, which is then the same figure).
+    /// </summary>
     public override string ToString()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        string val = ValidationAccuracy is null ? "" : string.Format(inv, " val_loss {0:F4} val_acc {1:F4}", ValidationLoss, ValidationAccuracy);
+        string val = ValidationAccuracy is not null ? string.Format(inv, " val_loss {0:F4} val_acc {1:F4}", ValidationLoss, ValidationAccuracy)
+            : EvaluationAccuracy is double eval ? string.Format(inv, " eval_acc {0:F4}", eval) : "";
         string where = Kind == TrainingProgressKind.EpochEnd
             ? string.Format(inv, "epoch {0}/{1}", Epoch, Epochs)
             : string.Format(inv, "epoch {0}/{1} step {2}/{3}", Epoch, Epochs, Step, StepsPerEpoch);
@@ -57,6 +74,13 @@ public sealed record TrainingProgress(
 /// <param name="ValidationAccuracy">Validation accuracy, when validating.</param>
 /// <param name="LearningRate">Learning rate at the epoch's last step.</param>
 /// <param name="ImagesPerSecond">Training throughput.</param>
-/// <param name="Seconds">Wall-clock seconds of the epoch (training and validation).</param>
+/// <param name="Seconds">Wall-clock seconds of the epoch's training steps.</param>
 public sealed record EpochSummary(int Epoch, double Loss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy,
-    double LearningRate, double ImagesPerSecond, double Seconds);
+    double LearningRate, double ImagesPerSecond, double Seconds)
+{
+    /// <summary>
+    /// Evaluation-mode accuracy at the epoch's end (no augmentation, no dropout, running statistics): the validation
+    /// accuracy when validating, else the accuracy on a fixed stratified sample of up to 512 training images.
+    /// </summary>
+    public double? EvaluationAccuracy { get; init; }
+}

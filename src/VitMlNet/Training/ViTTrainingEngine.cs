@@ -67,101 +67,25 @@ internal sealed class ViTTrainingEngine
     public TrainingResult Train(ImageCache train, ImageCache? validation = null, VisionTransformer? initialModel = null)
     {
         ArgumentNullException.ThrowIfNull(train);
-        if (train.Channels != config.Channels || train.Height != config.ImageHeight || train.Width != config.ImageWidth)
-        {
-            throw new ArgumentException(
-                $"Training images are {train.Channels}x{train.Height}x{train.Width} but the architecture expects {config.Channels}x{config.ImageHeight}x{config.ImageWidth}.");
-        }
+        CheckGeometry(train);
         if (options.Threads is int threads) torch.set_num_threads(threads);
         NativeAllocator.Configure();
-        var device = torch.device(options.Device);
-
-        torch.manual_seed(options.Seed);
-        var model = initialModel ?? CreateModel();
-        model.to(device);
-        FreezeStem(model);
-        using var optimizer = CreateOptimizer(model);
-        using var mean = torch.tensor(config.Mean.ToArray(), device: device).reshape(1, -1, 1, 1);
-        using var std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
-        var augmenter = new BatchAugmenter(options.Augmentation);
-        using var teacher = CreateTeacher(train, device, mean, std);
-        var ownTeacher = teacher is { SharesStudentStem: false } ? teacher : null;
-        using var features = options.StemFeatureViews > 0
-            ? StemFeatureCache.Build(model, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null || ownTeacher is not null,
-                (idx, augment, generator, random) => Batch(train, idx, device, mean, std, augmenter, generator, random, augment, ownTeacher))
-            : null;
-        if (teacher is { SharesStudentStem: true })
-        {
-            // The cached maps are the teacher's: fit its head on the images themselves (view 0), then label every view.
-            using (var scope = torch.NewDisposeScope())
-                teacher.Fit(ResNet18Teacher.Pool(features!.Maps.narrow(0, 0, train.Count)), features.Labels.narrow(0, 0, train.Count), config.NumClasses);
-            features!.SetTeacherTargets(maps => TeacherTargets(teacher.Logits(ResNet18Teacher.Pool(maps))));
-        }
-        int count = features?.Count ?? train.Count;
-        int batch = Math.Min(options.BatchSize, count);
-        int stepsPerEpoch = (count + batch - 1) / batch;
-        var schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, options.MinLearningRate,
-            (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), (long)stepsPerEpoch * options.Epochs);
-        using var ema = options.EmaDecay > 0 ? new ModelEma(model, options.EmaDecay) : null;
-
-        var state = Checkpoint.NewState(options, config, train, validation);
-        Dictionary<string, Tensor>? best = null;
-        if (options.ResumeFromCheckpoint && Checkpoint.Exists(options.CheckpointDirectory!))
-        {
-            state = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, ema?.Model, expected: state);
-            if (ema is not null) ema.Updates = state.EmaUpdates;
-            best = state.HasBest ? Checkpoint.LoadBest(options.CheckpointDirectory!, model) : null;
-        }
-
-        var clock = new TrainingClock(options.TimeBudget, state);
-        var run = new TrainingRun(model, optimizer, ema, schedule, augmenter, train, features, ownTeacher, count, mean, std, stepsPerEpoch, batch, device, clock);
+        using var run = Start(train, initialModel);
+        using var evaluation = EpochEvaluation.Create(this, run, validation);
+        var (state, best) = Resume(run, validation);
         bool cancelled = false, earlyStopped = false;
         try
         {
             for (int epoch = state.EpochsDone + 1; epoch <= options.Epochs; epoch++)
             {
                 if (options.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
-                if (clock.Spent) break;
+                if (run.Clock.Spent) break;
                 var summary = RunEpoch(run, epoch);
                 if (summary is null) { cancelled = true; break; }
-
-                var evalModel = ema?.Model ?? model;
-                double? valLoss = null, valAcc = null;
-                if (validation is not null && validation.Count > 0)
-                {
-                    (valLoss, valAcc) = Evaluate(evalModel, validation, mean, std, device);
-                    summary = summary with { ValidationLoss = valLoss, ValidationAccuracy = valAcc, Seconds = summary.Seconds };
-                    bool improved = state.BestEpoch == 0 || valAcc > state.BestAccuracy + 1e-9
-                        || (Math.Abs(valAcc.Value - state.BestAccuracy) <= 1e-9 && valLoss < state.BestLoss - 1e-4);
-                    if (improved)
-                    {
-                        state.BestEpoch = epoch;
-                        state.BestAccuracy = valAcc.Value;
-                        state.BestLoss = valLoss.Value;
-                        state.EpochsWithoutImprovement = 0;
-                        if (options.KeepBestWeights)
-                        {
-                            DisposeAll(best);
-                            best = Snapshot(evalModel);
-                        }
-                    }
-                    else
-                    {
-                        state.EpochsWithoutImprovement++;
-                    }
-                }
-                else
-                {
-                    state.BestEpoch = epoch;
-                }
-                state.EpochsDone = epoch;
-                state.History.Add(summary);
-                clock.SaveTo(state);
-                options.Progress?.Report(new TrainingProgress(TrainingProgressKind.EpochEnd, epoch, options.Epochs, stepsPerEpoch, stepsPerEpoch,
-                    summary.Loss, summary.TrainAccuracy, valLoss, valAcc, summary.LearningRate, summary.ImagesPerSecond, clock.Elapsed));
-                state.EmaUpdates = ema?.Updates ?? 0;
-                if (options.CheckpointDirectory is not null)
-                    Checkpoint.TrySave(options.CheckpointDirectory, state, model, optimizer, ema?.Model, best, options.Log);
+                summary = evaluation.Measure(run.EvalModel, summary);
+                if (summary.ValidationAccuracy is not null) best.Track(state, summary, run.EvalModel);
+                else state.BestEpoch = epoch;
+                EndEpoch(run, state, best, summary);
                 if (options.EarlyStoppingPatience > 0 && state.EpochsWithoutImprovement >= options.EarlyStoppingPatience)
                 {
                     earlyStopped = true;
@@ -169,28 +93,139 @@ internal sealed class ViTTrainingEngine
                 }
             }
             // Whatever else ended the run, a spent budget (a partial last epoch, or no epoch at all after a resume) says so.
-            bool budgetSpent = !cancelled && !earlyStopped && clock.Spent;
-
-            VisionTransformer result = model;
-            if (ema is not null)
-            {
-                // Hand the averaged weights to the returned model.
-                Restore(model, ema.Model.NamedState().ToDictionary(p => p.Name, p => p.Tensor));
-            }
-            int returnedEpoch = state.EpochsDone;
-            if (best is not null && options.KeepBestWeights && validation is not null)
-            {
-                Restore(model, best);
-                returnedEpoch = state.BestEpoch;
-            }
-            result.eval();
-            return new TrainingResult(result, state.History.ToArray(), returnedEpoch, cancelled, earlyStopped, budgetSpent);
+            bool budgetSpent = !cancelled && !earlyStopped && run.Clock.Spent;
+            int returnedEpoch = Finish(run, state, best, validation is not null);
+            return new TrainingResult(run.Model, state.History.ToArray(), returnedEpoch, cancelled, earlyStopped, budgetSpent);
         }
         finally
         {
-            DisposeAll(best);
+            best.Dispose();
         }
     }
+
+    private void CheckGeometry(ImageCache train)
+    {
+        if (train.Channels != config.Channels || train.Height != config.ImageHeight || train.Width != config.ImageWidth)
+        {
+            throw new ArgumentException(
+                $"Training images are {train.Channels}x{train.Height}x{train.Width} but the architecture expects {config.Channels}x{config.ImageHeight}x{config.ImageWidth}.");
+        }
+    }
+
+    /// <summary>
+    /// Everything a run trains with: the model on its device, the optimizer, the normalization, the teacher and its
+    /// distillation targets, the cached stem features, the schedule, the weight average and the clock.
+    /// </summary>
+    private TrainingRun Start(ImageCache train, VisionTransformer? initialModel)
+    {
+        var device = torch.device(options.Device);
+        torch.manual_seed(options.Seed);
+        var model = initialModel ?? CreateModel();
+        model.to(device);
+        FreezeStem(model);
+        var run = new TrainingRun { Model = model, Train = train, Device = device, Augmenter = new BatchAugmenter(options.Augmentation) };
+        try
+        {
+            run.Optimizer = CreateOptimizer(model);
+            run.Mean = torch.tensor(config.Mean.ToArray(), device: device).reshape(1, -1, 1, 1);
+            run.Std = torch.tensor(config.Std.ToArray(), device: device).reshape(1, -1, 1, 1);
+            run.TeacherModel = CreateTeacher(train, device, run.Mean, run.Std);
+            run.Teacher = run.TeacherModel is { SharesStudentStem: false } ? run.TeacherModel : null;
+            run.Features = options.StemFeatureViews > 0
+                ? StemFeatureCache.Build(model, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null || run.Teacher is not null,
+                    (idx, augment, generator, random) => Batch(train, idx, device, run.Mean, run.Std, run.Augmenter, generator, random, augment, run.Teacher))
+                : null;
+            SetDistillationTargets(run);
+            run.Count = run.Features?.Count ?? train.Count;
+            run.BatchSize = Math.Min(options.BatchSize, run.Count);
+            run.StepsPerEpoch = (run.Count + run.BatchSize - 1) / run.BatchSize;
+            run.Schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, options.MinLearningRate,
+                (long)Math.Round(options.WarmupEpochs * run.StepsPerEpoch), (long)run.StepsPerEpoch * options.Epochs);
+            run.Ema = options.EmaDecay > 0 ? new ModelEma(model, options.EmaDecay) : null;
+            return run;
+        }
+        catch
+        {
+            run.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Distillation targets of a teacher that reads the student's cached stem maps: its head is fitted on the images
+    /// themselves (view 0), then it labels every cached view. Teachers with their own network label each batch instead.
+    /// </summary>
+    private void SetDistillationTargets(TrainingRun run)
+    {
+        if (run.TeacherModel is not { SharesStudentStem: true } teacher) return;
+        var features = run.Features!;
+        int count = run.Train.Count;
+        using (var scope = torch.NewDisposeScope())
+            teacher.Fit(ResNet18Teacher.Pool(features.Maps.narrow(0, 0, count)), features.Labels.narrow(0, 0, count), config.NumClasses);
+        features.SetTeacherTargets(maps => TeacherTargets(teacher.Logits(ResNet18Teacher.Pool(maps))));
+    }
+
+    /// <summary>The run's progress so far: a fresh state, or the checkpoint's when resuming (weights, optimizer, EMA and best weights restored).</summary>
+    private (CheckpointState State, BestWeights Best) Resume(TrainingRun run, ImageCache? validation)
+    {
+        var state = Checkpoint.NewState(options, config, run.Train, validation);
+        var best = new BestWeights(options.KeepBestWeights);
+        if (options.ResumeFromCheckpoint && Checkpoint.Exists(options.CheckpointDirectory!))
+        {
+            state = Checkpoint.Load(options.CheckpointDirectory!, run.Model, run.Optimizer, run.Ema?.Model, expected: state);
+            if (run.Ema is not null) run.Ema.Updates = state.EmaUpdates;
+            if (state.HasBest) best.Set(Checkpoint.LoadBest(options.CheckpointDirectory!, run.Model));
+        }
+        run.Clock = new TrainingClock(options.TimeBudget, state);
+        return (state, best);
+    }
+
+    /// <summary>Epoch reporting: records the summary, reports it as progress, and writes the checkpoint.</summary>
+    private void EndEpoch(TrainingRun run, CheckpointState state, BestWeights best, EpochSummary summary)
+    {
+        state.EpochsDone = summary.Epoch;
+        state.History.Add(summary);
+        run.Clock.SaveTo(state);
+        options.Progress?.Report(new TrainingProgress(TrainingProgressKind.EpochEnd, summary.Epoch, options.Epochs, run.StepsPerEpoch, run.StepsPerEpoch,
+            summary.Loss, summary.TrainAccuracy, summary.ValidationLoss, summary.ValidationAccuracy, summary.LearningRate, summary.ImagesPerSecond, run.Clock.Elapsed)
+        {
+            EvaluationAccuracy = summary.EvaluationAccuracy,
+            Warning = CollapseWarning(summary, config.NumClasses),
+        });
+        state.EmaUpdates = run.Ema?.Updates ?? 0;
+        if (options.CheckpointDirectory is not null)
+            Checkpoint.TrySave(options.CheckpointDirectory, state, run.Model, run.Optimizer, run.Ema?.Model, best.Weights, options.Log);
+    }
+
+    /// <summary>
+    /// The weights the run returns, in <see cref="TrainingRun.Model"/> (eval mode): the averaged ones with EMA, the best
+    /// validation epoch's when kept, else the last. Returns the epoch they come from.
+    /// </summary>
+    private int Finish(TrainingRun run, CheckpointState state, BestWeights best, bool validated)
+    {
+        if (run.Ema is not null) Restore(run.Model, run.Ema.Model.NamedState().ToDictionary(p => p.Name, p => p.Tensor));
+        int returnedEpoch = state.EpochsDone;
+        if (best.Weights is not null && options.KeepBestWeights && validated)
+        {
+            Restore(run.Model, best.Weights);
+            returnedEpoch = state.BestEpoch;
+        }
+        run.Model.eval();
+        return returnedEpoch;
+    }
+
+    /// <summary>
+    /// A warning when an epoch's evaluation-mode accuracy is near chance while its training accuracy is not, or (on
+    /// training images) far below it: the model learned something that evaluation (no augmentation, no dropout, running
+    /// statistics) does not see. Null otherwise.
+    /// </summary>
+    internal static string? CollapseWarning(EpochSummary summary, int classes) =>
+        summary.EvaluationAccuracy is double eval
+        && SelfCheckRules.Collapsed(summary.TrainAccuracy, eval, 1.0 / classes, onTrainingImages: summary.ValidationAccuracy is null)
+            ? string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                "epoch {0}: evaluation-mode accuracy {1:F4} is far below the training accuracy {2:F4} (chance {3:F2}): {4}",
+                summary.Epoch, eval, summary.TrainAccuracy, 1.0 / classes, SelfCheckRules.Hint)
+            : null;
 
     /// <summary>Loss and accuracy of <paramref name="model"/> on <paramref name="data"/> (eval mode, batches of 256).</summary>
     public (double Loss, double Accuracy) Evaluate(VisionTransformer model, ImageCache data, Tensor mean, Tensor std, Device device)
@@ -216,10 +251,156 @@ internal sealed class ViTTrainingEngine
         return (lossSum / data.Count, (double)correct / data.Count);
     }
 
-    /// <summary>What every epoch of one run shares: the model and its optimizer, the schedule, the data and its normalization.</summary>
-    private sealed record TrainingRun(VisionTransformer Model, optim.Optimizer Optimizer, ModelEma? Ema, LearningRateSchedule Schedule,
-        BatchAugmenter Augmenter, ImageCache Train, StemFeatureCache? Features, ResNet18Teacher? Teacher, int Count, Tensor Mean, Tensor Std, int StepsPerEpoch, int BatchSize,
-        Device Device, TrainingClock Clock);
+    /// <summary>
+    /// What every epoch of one run shares: the model and its optimizer, the schedule, the data and its normalization.
+    /// Disposes what it made (optimizer, normalization, teacher, cached features, EMA), not the model.
+    /// </summary>
+    private sealed class TrainingRun : IDisposable
+    {
+        public required VisionTransformer Model { get; init; }
+        public required ImageCache Train { get; init; }
+        public required Device Device { get; init; }
+        public required BatchAugmenter Augmenter { get; init; }
+        public optim.Optimizer Optimizer { get; set; } = null!;
+        public Tensor Mean { get; set; } = null!;
+        public Tensor Std { get; set; } = null!;
+        /// <summary>The teacher, whichever labels it reads.</summary>
+        public ResNet18Teacher? TeacherModel { get; set; }
+        /// <summary>The teacher when it has its own network and labels each batch; null when it reads the cached maps.</summary>
+        public ResNet18Teacher? Teacher { get; set; }
+        public StemFeatureCache? Features { get; set; }
+        public ModelEma? Ema { get; set; }
+        public LearningRateSchedule Schedule { get; set; } = null!;
+        public TrainingClock Clock { get; set; } = null!;
+        public int Count { get; set; }
+        public int BatchSize { get; set; }
+        public int StepsPerEpoch { get; set; }
+
+        /// <summary>The weights that validation, evaluation and best-weight keeping see: the average with EMA, else the model.</summary>
+        public VisionTransformer EvalModel => Ema?.Model ?? Model;
+
+        public void Dispose()
+        {
+            Ema?.Dispose();
+            Features?.Dispose();
+            TeacherModel?.Dispose();
+            Std?.Dispose();
+            Mean?.Dispose();
+            Optimizer?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Evaluation-mode accuracy at every epoch's end (no augmentation, no dropout, running statistics): on the validation
+    /// data when there is some (with its loss, for best-epoch keeping and early stopping), else on a fixed stratified
+    /// sample of the training images (<see cref="SelfCheckRules.SampleSize"/>), read from the cached stem maps of the images
+    /// themselves when the run caches them.
+    /// </summary>
+    private sealed class EpochEvaluation : IDisposable
+    {
+        private readonly ViTTrainingEngine engine;
+        private readonly TrainingRun run;
+        private readonly ImageCache? validation;
+        private readonly ImageCache? sample;
+        private readonly Tensor? sampleIndices;
+
+        private EpochEvaluation(ViTTrainingEngine engine, TrainingRun run, ImageCache? validation, ImageCache? sample, Tensor? sampleIndices)
+        {
+            (this.engine, this.run, this.validation, this.sample, this.sampleIndices) = (engine, run, validation, sample, sampleIndices);
+        }
+
+        public static EpochEvaluation Create(ViTTrainingEngine engine, TrainingRun run, ImageCache? validation)
+        {
+            if (validation is { Count: > 0 }) return new EpochEvaluation(engine, run, validation, null, null);
+            var train = run.Train;
+            int size = run.Features is null ? SelfCheckRules.SampleSize(train.Count, train.Height, train.Width) : Math.Min(512, train.Count);
+            var indices = Data.ImageSources.SampleIndices(train.Labels.data<long>().Select(l => (int)l).ToArray(), train.NumClasses, size,
+                engine.options.Seed).Select(i => (long)i).ToArray();
+            return run.Features is null
+                ? new EpochEvaluation(engine, run, null, train.Subset(indices), null)
+                : new EpochEvaluation(engine, run, null, null, torch.tensor(indices, dtype: ScalarType.Int64));
+        }
+
+        /// <summary>The summary with the epoch's evaluation-mode figures.</summary>
+        public EpochSummary Measure(VisionTransformer model, EpochSummary summary)
+        {
+            if (validation is not null)
+            {
+                var (loss, accuracy) = engine.Evaluate(model, validation, run.Mean, run.Std, run.Device);
+                return summary with { ValidationLoss = loss, ValidationAccuracy = accuracy, EvaluationAccuracy = accuracy };
+            }
+            if (sample is not null)
+                return summary with { EvaluationAccuracy = engine.Evaluate(model, sample, run.Mean, run.Std, run.Device).Accuracy };
+            return summary with { EvaluationAccuracy = FromStemMaps(model) };
+        }
+
+        /// <summary>Accuracy on the sample's cached stem maps (view 0: the images themselves).</summary>
+        private double FromStemMaps(VisionTransformer model)
+        {
+            bool wasTraining = model.training;
+            model.eval();
+            try
+            {
+                using var noGrad = torch.no_grad();
+                long correct = 0;
+                foreach (var idx in sampleIndices!.split(256))
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var (logits, dist) = model.ForwardFromStemFeatures(run.Features!.Maps.index_select(0, idx));
+                    if (dist is not null) logits = logits.add(dist).div(2);
+                    correct += logits.argmax(1).eq(run.Features.Labels.index_select(0, idx)).sum().item<long>();
+                    idx.Dispose();
+                }
+                return (double)correct / sampleIndices.shape[0];
+            }
+            finally
+            {
+                model.train(wasTraining);
+            }
+        }
+
+        public void Dispose()
+        {
+            sample?.Dispose();
+            sampleIndices?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Best-weights and early-stopping bookkeeping: which epoch validated best (accuracy, then loss), how many epochs
+    /// have not improved on it, and (with <see cref="VisionTransformerOptions.KeepBestWeights"/>) a copy of its weights.
+    /// </summary>
+    private sealed class BestWeights(bool keep) : IDisposable
+    {
+        /// <summary>The best epoch's weights, when kept.</summary>
+        public Dictionary<string, Tensor>? Weights { get; private set; }
+
+        public void Set(Dictionary<string, Tensor>? weights)
+        {
+            DisposeAll(Weights);
+            Weights = weights;
+        }
+
+        /// <summary>Updates <paramref name="state"/>'s best epoch and patience count with a validated epoch.</summary>
+        public void Track(CheckpointState state, EpochSummary summary, VisionTransformer evalModel)
+        {
+            double valAcc = summary.ValidationAccuracy!.Value, valLoss = summary.ValidationLoss!.Value;
+            bool improved = state.BestEpoch == 0 || valAcc > state.BestAccuracy + 1e-9
+                || (Math.Abs(valAcc - state.BestAccuracy) <= 1e-9 && valLoss < state.BestLoss - 1e-4);
+            if (!improved)
+            {
+                state.EpochsWithoutImprovement++;
+                return;
+            }
+            state.BestEpoch = summary.Epoch;
+            state.BestAccuracy = valAcc;
+            state.BestLoss = valLoss;
+            state.EpochsWithoutImprovement = 0;
+            if (keep) Set(Snapshot(evalModel));
+        }
+
+        public void Dispose() => Set(null);
+    }
 
     /// <summary>
     /// A new model for the architecture; a <see cref="ViTStem.ResNet18"/> (hybrid) one starts from ML.NET's pretrained

@@ -164,7 +164,7 @@ public class ViTCheckpointTests
     [Fact]
     public void OnlyStandardViTsExportWithTimmNames()
     {
-        var seed = ViTConfig.Tiny;
+        var seed = ViTConfig.Seed;
         var e = Assert.Throws<ArgumentException>(() => ViTCheckpoint.SaveTimmSafetensors(seed, new Dictionary<string, (float[], long[])>(), "x.safetensors"));
         Assert.Contains("PatchConv", e.Message, StringComparison.Ordinal);
     }

@@ -55,8 +55,16 @@ public partial class CliTests : IClassFixture<CliFixture>
         Assert.Equal(new[] { 1, 2 }, history.Select(h => h.GetProperty("epoch").GetInt32()));
         Assert.All(history, h => Assert.True(h.GetProperty("loss").GetDouble() > 0));
         AssertMetricsShape(json.GetProperty("test"), 30);
-        // Progress goes to stderr when stdout carries JSON.
+        // The self-check scored every training image through the saved chain and the engine.
+        var check = json.GetProperty("selfCheck");
+        Assert.Equal(60, check.GetProperty("images").GetInt32());
+        Assert.Equal(1.0, check.GetProperty("agreement").GetDouble());
+        Assert.Equal(check.GetProperty("zipAccuracy").GetDouble(), check.GetProperty("engineAccuracy").GetDouble());
+        Assert.Equal(history[^1].GetProperty("trainAccuracy").GetDouble(), check.GetProperty("trainingAccuracy").GetDouble(), 4);
+        // Progress goes to stderr when stdout carries JSON, with evaluation-mode accuracy every epoch and the self-check at the end.
         Assert.Contains("epoch 2/2", r.Err);
+        Assert.Contains("eval_acc", r.Err);
+        Assert.Contains("self-check on 60 training images: zip accuracy", r.Err);
     }
 
     [Fact]

@@ -122,10 +122,10 @@ public class FieldTests
         Assert.Contains("pretrained ResNet18 (frozen, features of 8 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
         // More photos: fewer views; too many, gray, or a side that is no multiple of 32: a ViT from scratch.
         Assert.Equal(2, VisionTransformerRecipes.ForData(1_000, 5, 3, 224, 224).StemFeatureViews);
-        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(VisionTransformerRecipes.PretrainedStemMaxImages + 1, 5, 3, 224, 224).ResolveArchitecture().Stem);
-        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(150, 5, 1, 224, 224).ResolveArchitecture().Stem);
-        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(150, 5, 3, 100, 100).ResolveArchitecture().Stem);
-        Assert.Equal(ViTStem.Patch, VisionTransformerRecipes.ForData(150, 5, 3, 32, 32).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(VisionTransformerRecipes.PretrainedStemMaxImages + 1, 5, 3, 224, 224).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(150, 5, 1, 224, 224).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(150, 5, 3, 100, 100).ResolveArchitecture().Stem);
+        Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(150, 5, 3, 32, 32).ResolveArchitecture().Stem);
         Assert.Contains("recipe auto for 150 images of 3x224x224", VisionTransformerRecipes.DescribeChoice(flowers, 150));
     }
 

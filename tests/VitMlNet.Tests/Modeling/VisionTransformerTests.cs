@@ -240,7 +240,7 @@ public class VisionTransformerTests
     [Fact]
     public void NoWeightDecayListHoldsTokensNormsAndBiases()
     {
-        using var model = new VisionTransformer(ViTConfig.Tiny);
+        using var model = new VisionTransformer(ViTConfig.Tiny with { Stem = ViTStem.Patch });
         var set = model.NoWeightDecayParameterNames;
         Assert.Contains("pos", set);
         Assert.Contains("cls", set);

@@ -18,10 +18,10 @@ public sealed class MessageTests
         string root = Robust.TempFolder("one-class");
         try
         {
-            string only = Path.Combine(root, "cats");
+            string data = Path.Combine(root, "data"), only = Path.Combine(data, "cats");
             Directory.CreateDirectory(only);
             foreach (var row in f.Train.Rows.Take(8)) File.Copy(row.ImagePath, Path.Combine(only, Path.GetFileName(row.ImagePath)));
-            var r = Vit.Run("train", "--data", root, "--preset", "tiny", "--epochs", "1", "--out", Path.Combine(root, "m.zip"));
+            var r = Vit.Run("train", "--data", data, "--preset", "tiny", "--epochs", "1", "--out", Path.Combine(root, "m.zip"));
             Assert.True(r.Code == 2, r.ToString());
             Robust.AssertOneErrorLine(r, "train");
             Assert.Contains("holds one class ('cats', 8 images); expected at least 2 classes", r.Err);
