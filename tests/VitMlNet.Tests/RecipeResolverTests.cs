@@ -42,6 +42,18 @@ public class RecipeResolverTests
     }
 
     [Theory]
+    [MemberData(nameof(NamesAndShapes))]
+    public void ARecipeResolvesToItsNamedOptionsWithTheArchitectureFittedToTheInput(string name, int count, int channels, int height, int width)
+    {
+        var resolved = VisionTransformerRecipes.Resolve(name, count, 4, channels, height, width);
+        var named = name == VisionTransformerRecipes.Auto
+            ? VisionTransformerRecipes.ForData(count, 4, channels, height, width)
+            : VisionTransformerRecipes.Apply(name);
+        named.Architecture = named.ResolveArchitecture().WithInput(channels, height, width, 4);
+        AssertSameOptions(named, resolved, "Resolve");
+    }
+
+    [Theory]
     [InlineData("auto")]
     [InlineData("fmnist-fast")]
     [InlineData("tiny")]
