@@ -115,8 +115,8 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// The canonical name of <paramref name="name"/> among <paramref name="known"/> (the architecture presets, or the
-    /// recipes), or a usage error listing the known ones.
+    /// The canonical name of <paramref name="name"/> among <paramref name="known"/> (architecture presets: <c>vit bench --preset</c>;
+    /// a recipe is checked by <see cref="CheckRecipe"/>), or a usage error listing the known ones.
     /// </summary>
     public static string CheckPreset(string name, IReadOnlyList<string> known) =>
         known.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
