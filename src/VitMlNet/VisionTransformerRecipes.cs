@@ -6,7 +6,10 @@ namespace VitMlNet;
 /// <summary>
 /// Named recipes: an architecture preset together with the training options that suit it (optimizer, schedule,
 /// epochs, augmentation, regularization). Every <see cref="ViTConfig"/> preset is also a recipe, with the
-/// reference's training options unless a tuned recipe of the same name exists.
+/// reference's training options unless a tuned recipe of the same name exists. The one home of the recipe and input-size
+/// choice: <see cref="Resolve(string, int, int, int, int, int, VisionTransformerOptions?)"/> gives a recipe's options for
+/// data of a shape (or a checkpoint to fine-tune) and the input size; the catalog, the trainer and <c>vit train</c> call it,
+/// <c>vit sweep</c> (whose search starts from an architecture preset) takes its input size from it.
 /// </summary>
 public static class VisionTransformerRecipes
 {
@@ -237,8 +240,7 @@ public static class VisionTransformerRecipes
     /// The options of recipe <paramref name="name"/> for training data of this shape: its architecture fitted to the input
     /// (<paramref name="channels"/>×<paramref name="height"/>×<paramref name="width"/>) and the classes, with its training
     /// options; <see cref="Auto"/> is chosen from the shape (<see cref="ForData"/>). The trainer, the catalog's short
-    /// overload, <c>vit train</c> and <c>vit sweep</c> resolve a recipe through this one method, so a name means the same
-    /// options everywhere.
+    /// overload and <c>vit train</c> resolve a recipe through this one method, so a name means the same options everywhere.
     /// </summary>
     /// <param name="name">A recipe name (<see cref="Names"/>).</param>
     /// <param name="count">Training images.</param>
