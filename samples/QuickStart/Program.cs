@@ -55,8 +55,9 @@ IDataView testView = test.ToDataView(ml);
 //    (This is what `vit train` does; its zips and this one have the same contract, see samples/BusinessApp.)
 ITransformer labelToKey = VisionTransformerPipeline.FitLabels(ml, trainView, FashionMnist.ClassNames);
 
-// 3. Trainer options: the fmnist-fast recipe (architecture, AdamW, warmup + cosine schedule, label smoothing) plus
-//    our own progress callback, cancellation and epoch count.
+// 3. Trainer options: the fmnist-fast recipe (architecture, AdamW, warmup + cosine schedule, label smoothing) resolved
+//    for this data (its architecture fitted to the images and classes), plus our own progress callback, cancellation
+//    and epoch count.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -66,13 +67,14 @@ Console.CancelKeyPress += (_, e) =>
     Console.WriteLine("Ctrl+C: stopping after the current step (the model so far is kept).");
 };
 
-VisionTransformerOptions options = VisionTransformerRecipes.Apply("fmnist-fast", new VisionTransformerOptions
-{
-    Progress = new ConsoleProgress(),
-    ProgressEverySteps = 100,
-    CancellationToken = cancel.Token,
-    Threads = settings.Threads,
-});
+VisionTransformerOptions options = VisionTransformerRecipes.Resolve("fmnist-fast", train.Count, train.ClassNames.Length, train.Channels, train.Height, train.Width,
+    new VisionTransformerOptions
+    {
+        Progress = new ConsoleProgress(),
+        ProgressEverySteps = 100,
+        CancellationToken = cancel.Token,
+        Threads = settings.Threads,
+    });
 options.Epochs = settings.Epochs ?? (settings.Quick ? 1 : options.Epochs);
 if (options.WarmupEpochs >= options.Epochs)
 {
@@ -81,7 +83,8 @@ if (options.WarmupEpochs >= options.Epochs)
 
 // 4. The pipeline: image → 28×28 gray pixels (ImagePreprocessing, the one chain training and the saved zip share;
 //    it accepts images of any size) → Vision Transformer → class name.
-var pipeline = VisionTransformerPipeline.Create(ml, channels: 1, height: 28, width: 28, options);
+var input = options.Architecture!;   // 1×28×28: the input size the recipe was resolved for
+var pipeline = VisionTransformerPipeline.Create(ml, input.Channels, input.ImageHeight, input.ImageWidth, options);
 
 Console.WriteLine($"training: recipe fmnist-fast, {options.Epochs} epoch(s), batch {options.BatchSize}, lr {options.LearningRate.ToString("0.0##e+00", inv)}, {options.Optimizer}, {options.Schedule}");
 var clock = Stopwatch.StartNew();

@@ -11,12 +11,6 @@ namespace VitMlNet.Cli;
 /// </summary>
 internal static class CheckpointCli
 {
-    /// <summary>Learning rate of <c>vit train --from</c> when <c>--lr</c> is not given: fine-tuning wants a far smaller step than training from scratch.</summary>
-    public const double FineTuneLearningRate = 5e-5;
-
-    /// <summary>Weight decay of <c>vit train --from</c> (AdamW; DeiT's 0.05).</summary>
-    public const double FineTuneWeightDecay = 0.05;
-
     /// <summary>The <c>--heads</c> option: attention heads of a checkpoint whose width does not follow the 64-wide-heads rule.</summary>
     public static Option<int?> HeadsOption() => new("--heads")
     {
@@ -137,18 +131,12 @@ internal static class CheckpointCli
     }
 
     /// <summary>
-    /// <c>vit train --from CHECKPOINT</c>: the checkpoint's architecture (so folders and lists are read at its image
-    /// size), its weights as the initial model, and fine-tuning defaults: AdamW, learning rate
-    /// <see cref="FineTuneLearningRate"/> unless <c>--lr</c> says otherwise, weight decay <see cref="FineTuneWeightDecay"/>.
+    /// <c>vit train --from CHECKPOINT</c>'s own flags on top of the fine-tuning recipe (the checkpoint's architecture and
+    /// weights, AdamW, a small learning rate: <see cref="VisionTransformerRecipes.Resolve(RecipeRequest)"/>):
+    /// <c>--layer-decay</c> and <c>--freeze-backbone</c>.
     /// </summary>
-    public static void ApplyFrom(string from, ViTOnnxModel model, double? layerDecay, bool freezeBackbone, VisionTransformerOptions recipe)
+    public static void ApplyFineTuning(double? layerDecay, bool freezeBackbone, VisionTransformerOptions recipe)
     {
-        recipe.Architecture = model.Config;
-        recipe.Preset = model.Config.Name;
-        recipe.InitialModel = from;
-        recipe.Optimizer = VisionTransformerOptimizer.AdamW;
-        recipe.LearningRate = FineTuneLearningRate;
-        recipe.WeightDecay = FineTuneWeightDecay;
         if (layerDecay is double decay)
         {
             if (!(decay > 0 && decay <= 1)) throw new UsageException($"--layer-decay must be in (0, 1] (got {decay.ToString(CultureInfo.InvariantCulture)})");

@@ -374,7 +374,7 @@ internal static class ScoringBenchCommand
         var options = VisionTransformerRecipes.Apply("seed");
         options.Epochs = 1;
         options.ScoringPrecision = precision;
-        var model = ScoringChain.Estimator(ml, 3, 32, 32, options).Fit(keyed);
+        var model = VisionTransformerPipeline.Create(ml, 3, 32, 32, options).Fit(keyed);
         ml.Model.Save(model, null, path);
     }
 }

@@ -168,7 +168,7 @@ internal static class SweepCommand
         private SweepData ReadData()
         {
             var train = TrainCommand.LoadTraining(s.Data, s.SkipBadImages, s.Limit, s.Seed, context.Error);
-            var (channels, height, width) = TrainCommand.InputGeometry(train, s.ImageSize, s.Channels, config);
+            var (channels, height, width) = TrainCommand.InputGeometry(train, config.Name, s.ImageSize, s.Channels, checkpoint: null);
             IImageSource? valid = null;
             if (s.Validation is not null)
             {
@@ -191,7 +191,7 @@ internal static class SweepCommand
         private (VisionTransformerExperiment Experiment, IDataView KeyedTrain) CreateExperiment(MLContext ml, SweepData data, ExperimentMetric metric, SearchStrategy strategy)
         {
             var trainView = data.Train.ToDataView(ml);
-            var labels = ScoringChain.LabelKeys(ml, data.Train.ClassNames, trainView);
+            var labels = VisionTransformerPipeline.FitLabels(ml, trainView, data.Train.ClassNames);
             var keyedTrain = labels.Transform(trainView);
             var keyedValid = data.Validation is null ? null : labels.Transform(data.Validation.ToDataView(ml));
             var options = new VisionTransformerOptions

@@ -15,7 +15,7 @@ internal sealed record TrainSettings
     public required string Out { get; init; }
     public string? Test { get; init; }
     public double? TestFraction { get; init; }
-    public string Preset { get; init; } = VisionTransformerRecipes.Auto;
+    public string Recipe { get; init; } = VisionTransformerRecipes.Auto;
     public int? Epochs { get; init; }
     public int? Batch { get; init; }
     public double? LearningRate { get; init; }
@@ -47,14 +47,15 @@ internal sealed record TrainSettings
 }
 
 /// <summary>
-/// <c>vit train</c>: loads the data, fits <see cref="ScoringChain.Estimator"/>, saves the model zip, evaluates it on
+/// <c>vit train</c>: loads the data, fits <see cref="VisionTransformerPipeline.Create"/>, saves the model zip, evaluates it on
 /// the test data and writes the optional report.
 /// </summary>
 /// <remarks>
 /// Input size: <c>--image-size N</c> (square) when given; otherwise the data's own size when it has one
-/// (Fashion-MNIST and IDX 28×28, CIFAR-10 32×32), and the preset's size for image folders and CSV/TSV lists
-/// (seed 32×32, tiny 16×16). Channels follow the data (1 for Fashion-MNIST, 3 for CIFAR-10, folders and lists)
-/// unless <c>--channels</c> says otherwise. The preset gives the layers; its patch size must divide the input size.
+/// (Fashion-MNIST and IDX 28×28, CIFAR-10 32×32), and the recipe's size for image folders and CSV/TSV lists
+/// (seed 32×32, tiny 16×16); <see cref="VisionTransformerRecipes.Resolve(RecipeRequest)"/> decides it, and the options.
+/// Channels follow the data (1 for Fashion-MNIST, 3 for CIFAR-10, folders and lists) unless <c>--channels</c> says
+/// otherwise. The recipe's architecture gives the layers; its patch size must divide the input size.
 /// </remarks>
 internal static class TrainCommand
 {
@@ -63,11 +64,12 @@ internal static class TrainCommand
         var data = new Option<string>("--data") { HelpName = "SPEC", Description = "Training data: " + DataSpec.Syntax, Required = true };
         var test = new Option<string?>("--test") { HelpName = "SPEC", Description = "Test data (same forms as --data), evaluated after training" };
         var testFraction = new Option<double?>("--test-fraction") { HelpName = "F", Description = "Hold out this share of --data (stratified) as test data instead of --test" };
-        var preset = new Option<string>("--preset") { HelpName = "NAME", Description = "Recipe (architecture + training options): " + string.Join(", ", VisionTransformerRecipes.Names) + "; auto (the default) chooses from the data and prints its choice", DefaultValueFactory = _ => VisionTransformerRecipes.Auto };
+        // --preset: the option's earlier name, kept as an alias.
+        var recipe = new Option<string>("--recipe", "--preset") { HelpName = "NAME", Description = "Recipe (architecture + training options): " + string.Join(", ", VisionTransformerRecipes.Names) + "; auto (the default) chooses from the data and prints its choice", DefaultValueFactory = _ => VisionTransformerRecipes.Auto };
         var epochs = new Option<int?>("--epochs") { HelpName = "N", Description = "Passes over the training data (default: the recipe's; seed: 10)" };
         var batch = new Option<int?>("--batch") { HelpName = "N", Description = "Images per step (default: the recipe's; seed: 64)" };
         var lr = new Option<double?>("--lr") { HelpName = "X", Description = "Peak learning rate (default: the recipe's; seed: 3e-4)" };
-        var imageSize = new Option<int?>("--image-size") { HelpName = "N", Description = "Square input size in pixels (default: the data's native size, else the preset's)" };
+        var imageSize = new Option<int?>("--image-size") { HelpName = "N", Description = "Square input size in pixels (default: the data's native size, else the recipe's)" };
         var channels = new Option<int?>("--channels") { HelpName = "1|3", Description = "1 (gray) or 3 (RGB) (default: the data's)" };
         var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of initialization, shuffling and splits", DefaultValueFactory = _ => 42 };
         var validation = new Option<double>("--validation-fraction") { HelpName = "F", Description = "Share of the training data held out for per-epoch validation", DefaultValueFactory = _ => 0 };
@@ -93,13 +95,13 @@ internal static class TrainCommand
         var verbosity = CliOptions.VerbosityOption();
         var command = new Command("train", "Train a Vision Transformer and save an ML.NET model zip.")
         {
-            data, output, test, testFraction, preset, epochs, batch, lr, imageSize, channels, seed, validation, device, report, json, skip, limit, int8, flip,
+            data, output, test, testFraction, recipe, epochs, batch, lr, imageSize, channels, seed, validation, device, report, json, skip, limit, int8, flip,
             budget, shift, resize, checkpoint, resume, from, heads, layerDecay, freeze, teacher, distillation, verbosity,
         };
         command.SetAction(parse => Guard.Run("train", context.Error, () => Run(new TrainSettings
         {
             Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, OutOption = CliOptions.TypedName(parse, output),
-            Test = parse.GetValue(test), TestFraction = parse.GetValue(testFraction), Preset = parse.GetValue(preset)!,
+            Test = parse.GetValue(test), TestFraction = parse.GetValue(testFraction), Recipe = parse.GetValue(recipe)!,
             Epochs = parse.GetValue(epochs), Batch = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
             ImageSize = parse.GetValue(imageSize), Channels = parse.GetValue(channels), Seed = parse.GetValue(seed),
             ValidationFraction = parse.GetValue(validation), Device = parse.GetValue(device)!, Report = parse.GetValue(report),
@@ -113,15 +115,19 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// The canonical name of <paramref name="name"/> among <paramref name="known"/> (the architecture presets, or the
-    /// recipes), or a usage error listing the known ones.
+    /// The canonical name of <paramref name="name"/> among <paramref name="known"/> (architecture presets: <c>vit bench --preset</c>;
+    /// a recipe is checked by <see cref="CheckRecipe"/>), or a usage error listing the known ones.
     /// </summary>
     public static string CheckPreset(string name, IReadOnlyList<string> known) =>
         known.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new UsageException($"unknown preset '{name}'; known presets: {string.Join(", ", known)}.");
 
+    /// <summary>The canonical name of recipe <paramref name="name"/>, or a usage error listing the known ones.</summary>
+    public static string CheckRecipe(string name) =>
+        VisionTransformerRecipes.Find(name) ?? throw new UsageException($"unknown recipe '{name}'; known recipes: {string.Join(", ", VisionTransformerRecipes.Names)}.");
+
     public static int Run(TrainSettings s, CliContext context) =>
-        new TrainRun(s, context, CheckPreset(s.Preset, VisionTransformerRecipes.Names)).Run();
+        new TrainRun(s, context, CheckRecipe(s.Recipe)).Run();
 
     /// <summary>The data of a run: training and test images, the checkpoint of <c>--from</c>, and the model's input.</summary>
     private sealed record TrainData(IImageSource Train, IImageSource? Test, ViTOnnxModel? From, int Channels, int Height, int Width);
@@ -148,18 +154,18 @@ internal static class TrainCommand
             CheckBeforeData();
             var data = ReadData();
             var recipe = ChooseRecipe(data);
-            var plan = new TrainPlan(s.Epochs ?? recipe.Epochs, s.Batch ?? recipe.BatchSize, s.LearningRate ?? recipe.LearningRate,
+            var plan = new TrainPlan(recipe.Epochs, recipe.BatchSize, recipe.LearningRate,
                 s.TimeBudget is null ? recipe.TimeBudget : ParseDuration(s.TimeBudget));
             DescribeRun(data, recipe, plan);
 
             var ml = new MLContext(s.Seed);
             var view = data.Train.ToDataView(ml);
-            var keyed = ScoringChain.LabelKeys(ml, data.Train.ClassNames, view).Transform(view);
+            var keyed = VisionTransformerPipeline.FitLabels(ml, view, data.Train.ClassNames).Transform(view);
             var display = TrainingDisplay.Create(context.Interactive && !s.Json && context.Shows(Verbosity.Normal), s.ValidationFraction > 0, log,
                 detailed: context.Shows(Verbosity.Detailed));
             var options = Configure(recipe, plan, display, data.Train.ClassNames.Length);
             var dataSeconds = clock.Elapsed.TotalSeconds;
-            var pipeline = ScoringChain.Estimator(ml, data.Channels, data.Height, data.Width, options, s.Resize);
+            var pipeline = VisionTransformerPipeline.Create(ml, data.Channels, data.Height, data.Width, options, s.Resize);
             var model = TrainChecks.Fit(() => display.Run(() => pipeline.Fit(keyed)), s.Checkpoint);
             var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
             bool cancelled = context.Cancellation.IsCancellationRequested;
@@ -195,8 +201,7 @@ internal static class TrainCommand
         /// </summary>
         private void CheckBeforeData()
         {
-            var preview = auto ? VisionTransformerRecipes.Apply("fmnist-fast") : VisionTransformerRecipes.Apply(recipeName);
-            if (auto) preview.Architecture = ViTConfig.FmnistFast with { PatchSize = Math.Max(1, (s.ImageSize ?? 32) / 8) };
+            var preview = VisionTransformerRecipes.BeforeData(recipeName, s.ImageSize);
             TrainChecks.BeforeData(s, preview.ResolveArchitecture(), s.Batch ?? preview.BatchSize, log, context.Error);
         }
 
@@ -207,8 +212,7 @@ internal static class TrainCommand
             TrainChecks.CheckClasses(train, $"--data '{s.Data}'");
             // Image files of any size: the checkpoint's input size with --from, else the recipe's (auto: 288x288 for the hybrid, else 32x32).
             var checkpoint = s.From is null ? null : CheckpointCli.Read(s.From, s.Heads, context.Error);
-            var sizeFrom = checkpoint?.Config ?? (auto ? AutoInputSize(train, s.Channels) : VisionTransformerRecipes.Apply(recipeName).ResolveArchitecture());
-            var (channels, height, width) = InputGeometry(train, s.ImageSize, s.Channels, sizeFrom);
+            var (channels, height, width) = InputGeometry(train, recipeName, s.ImageSize, s.Channels, checkpoint is null ? null : new RecipeCheckpoint(s.From!, checkpoint.Config));
 
             IImageSource? test = null;
             if (s.Test is not null)
@@ -226,35 +230,15 @@ internal static class TrainCommand
         }
 
         /// <summary>The recipe (auto: chosen from the data), fitted to the <c>--from</c> checkpoint; its patch size must divide the input.</summary>
-        private VisionTransformerOptions ChooseRecipe(TrainData data)
-        {
-            var recipe = auto
-                ? VisionTransformerRecipes.ForData(data.Train.Count, data.Train.ClassNames.Length, data.Channels, data.Height, data.Width)
-                : VisionTransformerRecipes.Apply(recipeName);
-            if (data.From is not null) CheckpointCli.ApplyFrom(s.From!, data.From, s.LayerDecay, s.FreezeBackbone, recipe);
-            if (s.Teacher != VisionTransformerTeacher.None)
-            {
-                if (data.From is { Config.DistillationToken: false })
-                    throw new UsageException($"--teacher {s.Teacher} needs a distillation token; the checkpoint of --from '{s.From}' has none (a DeiT distilled one has).");
-                recipe.Teacher = s.Teacher;
-                recipe.Distillation = s.Distillation;
-                VisionTransformerRecipes.WithTeacherToken(recipe);
-            }
-            var config = recipe.ResolveArchitecture();
-            if (data.Height % config.PatchSize != 0 || data.Width % config.PatchSize != 0)
-            {
-                throw new UsageException($"the input size {data.Height}x{data.Width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
-                    "choose --image-size accordingly.");
-            }
-            return recipe;
-        }
+        private VisionTransformerOptions ChooseRecipe(TrainData data) =>
+            ResolveRecipe(s, recipeName, data.Train, data.From, data.Channels, data.Height, data.Width).Options;
 
         private void DescribeRun(TrainData data, VisionTransformerOptions recipe, TrainPlan plan)
         {
             var config = recipe.ResolveArchitecture();
             log.WriteLine($"train: {Describe(data.Train)} from {s.Data}");
             if (data.Test is not null) log.WriteLine($"test:  {Describe(data.Test)} from {s.Test ?? s.Data + string.Format(inv, " (held out {0:0.#}%)", s.TestFraction * 100)}");
-            if (auto && s.From is null) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, data.Train.Count) + " (--preset NAME chooses another)");
+            if (auto && s.From is null) log.WriteLine(VisionTransformerRecipes.DescribeChoice(recipe, data.Train.Count) + " (--recipe NAME chooses another)");
             log.WriteLine($"model: preset {config.Name} ({config.Depth} blocks, dim {config.Dim}, patch {config.PatchSize}) on {data.Channels}x{data.Height}x{data.Width}, " +
                           $"{plan.Epochs} epochs, batch {plan.Batch}, lr {plan.LearningRate.ToString("0.0##e+00", inv)}, {recipe.Optimizer}, {recipe.Schedule}, {s.Device}" +
                           (plan.TimeBudget is TimeSpan t ? string.Format(inv, "; time budget {0:0.##} min (the epochs are a cap)", t.TotalMinutes) : ""));
@@ -329,7 +313,8 @@ internal static class TrainCommand
                 testImages = data.Test?.Count,
                 architecture = InfoCommand.ArchitectureJson(vit.Architecture),
                 parameters,
-                preset = s.Preset,
+                preset = s.Recipe,
+                recipe = s.Recipe,
                 epochs = plan.Epochs,
                 epochsRun = vit.TrainingHistory.Count,
                 timeBudgetSeconds = plan.TimeBudget?.TotalSeconds,
@@ -418,26 +403,47 @@ internal static class TrainCommand
         : $"{d.Count} image files, {d.ClassNames.Length} classes";
 
     /// <summary>
-    /// The input size auto gives image files: 288×288 (<see cref="VisionTransformerRecipes.PhotoInputSize"/>) for a small set of colour photos, where
-    /// auto picks the hybrid ViT (<see cref="VisionTransformerRecipes.UsesPretrainedStem"/>); else 32×32.
+    /// The model's input for <c>vit train</c> and <c>vit sweep</c>, from <see cref="VisionTransformerRecipes.InputSize"/>:
+    /// <paramref name="imageSize"/> when given, else the data's native size (IDX, CIFAR-10), else the checkpoint's, else the
+    /// recipe's (auto: 288×288 for a small set of colour photos, else 32×32); <paramref name="channels"/> when given, else
+    /// the data's (image files: 1 when every file is gray, else 3).
     /// </summary>
-    public static ViTConfig AutoInputSize(IImageSource data, int? channels)
+    public static (int Channels, int Height, int Width) InputGeometry(IImageSource data, string recipe, int? imageSize, int? channels, RecipeCheckpoint? checkpoint)
     {
-        int side = VisionTransformerRecipes.PhotoInputSize;
-        bool photos = data is ImageFileSet files && (channels ?? (files.IsGrayscale() ? 1 : 3)) == 3
-            && VisionTransformerRecipes.UsesPretrainedStem(data.Count, 3, side, side);
-        return photos ? ViTConfig.HybridResNet18 : ViTConfig.Seed;
+        var native = data as ImageDataset;
+        int c = channels ?? native?.Channels ?? (data is ImageFileSet files && files.IsGrayscale() ? 1 : 3);
+        return VisionTransformerRecipes.InputSize(recipe, new RecipeRequest(recipe, data.Count, data.ClassNames.Length, c, native?.Height, native?.Width)
+        {
+            ImageSize = imageSize,
+            Checkpoint = checkpoint,
+        });
     }
 
     /// <summary>
-    /// The model's input: <paramref name="imageSize"/> when given, else the data's native size (IDX, CIFAR-10), else the
-    /// architecture's; <paramref name="channels"/> when given, else the data's (image files: 1 when every file is gray, else 3).
+    /// The options of a <c>vit train</c> run (<see cref="VisionTransformerRecipes.Resolve(RecipeRequest)"/>): the recipe for
+    /// this data at the chosen input, the <c>--from</c> checkpoint's fine-tuning, the teacher, and the command line's
+    /// epochs, batch and learning rate; the recipe's patch size must divide the input.
     /// </summary>
-    public static (int Channels, int Height, int Width) InputGeometry(IImageSource data, int? imageSize, int? channels, ViTConfig config)
+    public static RecipeResolution ResolveRecipe(TrainSettings s, string recipe, IImageSource train, ViTOnnxModel? from, int channels, int height, int width)
     {
-        var native = data as ImageDataset;
-        (int height, int width) = imageSize is int n ? (n, n) : native is not null ? (native.Height, native.Width) : (config.ImageHeight, config.ImageWidth);
-        return (channels ?? native?.Channels ?? (data is ImageFileSet files && files.IsGrayscale() ? 1 : 3), height, width);
+        if (s.Teacher != VisionTransformerTeacher.None && from is { Config.DistillationToken: false })
+            throw new UsageException($"--teacher {s.Teacher} needs a distillation token; the checkpoint of --from '{s.From}' has none (a DeiT distilled one has).");
+        var resolved = VisionTransformerRecipes.Resolve(new RecipeRequest(recipe, train.Count, train.ClassNames.Length, channels, height, width)
+        {
+            Checkpoint = from is null ? null : new RecipeCheckpoint(s.From!, from.Config),
+            BaseOptions = s.Teacher == VisionTransformerTeacher.None ? null : new VisionTransformerOptions { Teacher = s.Teacher, Distillation = s.Distillation },
+            Epochs = s.Epochs,
+            BatchSize = s.Batch,
+            LearningRate = s.LearningRate,
+        });
+        if (from is not null) CheckpointCli.ApplyFineTuning(s.LayerDecay, s.FreezeBackbone, resolved.Options);
+        var config = resolved.Options.ResolveArchitecture();
+        if (height % config.PatchSize != 0 || width % config.PatchSize != 0)
+        {
+            throw new UsageException($"the input size {height}x{width} is not a multiple of preset '{config.Name}''s patch size {config.PatchSize}; " +
+                "choose --image-size accordingly.");
+        }
+        return resolved;
     }
 
     /// <summary>
@@ -490,7 +496,7 @@ internal static class TrainCommand
             {
                 stderr.WriteLine(string.Format(CultureInfo.InvariantCulture,
                     "vit train: warning: after {0} epoch{4} the training loss {1:F3} is no lower than a uniform guess over {2} classes (ln {2} = {3:F3}): " +
-                    "the model is not learning; try --preset auto (the default), a lower --lr, or more --epochs.", value.Epoch, value.Loss, classes, uniform, value.Epoch == 1 ? "" : "s"));
+                    "the model is not learning; try --recipe auto (the default), a lower --lr, or more --epochs.", value.Epoch, value.Loss, classes, uniform, value.Epoch == 1 ? "" : "s"));
             }
         }
     }

@@ -14,11 +14,15 @@ public static class VisionTransformerCatalog
     /// <param name="featureColumnName">Pixel vector column. The default is "Pixels".</param>
     /// <param name="scoreColumnName">Output column of class probabilities. The default is "Score".</param>
     /// <param name="predictedLabelColumnName">Output column of the predicted key. The default is "PredictedLabel".</param>
-    /// <param name="preset">Recipe: "auto" (the default: chosen from the data when training starts, see
-    /// <see cref="VisionTransformerRecipes.ForData"/>), or a preset name such as "seed" (the reference ViT, Adam 3e-4, 10 epochs).</param>
-    /// <param name="epochs">Passes over the data. The default (null) is the recipe's; 10 for a plain preset.</param>
-    /// <param name="batchSize">Images per step. The default (null) is the recipe's; 64 for a plain preset.</param>
-    /// <param name="learningRate">Peak learning rate. The default (null) is the recipe's; 3e-4 for a plain preset.</param>
+    /// <param name="recipe">Recipe (architecture and training options, <see cref="VisionTransformerRecipes.Names"/>): "auto" (the
+    /// default: chosen from the data when training starts, see <see cref="VisionTransformerRecipes.ForData"/>), a tuned
+    /// recipe such as "fmnist-fast" or "hybrid-resnet18", or an architecture preset such as "seed" (the reference ViT, Adam
+    /// 3e-4, 10 epochs). A name gives the same options here as in <see cref="VisionTransformerRecipes.Resolve(string, int, int, int, int, int, VisionTransformerOptions?)"/>
+    /// and <c>vit train --recipe</c>.</param>
+    /// <param name="epochs">Passes over the data. The default (null) is the recipe's; 10 for an architecture preset.</param>
+    /// <param name="batchSize">Images per step. The default (null) is the recipe's; 64 for an architecture preset.</param>
+    /// <param name="learningRate">Peak learning rate. The default (null) is the recipe's; 3e-4 for an architecture preset.</param>
+    /// <exception cref="ArgumentException">Unknown recipe; the message lists the known ones.</exception>
     /// <param name="validationSet">Optional validation data, evaluated after every epoch. The default is null.</param>
     /// <example><code>
     /// var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
@@ -34,30 +38,24 @@ public static class VisionTransformerCatalog
         string featureColumnName = "Pixels",
         string scoreColumnName = "Score",
         string predictedLabelColumnName = "PredictedLabel",
-        string preset = VisionTransformerRecipes.Auto,
+        string recipe = VisionTransformerRecipes.Auto,
         int? epochs = null,
         int? batchSize = null,
         double? learningRate = null,
         IDataView? validationSet = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var options = new VisionTransformerOptions
+        ArgumentNullException.ThrowIfNull(recipe);
+        var columns = new VisionTransformerOptions
         {
             LabelColumnName = labelColumnName,
             FeatureColumnName = featureColumnName,
             ScoreColumnName = scoreColumnName,
             PredictedLabelColumnName = predictedLabelColumnName,
-            Preset = preset,
             ValidationData = validationSet,
         };
-        if (!options.IsAuto)
-        {
-            options.Epochs = epochs ?? options.Epochs;
-            options.BatchSize = batchSize ?? options.BatchSize;
-            options.LearningRate = learningRate ?? options.LearningRate;
-        }
-
-        return new VisionTransformerTrainer(options, (epochs, batchSize, learningRate));
+        var overrides = new RecipeOverrides(epochs, batchSize, learningRate);
+        return new VisionTransformerTrainer(VisionTransformerRecipes.ForCatalog(recipe, columns, overrides), overrides);
     }
 
     /// <summary>Creates a <see cref="VisionTransformerTrainer"/> from a full set of options.</summary>

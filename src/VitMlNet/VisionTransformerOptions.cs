@@ -93,7 +93,12 @@ public sealed class VisionTransformerOptions
     /// <summary>Temperature τ of <see cref="VisionTransformerDistillation.Soft"/> distillation (DeiT's 3). The default is 3.</summary>
     public double DistillationTemperature { get; set; } = 3;
 
-    /// <summary>Architecture preset name (see <see cref="ViTConfig.PresetNames"/>), used when <see cref="Architecture"/> is null. The default is "seed".</summary>
+    /// <summary>
+    /// Architecture preset name (see <see cref="ViTConfig.PresetNames"/>), used when <see cref="Architecture"/> is null; or
+    /// <see cref="VisionTransformerRecipes.Auto"/>, the one recipe chosen when training starts because it follows the data:
+    /// it then sets the architecture and the training options (<see cref="VisionTransformerRecipes.Resolve(string, int, int, int, int, int, VisionTransformerOptions?)"/>).
+    /// Other recipes (architecture and training options) are applied up front: <see cref="VisionTransformerRecipes.Apply"/>. The default is "seed".
+    /// </summary>
     public string Preset { get; set; } = "seed";
 
     /// <summary>Explicit architecture; overrides <see cref="Preset"/>. Its input size and class count are taken from the data. The default is null.</summary>

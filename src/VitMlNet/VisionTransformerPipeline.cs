@@ -30,7 +30,7 @@ public static class VisionTransformerPipeline
     /// <param name="channels">1 (gray) or 3 (RGB).</param>
     /// <param name="height">Model input height in pixels.</param>
     /// <param name="width">Model input width in pixels.</param>
-    /// <param name="options">Trainer options. The default (null) is a new <see cref="VisionTransformerOptions"/>: recipe
+    /// <param name="options">Trainer options. The default (null) is <see cref="VisionTransformerOptions"/> with recipe
     /// "auto", chosen from the data when training starts (<see cref="VisionTransformerRecipes.ForData"/>). Its
     /// <see cref="VisionTransformerOptions.FeatureColumnName"/> names the pixel column between the preprocessing and
     /// the trainer, and its <see cref="VisionTransformerOptions.PredictedLabelColumnName"/> the column mapped back to
@@ -43,7 +43,7 @@ public static class VisionTransformerPipeline
         VisionTransformerOptions? options = null, ImageResizing resizing = ImagePreprocessing.DefaultResizing)
     {
         ArgumentNullException.ThrowIfNull(ml);
-        options ??= new VisionTransformerOptions();
+        options ??= new VisionTransformerOptions { Preset = VisionTransformerRecipes.Auto };
         return ImagePreprocessing.Estimator(ml, channels, height, width, resizing, pixelsColumn: options.FeatureColumnName)
             .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
             .Append(ml.Transforms.Conversion.MapKeyToValue(options.PredictedLabelColumnName));

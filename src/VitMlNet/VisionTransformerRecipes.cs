@@ -6,7 +6,10 @@ namespace VitMlNet;
 /// <summary>
 /// Named recipes: an architecture preset together with the training options that suit it (optimizer, schedule,
 /// epochs, augmentation, regularization). Every <see cref="ViTConfig"/> preset is also a recipe, with the
-/// reference's training options unless a tuned recipe of the same name exists.
+/// reference's training options unless a tuned recipe of the same name exists. The one home of the recipe and input-size
+/// choice: <see cref="Resolve(string, int, int, int, int, int, VisionTransformerOptions?)"/> gives a recipe's options for
+/// data of a shape (or a checkpoint to fine-tune) and the input size; the catalog, the trainer and <c>vit train</c> call it,
+/// <c>vit sweep</c> (whose search starts from an architecture preset) takes its input size from it.
 /// </summary>
 public static class VisionTransformerRecipes
 {
@@ -230,4 +233,206 @@ public static class VisionTransformerRecipes
         }
         return options;
     }
+
+    /// <summary>The canonical spelling of recipe <paramref name="name"/> (names are case-insensitive), or null when no recipe has it.</summary>
+    internal static string? Find(string name) => Names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The options of recipe <paramref name="name"/> for training data of this shape: its architecture fitted to the input
+    /// (<paramref name="channels"/>×<paramref name="height"/>×<paramref name="width"/>) and the classes, with its training
+    /// options; <see cref="Auto"/> is chosen from the shape (<see cref="ForData"/>). The trainer, the catalog's short
+    /// overload and <c>vit train</c> resolve a recipe through this one method, so a name means the same options everywhere.
+    /// </summary>
+    /// <param name="name">A recipe name (<see cref="Names"/>).</param>
+    /// <param name="count">Training images.</param>
+    /// <param name="classes">Classes.</param>
+    /// <param name="channels">Input channels, 1 or 3.</param>
+    /// <param name="height">Input height.</param>
+    /// <param name="width">Input width.</param>
+    /// <param name="baseOptions">Options to start from (columns, seed, device, progress and cancellation are kept).</param>
+    /// <returns>The options; their <see cref="VisionTransformerOptions.Architecture"/> carries the input size.</returns>
+    /// <exception cref="ArgumentException">Unknown recipe; the message lists the known ones.</exception>
+    public static VisionTransformerOptions Resolve(string name, int count, int classes, int channels, int height, int width, VisionTransformerOptions? baseOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Resolve(new RecipeRequest(name, count, classes, channels, height, width) { BaseOptions = baseOptions }).Options;
+    }
+
+    /// <summary>
+    /// THE resolver: a recipe and the training data's shape (or a pretrained checkpoint) in, the options and the model's
+    /// input size out. The input: the requested side (<see cref="RecipeRequest.ImageSize"/>); else the data's own size
+    /// (IDX, CIFAR-10, a pixel column); else the checkpoint's; else the recipe's (<see cref="Auto"/>:
+    /// <see cref="PhotoInputSize"/> for a small set of colour photos, where <see cref="ForData"/> picks the pretrained
+    /// hybrid, else 32×32). The options: the recipe's (<see cref="Auto"/>: <see cref="ForData"/>), then a checkpoint's
+    /// fine-tuning recipe (its architecture and weights, AdamW, learning rate <see cref="FineTuneLearningRate"/>, weight
+    /// decay <see cref="FineTuneWeightDecay"/>), the distillation token a teacher needs, and last the caller's epochs, batch
+    /// size and learning rate.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown recipe; the message lists the known ones.</exception>
+    internal static RecipeResolution Resolve(RecipeRequest r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        string name = Find(r.Recipe) ?? throw new ArgumentException($"Unknown recipe '{r.Recipe}'. Known recipes: {string.Join(", ", Names)}.", nameof(r));
+        var (channels, height, width) = InputSize(name, r);
+        var o = name == Auto
+            ? ForData(r.Count, r.Classes, channels, height, width, r.BaseOptions)
+            : Apply(name, r.BaseOptions);
+        if (r.Checkpoint is { } checkpoint)
+        {
+            o.Architecture = checkpoint.Config;
+            o.Preset = checkpoint.Config.Name;
+            o.InitialModel = checkpoint.Path;
+            o.Optimizer = VisionTransformerOptimizer.AdamW;
+            o.LearningRate = FineTuneLearningRate;
+            o.WeightDecay = FineTuneWeightDecay;
+        }
+        if (r.Checkpoint is null || r.Checkpoint.Config.DistillationToken) WithTeacherToken(o);
+        o.Architecture = o.ResolveArchitecture().WithInput(channels, height, width, r.Classes);
+        o.Epochs = r.Epochs ?? o.Epochs;
+        o.BatchSize = r.BatchSize ?? o.BatchSize;
+        o.LearningRate = r.LearningRate ?? o.LearningRate;
+        return new RecipeResolution(name, o, channels, height, width);
+    }
+
+    /// <summary>
+    /// The model's input for <paramref name="r"/> (see <see cref="Resolve(RecipeRequest)"/>): the requested side, the data's
+    /// own size, the checkpoint's, or the recipe's.
+    /// </summary>
+    internal static (int Channels, int Height, int Width) InputSize(string name, RecipeRequest r)
+    {
+        if (r.ImageSize is int side) return (r.Channels, side, side);
+        if (r.Height is int h && r.Width is int w) return (r.Channels, h, w);
+        var config = r.Checkpoint?.Config
+            ?? (string.Equals(name, Auto, StringComparison.OrdinalIgnoreCase)
+                ? (r.Channels == 3 && UsesPretrainedStem(r.Count, 3, PhotoInputSize, PhotoInputSize) ? ViTConfig.HybridResNet18 : ViTConfig.Seed)
+                : Apply(name).ResolveArchitecture());
+        return (r.Channels, config.ImageHeight, config.ImageWidth);
+    }
+
+    /// <summary>
+    /// The options an input size is checked against before any data is read: the recipe's; <see cref="Auto"/>'s
+    /// architecture follows the data, so <c>fmnist-fast</c> (its largest batch) with a patch of an eighth of the side
+    /// (<paramref name="imageSize"/>, else 32) stands in for it.
+    /// </summary>
+    internal static VisionTransformerOptions BeforeData(string name, int? imageSize)
+    {
+        if (!string.Equals(name, Auto, StringComparison.OrdinalIgnoreCase)) return Apply(name);
+        var preview = Apply("fmnist-fast");
+        preview.Architecture = ViTConfig.FmnistFast with { PatchSize = Math.Max(1, (imageSize ?? 32) / 8) };
+        return preview;
+    }
+
+    /// <summary>
+    /// The options a trainer trains with on data of this shape: <paramref name="options"/> as they are, or, for
+    /// <see cref="Auto"/>, the resolved recipe with the short overload's <paramref name="overrides"/>.
+    /// </summary>
+    internal static VisionTransformerOptions ForTrainer(VisionTransformerOptions options, RecipeOverrides overrides, int count, int classes, int channels, int height, int width)
+    {
+        if (options.IsAuto)
+        {
+            return Resolve(new RecipeRequest(Auto, count, classes, channels, height, width)
+            {
+                BaseOptions = options, Epochs = overrides.Epochs, BatchSize = overrides.BatchSize, LearningRate = overrides.LearningRate,
+            }).Options;
+        }
+        var o = options.Clone();
+        o.Architecture = o.ResolveArchitecture().WithInput(channels, height, width, classes);
+        return o;
+    }
+
+    /// <summary>
+    /// The catalog's short overload: the options of recipe <paramref name="name"/> before the data is seen, on top of
+    /// <paramref name="baseOptions"/> (its columns and validation data). A named recipe is applied now, with the caller's
+    /// <paramref name="overrides"/>; <see cref="Auto"/> waits for the data (<see cref="ForTrainer"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown recipe; the message lists the known ones.</exception>
+    internal static VisionTransformerOptions ForCatalog(string name, VisionTransformerOptions baseOptions, RecipeOverrides overrides)
+    {
+        string recipe = Find(name) ?? throw new ArgumentException($"Unknown recipe '{name}'. Known recipes: {string.Join(", ", Names)}.", nameof(name));
+        if (recipe == Auto)
+        {
+            var auto = baseOptions.Clone();
+            auto.Preset = Auto;
+            auto.Architecture = null;
+            return auto;
+        }
+        var o = Apply(recipe, baseOptions);
+        o.Epochs = overrides.Epochs ?? o.Epochs;
+        o.BatchSize = overrides.BatchSize ?? o.BatchSize;
+        o.LearningRate = overrides.LearningRate ?? o.LearningRate;
+        return o;
+    }
+
+    /// <summary>Learning rate of fine-tuning a pretrained checkpoint (<see cref="RecipeRequest.Checkpoint"/>) unless the caller gives one: a far smaller step than training from scratch.</summary>
+    internal const double FineTuneLearningRate = 5e-5;
+
+    /// <summary>Weight decay of fine-tuning a pretrained checkpoint (AdamW; DeiT's 0.05).</summary>
+    internal const double FineTuneWeightDecay = 0.05;
+
+    /// <summary>
+    /// The geometry of a pixel-vector column: the options' channels, height and width when all are given, else the
+    /// vector's dimensions (<c>ExtractPixels</c> records [C, H, W]), else a square RGB or gray image of the vector's size.
+    /// </summary>
+    internal static (int Channels, int Height, int Width) ColumnGeometry(Microsoft.ML.Data.VectorDataViewType type, string column, int? channels, int? height, int? width)
+    {
+        int size = type.Size;
+        if (channels is int c && height is int h && width is int w)
+        {
+            if (c * h * w != size)
+                throw SchemaChecks.Mismatch("feature", column, $"vector of size {c * h * w} ({c}x{h}x{w} from the options)", SchemaChecks.Describe(type));
+            return (c, h, w);
+        }
+        if (type.Dimensions.Length == 3 && type.Dimensions[0] is 1 or 3)
+        {
+            return (type.Dimensions[0], type.Dimensions[1], type.Dimensions[2]);
+        }
+        foreach (int ch in channels is int only ? new[] { only } : new[] { 3, 1 })
+        {
+            if (size % ch != 0) continue;
+            int side = (int)Math.Round(Math.Sqrt(size / ch));
+            if (side * side * ch == size) return (ch, height ?? side, width ?? side);
+        }
+        throw SchemaChecks.Mismatch("feature", column,
+            "a vector with [C, H, W] dimensions or a square image size; set Channels, ImageHeight and ImageWidth in the options", SchemaChecks.Describe(type));
+    }
 }
+
+/// <summary>
+/// What a recipe is resolved for (<see cref="VisionTransformerRecipes.Resolve(RecipeRequest)"/>): the training data's
+/// shape and what the caller asked for.
+/// </summary>
+/// <param name="Recipe">A recipe name (<see cref="VisionTransformerRecipes.Names"/>, any case).</param>
+/// <param name="Count">Training images.</param>
+/// <param name="Classes">Classes.</param>
+/// <param name="Channels">Input channels: the data's (image files: 1 when every file is gray), or the caller's.</param>
+/// <param name="Height">The data's own height (IDX, CIFAR-10, a pixel column); null for image files of any size.</param>
+/// <param name="Width">The data's own width; null for image files of any size.</param>
+internal sealed record RecipeRequest(string Recipe, int Count, int Classes, int Channels, int? Height, int? Width)
+{
+    /// <summary>A square input side asked for (<c>--image-size</c>); overrides the data's size.</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>A pretrained checkpoint to fine-tune (<c>--from</c>).</summary>
+    public RecipeCheckpoint? Checkpoint { get; init; }
+
+    /// <summary>Options to start from (columns, seed, device, teacher, progress and cancellation are kept).</summary>
+    public VisionTransformerOptions? BaseOptions { get; init; }
+
+    /// <summary>Epochs asked for; null keeps the recipe's.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Batch size asked for; null keeps the recipe's.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Learning rate asked for; null keeps the recipe's (a checkpoint's: <see cref="VisionTransformerRecipes.FineTuneLearningRate"/>).</summary>
+    public double? LearningRate { get; init; }
+}
+
+/// <summary>A pretrained checkpoint to fine-tune: its path (<see cref="VisionTransformerOptions.InitialModel"/>) and architecture.</summary>
+internal sealed record RecipeCheckpoint(string Path, ViTConfig Config);
+
+/// <summary>What a recipe resolved to: its canonical name, the options to train with, and the model's input size.</summary>
+internal sealed record RecipeResolution(string Recipe, VisionTransformerOptions Options, int Channels, int Height, int Width);
+
+/// <summary>Epochs, batch size and learning rate given beside a recipe name (the catalog's short overload); null keeps the recipe's.</summary>
+internal readonly record struct RecipeOverrides(int? Epochs, int? BatchSize, double? LearningRate);

@@ -35,9 +35,9 @@ namespace VitMlNet;
 public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTransformer>
 {
     private readonly VisionTransformerOptions options;
-    private readonly (int? Epochs, int? BatchSize, double? LearningRate) autoOverrides;
+    private readonly RecipeOverrides autoOverrides;
 
-    internal VisionTransformerTrainer(VisionTransformerOptions options, (int? Epochs, int? BatchSize, double? LearningRate) autoOverrides = default)
+    internal VisionTransformerTrainer(VisionTransformerOptions options, RecipeOverrides autoOverrides = default)
     {
         options.Validate();
         this.options = options.Clone();
@@ -46,6 +46,10 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
 
     /// <summary>A copy of the options this trainer was created with.</summary>
     public VisionTransformerOptions Options => options.Clone();
+
+    /// <summary>The options this trainer trains with on data of this shape (the recipe resolved: <see cref="VisionTransformerRecipes.ForTrainer"/>).</summary>
+    internal VisionTransformerOptions OptionsFor(int count, int classes, int channels, int height, int width) =>
+        VisionTransformerRecipes.ForTrainer(options, autoOverrides, count, classes, channels, height, width);
 
     /// <summary>Checks the input columns and describes the output columns.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type; the message names it, the expected and the actual type.</exception>
@@ -83,13 +87,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
             o.Channels, o.ImageHeight, o.ImageWidth, cancellation: o.CancellationToken);
         var (train, classNames) = loaded;
         int classes = classNames.Length;
-        if (o.IsAuto)
-        {
-            o = VisionTransformerRecipes.ForData(train.Count, classes, train.Channels, train.Height, train.Width, o);
-            o.Epochs = autoOverrides.Epochs ?? o.Epochs;
-            o.BatchSize = autoOverrides.BatchSize ?? o.BatchSize;
-            o.LearningRate = autoOverrides.LearningRate ?? o.LearningRate;
-        }
+        o = OptionsFor(train.Count, classes, train.Channels, train.Height, train.Width);
 
         using var validation = o.ValidationData is null ? null
             : DataViewImageLoader.Load(o.ValidationData, o.FeatureColumnName, o.LabelColumnName, null,

@@ -93,7 +93,7 @@ foreach (var name in datasets)
         var rows = baseVariant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
         // The recipe is the one for the photos (auto for train.Count images); with views the epochs shrink so that the
         // steps, and so the compute, stay the same: only what the images are (and their teacher labels) differs.
-        var options = VisionTransformerRecipes.ForData(train.Count, classes.Length, 3, size, size);
+        var options = VisionTransformerRecipes.Resolve(VisionTransformerRecipes.Auto, train.Count, classes.Length, 3, size, size);
         if (rows != originals) options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
         options.Seed = 1;
         foreach (var knob in knobs)

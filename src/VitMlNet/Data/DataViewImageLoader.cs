@@ -19,33 +19,6 @@ internal sealed record LoadedImages(ImageCache Cache, string[] ClassNames) : IDi
 /// </summary>
 internal static class DataViewImageLoader
 {
-    /// <summary>
-    /// Works out channels × height × width of a pixel vector: the options when given, else the vector's
-    /// dimensions (ExtractPixels records [C, H, W]), else a square RGB or gray image of the vector's size.
-    /// </summary>
-    public static (int Channels, int Height, int Width) ResolveGeometry(VectorDataViewType type, string column, int? channels, int? height, int? width)
-    {
-        int size = type.Size;
-        if (channels is int c && height is int h && width is int w)
-        {
-            if (c * h * w != size)
-                throw SchemaChecks.Mismatch("feature", column, $"vector of size {c * h * w} ({c}x{h}x{w} from the options)", SchemaChecks.Describe(type));
-            return (c, h, w);
-        }
-        if (type.Dimensions.Length == 3 && type.Dimensions[0] is 1 or 3)
-        {
-            return (type.Dimensions[0], type.Dimensions[1], type.Dimensions[2]);
-        }
-        foreach (int ch in channels is int only ? new[] { only } : new[] { 3, 1 })
-        {
-            if (size % ch != 0) continue;
-            int side = (int)Math.Round(Math.Sqrt(size / ch));
-            if (side * side * ch == size) return (ch, height ?? side, width ?? side);
-        }
-        throw SchemaChecks.Mismatch("feature", column,
-            "a vector with [C, H, W] dimensions or a square image size; set Channels, ImageHeight and ImageWidth in the options", SchemaChecks.Describe(type));
-    }
-
     /// <summary>Reads every row. Throws when the data is empty, a label is missing or the labels hold a single class.</summary>
     public static LoadedImages Load(IDataView data, string featureColumn, string labelColumn, string? teacherColumn,
         int? channels, int? height, int? width, int? expectedClasses = null, CancellationToken cancellation = default)
@@ -53,7 +26,7 @@ internal static class DataViewImageLoader
         ArgumentNullException.ThrowIfNull(data);
         var schema = data.Schema;
         var vector = SchemaChecks.CheckFeature(schema, featureColumn);
-        var (c, h, w) = ResolveGeometry(vector, featureColumn, channels, height, width);
+        var (c, h, w) = VisionTransformerRecipes.ColumnGeometry(vector, featureColumn, channels, height, width);
         var key = SchemaChecks.CheckKey(schema, "label", labelColumn);
         int classes = checked((int)key.Count);
         if (expectedClasses is int k && k != classes)

@@ -52,21 +52,7 @@ internal static class ScoringChain
         return new TransformerChain<ITransformer>(scoring, head, record, drop);
     }
 
-    /// <summary>
-    /// The whole pipeline that <c>vit train</c> fits and saves: <see cref="ImagePreprocessing"/> (the one preprocessing,
-    /// any input size) → the Vision Transformer → <c>MapKeyToValue(PredictedLabel)</c>.
-    /// </summary>
-    /// <remarks>
-    /// The label's key map is fitted apart (<see cref="LabelKeys"/>) and not saved. Evaluation maps labels to the
-    /// model's key with the class names the zip carries (the Score slot names).
-    /// </remarks>
-    public static IEstimator<ITransformer> Estimator(MLContext ml, int channels, int height, int width, VisionTransformerOptions options,
-        ImageResizing resizing = ImagePreprocessing.DefaultResizing) =>
-        ImagePreprocessing.Estimator(ml, channels, height, width, resizing)
-            .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
-            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-
-    /// <summary>A fitted chain (preprocessing and the trained transformer) with <c>MapKeyToValue(PredictedLabel)</c> appended, as <see cref="Estimator"/> ends.</summary>
+    /// <summary>A fitted chain (preprocessing and the trained transformer) with <c>MapKeyToValue(PredictedLabel)</c> appended, as <see cref="VisionTransformerPipeline.Create"/> ends.</summary>
     public static ITransformer WithLabelNames(MLContext ml, ITransformer model, IDataView keyedTrain) =>
         Append(model, ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(model.Transform(keyedTrain)));
 
@@ -78,22 +64,10 @@ internal static class ScoringChain
         return new TransformerChain<ITransformer>(parts.ToArray());
     }
 
-    /// <summary>
-    /// The label's key map, fitted on the class names in order and kept out of the zip: with it inside, every caller
-    /// (a <c>PredictionEngine</c> included) would have to supply a Label column.
-    /// </summary>
-    public static ITransformer LabelKeys(MLContext ml, IEnumerable<string> classNames, IDataView data) =>
-        ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(classNames.Select(c => new LabelRow { Label = c }))).Fit(data);
-
     private static string Unique(DataViewSchema schema, string name)
     {
         string candidate = name;
         for (int i = 1; schema.GetColumnOrNull(candidate) is not null; i++) candidate = name + i;
         return candidate;
-    }
-
-    private sealed class LabelRow
-    {
-        public string Label { get; set; } = string.Empty;
     }
 }
