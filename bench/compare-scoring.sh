@@ -4,7 +4,8 @@
 # ratios and the floor under any scoring graph of the seed model. Each ratio is printed beside the figure recorded in
 # docs/benchmarks.md (its "Scoring speed" table, a row per ratio name); a ratio more than 20% below its recorded
 # figure is flagged and the script exits 1. Run it on a quiet machine.
-# Usage: bench/compare-scoring.sh [--rounds R] [--docs FILE]
+# Usage: bench/compare-scoring.sh [--rounds R] [--docs FILE]   (FILE relative to the repository root)
+# The reference is ../shared/reference/seed_vit.py from the repository root unless VIT_REFERENCE names it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=2
@@ -78,6 +79,7 @@ for name in "PredictionEngine float / reference batch 1" "PredictionEngine int8 
   elif [ "$(echo "${now[$name]} < 0.8 * $recorded" | bc -l)" = 1 ]; then
     flag="FELL by $(printf '%.0f' "$(echo "100 - 100 * ${now[$name]} / $recorded" | bc -l)")%"; fell=1
   fi
-  printf '%-52s %7.2fx %8sx  %s\n' "$name" "${now[$name]}" "$recorded" "$flag"
+  shown="${recorded}x"; [ "$recorded" = "-" ] && shown="-"
+  printf '%-52s %7.2fx %9s  %s\n' "$name" "${now[$name]}" "$shown" "$flag"
 done
 if [ "$fell" = 1 ]; then echo "a ratio fell by more than 20% against $docs" >&2; exit 1; fi
