@@ -115,8 +115,8 @@ public sealed class FieldMatrixTests
             Log = m => Assert.Fail($"the test project restores the ResNet18 package; no download expected: {m}"),
         };
         var view = folder.Source.ToDataView(ml);
-        var keyed = ScoringChain.LabelKeys(ml, folder.Source.ClassNames, view).Transform(view);
-        var model = ScoringChain.Estimator(ml, channels, height, width, options).Fit(keyed);
+        var keyed = VisionTransformerPipeline.FitLabels(ml, view, folder.Source.ClassNames).Transform(view);
+        var model = VisionTransformerPipeline.Create(ml, channels, height, width, options).Fit(keyed);
         var vit = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerTransformer>().Single();
         string zip = Path.Combine(folder.Root, "model.zip");
         ml.Model.Save(model, null, zip);

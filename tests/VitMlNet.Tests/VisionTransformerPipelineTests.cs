@@ -223,6 +223,45 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
         Assert.Equal("threadsPerEngine", bad.ParamName);
     }
 
+    [Theory]
+    [InlineData(null, 2, 1, 2)]
+    [InlineData(null, 16, 1, 16)]
+    [InlineData(2, 2, 2, 1)]
+    [InlineData(4, 16, 4, 4)]
+    [InlineData(3, 8, 3, 2)]
+    [InlineData(4, 2, 4, 1)]
+    public void PredictionEnginePoolSizesEnginesTimesThreadsToTheCores(int? threadsPerEngine, int cores, int threads, int engines)
+    {
+        Assert.Equal((threads, engines), PredictionEnginePool<PathInput, Prediction>.Size(threadsPerEngine, cores));
+    }
+
+    [Fact]
+    public void DisposingPredictionEnginePoolDeletesTheTemporaryGraphCopiesOfItsEngines()
+    {
+        string temp = Path.Combine(Path.GetTempPath(), "vit-pool-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var ml = new MLContext(1) { TempFilePath = temp };
+            var pool = new PredictionEnginePool<PathInput, Prediction>(ml, f.Model, f.TrainData.Schema, threadsPerEngine: 1);
+            Assert.Equal(Environment.ProcessorCount, pool.Engines);
+            var inputs = f.Test.Rows.Select(r => new PathInput { ImagePath = r.ImagePath }).ToArray();
+            Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+            {
+                for (int i = 0; i < 10; i++) pool.Predict(inputs[(i + t) % inputs.Length]);
+            });
+            // Each engine's OnnxTransformer keeps its own copy of the graph in the context's temporary folder.
+            Assert.NotEmpty(Directory.GetFiles(temp));
+            pool.Dispose();
+            Assert.Empty(Directory.GetFiles(temp));
+            Assert.Throws<ObjectDisposedException>(() => pool.Predict(inputs[0]));
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
+
     [Fact]
     public void ExportedOnnxGivesTheSameProbabilitiesInOnnxRuntime()
     {
