@@ -22,7 +22,7 @@ public sealed class VisionTransformerPipelineCreateTests
         var labels = VisionTransformerPipeline.FitLabels(ml, trainView);
         var options = new VisionTransformerOptions
         {
-            Architecture = ViTConfig.Tiny, Epochs = 8, BatchSize = 16, LearningRate = 2e-3, WarmupEpochs = 1, Seed = 3,
+            Architecture = ViTConfig.Tiny, Epochs = 16, BatchSize = 16, LearningRate = 2e-3, WarmupEpochs = 1, Seed = 3,
             Optimizer = VisionTransformerOptimizer.AdamW, Schedule = VisionTransformerLearningRateSchedule.WarmupCosine,
         };
 

@@ -554,7 +554,7 @@ public partial class CliTests : IClassFixture<CliFixture>
         Assert.True(r.Code == 0, r.ToString());
         var json = r.Json();
         foreach (var key in new[] { "predictionEngineMilliseconds", "transformImagesPerSecond", "onnxRuntimeBatch1Milliseconds",
-            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond", "poolOneThreadPerEngineImagesPerSecond" })
+            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond", "poolOneEngineEveryCoreImagesPerSecond" })
             Assert.True(json.GetProperty(key).GetDouble() > 0, key);
         var config = VitMlNet.Onnx.ViTOnnxReader.ReadFromZip(f.Model).Config;
         double gflop = json.GetProperty("forwardGflopPerImage").GetDouble();

@@ -452,7 +452,7 @@ public class VisionTransformerTests
         // Whole model: logits of the prefix-only last block equal the head applied to the full last block's class token.
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(19);
-        var config = ViTConfig.Tiny with { Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
+        var config = ViTConfig.Tiny with { Stem = ViTStem.Patch, Dropout = 0, EmbeddingDropout = 0, DropPathRate = 0 };
         using var model = new VisionTransformer(config);
         model.eval();
         using var noGrad = torch.no_grad();
