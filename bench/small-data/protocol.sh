@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=out/small-data; pools=$data/pools
-dotnet build -c Release bench/small-data/SmallDataBench -v quiet -nologo | grep -E 'error|Error' || true
+dotnet build -c Release bench/small-data/SmallDataBench -v quiet -nologo | grep -E ': error ' || true
 bench=bench/small-data/SmallDataBench/bin/Release/net10.0/SmallDataBench.dll
 if [ "${1:-}" = "--summary" ]; then exec dotnet "$bench" "$@"; fi
 if [ ! -d "$pools/flowers/test" ] || [ ! -d "$pools/ants-bees/test" ]; then
@@ -21,4 +21,4 @@ if [ ! -d "$pools/flowers/test" ] || [ ! -d "$pools/ants-bees/test" ]; then
   [ -e "$hym" ] || git clone --quiet --bare https://github.com/zhangtao7750/syn "$hym"
   bench/small-data/make-pools.sh "$pools" "$flowers" "$hym"
 fi
-dotnet "$bench" --protocol "$pools" "${PROTOCOL_OUT:-out/small-data-protocol}" "$@" | grep -v '^epoch '
+dotnet "$bench" --protocol "$pools" "${PROTOCOL_OUT:-out/small-data-protocol}" "$@" | grep --line-buffered -v '^epoch '
