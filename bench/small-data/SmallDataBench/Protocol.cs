@@ -11,7 +11,7 @@ namespace VitMlNet.Bench.SmallData;
 /// VitMlNet variant on every draw, scores every saved zip as a plain consumer on the fixed selection and test sets,
 /// and prints mean ± standard deviation over the draws. Recipe choices are made on the selection means, never on test.
 ///   SmallDataBench --protocol POOLS OUT_DIR [--datasets flowers,ants-bees] [--n 10,30,100] [--draws 5] [--seed 1]
-///                  [--variants vit-auto,...] [--no-peer]
+///                  [--variants vit-auto,...] [--no-peer] [--only-draws 4,5]
 ///   SmallDataBench --summary OUT_DIR/protocol.tsv   (the table again, from every draw recorded so far)
 /// Draw k of a class is the first N of the class's pool (ordinal file order) shuffled by a Random seeded from (seed, k,
 /// class index), so the draws of N = 10, 30 and 100 are nested and a rerun draws the same photos. VitMlNet's own seed
@@ -38,6 +38,8 @@ internal static class Protocol
         var datasets = (Flag("--datasets") ?? "flowers,ants-bees").Split(',');
         var ns = (Flag("--n") ?? "30").Split(',').Select(s => int.Parse(s, Inv)).ToArray();
         int draws = int.Parse(Flag("--draws") ?? "5", Inv);
+        // --only-draws 4,5: just these of the K draws (the same photos as in a full run), e.g. to run draws side by side.
+        var only = Flag("--only-draws")?.Split(',').Select(s => int.Parse(s, Inv)).ToHashSet();
         int seed = int.Parse(Flag("--seed") ?? "1", Inv);
         var variants = (Flag("--variants") ?? "vit-auto").Split(',', StringSplitOptions.RemoveEmptyEntries);
         bool peer = !args.Contains("--no-peer");
@@ -63,6 +65,7 @@ internal static class Protocol
                 if (byClass.Min(b => b.Count) < n) { Console.WriteLine($"   N = {n}: skipped, the pool holds only {byClass.Min(b => b.Count)} photos of a class"); continue; }
                 for (int k = 1; k <= draws; k++)
                 {
+                    if (only is not null && !only.Contains(k)) continue;
                     var train = Draw(byClass, n, seed, k);
                     File.WriteAllLines(Path.Combine(outDir, "draws", $"{name}-seed{seed}-n{n}-draw{k}.txt"), train.Select(p => $"{p.Label}\t{p.Path}"));
                     var ml = new MLContext(seed: 1);
