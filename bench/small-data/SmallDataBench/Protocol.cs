@@ -12,7 +12,7 @@ namespace VitMlNet.Bench.SmallData;
 /// and prints mean ± standard deviation over the draws. Recipe choices are made on the selection means, never on test.
 ///   SmallDataBench --protocol POOLS OUT_DIR [--datasets flowers,ants-bees] [--n 10,30,100] [--draws 5] [--seed 1]
 ///                  [--variants vit-auto,...] [--no-peer] [--only-draws 4,5]
-///   SmallDataBench --summary OUT_DIR/protocol.tsv   (the table again, from every draw recorded so far)
+///   SmallDataBench --summary OUT_DIR/protocol.tsv[,OTHER/protocol.tsv]   (the table again, from every draw recorded so far)
 /// Draw k of a class is the first N of the class's pool (ordinal file order) shuffled by a Random seeded from (seed, k,
 /// class index), so the draws of N = 10, 30 and 100 are nested and a rerun draws the same photos. VitMlNet's own seed
 /// is the draw's number (k), so the spread covers both the photos and the training's randomness.
@@ -26,7 +26,13 @@ internal static class Protocol
     public static int Run(string[] args)
     {
         string? Flag(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-        if (Flag("--summary") is string tsv) { Summarize(File.ReadAllLines(tsv).Skip(1).Select(Record.Parse).ToList()); return 0; }
+        if (Flag("--summary") is string tsvs)
+        {
+            // One or more protocol.tsv files (comma-separated); a draw recorded twice counts once.
+            Summarize(tsvs.Split(',').SelectMany(f => File.ReadAllLines(f).Skip(1)).Select(Record.Parse)
+                .DistinctBy(r => (r.Dataset, r.N, r.Draw, r.Seed, r.Pipeline)).ToList());
+            return 0;
+        }
         var positional = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
