@@ -5,13 +5,13 @@ using Microsoft.ML.Data;
 using VitMlNet;
 using VitMlNet.Bench.SmallData;
 using VitMlNet.Data;
-using VitMlNet.Modeling;
 
 // bench/small-data: on small real-photo datasets (DATA_ROOT/NAME/{train,val,test}/CLASS/*.jpg, made by
 // make-datasets.sh), fits ML.NET's pretrained-ResNet18 pipeline and VitMlNet's small-data recipes on train/, saves each
 // as a zip, and scores every zip on val/ and test/ as a plain consumer does (Model.Load + PredictionEngine, an Image
 // column in, PredictedLabel out). The recipe to recommend is chosen on val/ (never on test/).
 //   dotnet run -c Release --project bench/small-data/SmallDataBench -- DATA_ROOT [OUT_DIR] [--datasets a,b] [--variants x,y]
+if (args.Contains("--protocol") || args.Contains("--summary")) return Protocol.Run(args);
 var inv = CultureInfo.InvariantCulture;
 var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 string? Flag(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
@@ -19,9 +19,7 @@ string dataRoot = positional.Count > 0 ? positional[0] : "out/small-data";
 string outDir = positional.Count > 1 ? positional[1] : "out/small-data-bench";
 var datasets = (Flag("--datasets") ?? "flowers,ants-bees").Split(',');
 int views = int.Parse(Flag("--views") ?? "8", inv);
-// vit-auto: what the data-aware default picks for these photos at 224x224 (the hybrid ViT on ML.NET's pretrained
-// ResNet18). The 32x32 variants are the from-scratch recipes measured before it (docs/benchmarks.md).
-var allVariants = new[] { "vit-auto", "vit-auto-32", "vit-32-strong", "vit-32-views", "vit-32-views-teacher" };
+// Variants: Variants.cs (vit-auto is the data-aware default for photos, i.e. `vit train --data photos/`).
 var variants = (Flag("--variants") ?? "vit-auto,vit-auto-32").Split(',');
 Directory.CreateDirectory(outDir);
 
@@ -82,58 +80,15 @@ foreach (var name in datasets)
     // 2. VitMlNet recipes.
     foreach (var variant in variants)
     {
-        // Knobs for exploring the hybrid on val/ (never on test/): vit-auto+flip+e30+v16+pad28+mean+depth4+lr1e-3.
-        var knobs = variant.Split('+').Skip(1).ToArray();
+        // Knobs for exploring the hybrid (Variants.cs): vit-auto+flip+e30+v16+pad28+mean+depth4+lr1e-3.
         string baseVariant = variant.Split('+')[0];
-        if (!allVariants.Contains(baseVariant)) throw new ArgumentException($"unknown variant '{variant}' (known: {string.Join(", ", allVariants)})");
-        int size = baseVariant.Contains("32", StringComparison.Ordinal) ? 32 : VisionTransformerRecipes.PhotoInputSize;
-        // sizeN: the input side (a multiple of 32 for the hybrid), before the recipe is chosen for it.
-        foreach (var knob in knobs.Where(k => k.StartsWith("size", StringComparison.Ordinal))) size = int.Parse(knob[4..], inv);
         bool teacher = baseVariant.EndsWith("teacher", StringComparison.Ordinal);
         var rows = baseVariant.Contains("views", StringComparison.Ordinal) ? viewRows! : originals;
         // The recipe is the one for the photos (auto for train.Count images); with views the epochs shrink so that the
         // steps, and so the compute, stay the same: only what the images are (and their teacher labels) differs.
-        var options = VisionTransformerRecipes.Resolve(VisionTransformerRecipes.Auto, train.Count, classes.Length, 3, size, size);
-        if (rows != originals) options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
-        options.Seed = 1;
-        foreach (var knob in knobs)
-        {
-            if (knob.StartsWith("size", StringComparison.Ordinal)) continue;
-            else if (knob == "flip") options.ScoringFlipAverage = true;
-            else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
-            else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
-            else if (knob.StartsWith("seed", StringComparison.Ordinal)) options.Seed = int.Parse(knob[4..], inv); // a second draw of the same recipe
-            else if (knob == "teacher" || knob.StartsWith("soft", StringComparison.Ordinal))
-            {
-                // DeiT distillation from ML.NET's ResNet18 + a linear head fitted in the trainer: hard, or soft at τ (soft3).
-                options.Architecture = options.ResolveArchitecture() with { DistillationToken = true };
-                options.Teacher = VisionTransformerTeacher.ResNet18;
-                if (knob != "teacher") { options.Distillation = VisionTransformerDistillation.Soft; options.DistillationTemperature = double.Parse(knob[4..], inv); }
-            }
-            else if (knob == "unfrozen") { options.FreezeStem = false; options.StemFeatureViews = 0; }
-            else if (knob.StartsWith("depth", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Depth = int.Parse(knob[5..], inv) };
-            else if (knob.StartsWith("dim", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Dim = int.Parse(knob[3..], inv) };
-            else if (knob.StartsWith("drop", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { Dropout = double.Parse(knob[4..], inv) };
-            else if (knob.StartsWith("dpr", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { DropPathRate = double.Parse(knob[3..], inv) };
-            else if (knob.StartsWith("mix", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { MixupAlpha = double.Parse(knob[3..], inv), MixProbability = 1 };
-            else if (knob.StartsWith("ema", StringComparison.Ordinal)) options.EmaDecay = double.Parse(knob[3..], inv);
-            else if (knob.StartsWith("ls", StringComparison.Ordinal)) options.LabelSmoothing = double.Parse(knob[2..], inv);
-            else if (knob.StartsWith("wd", StringComparison.Ordinal)) options.WeightDecay = double.Parse(knob[2..], inv);
-            else if (knob.StartsWith("e", StringComparison.Ordinal)) options.Epochs = int.Parse(knob[1..], inv);
-            else if (knob.StartsWith("v", StringComparison.Ordinal)) options.StemFeatureViews = int.Parse(knob[1..], inv);
-            else if (knob.StartsWith("rrc", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { RandomResizedCropScale = double.Parse(knob[3..], inv), RandomCropPadding = 0 };
-            else if (knob.StartsWith("pad", StringComparison.Ordinal)) options.Augmentation = options.Augmentation with { RandomCropPadding = int.Parse(knob[3..], inv) };
-            else if (knob.StartsWith("lr", StringComparison.Ordinal)) options.LearningRate = double.Parse(knob[2..], inv);
-            else throw new ArgumentException($"unknown knob '{knob}' in '{variant}'");
-        }
-        if (baseVariant.Contains("strong", StringComparison.Ordinal))
-        {
-            // The small-data augmentations of DeiT: TrivialAugment, random erasing, Mixup/CutMix.
-            options.Augmentation = options.Augmentation with
-            {
-                TrivialAugment = true, RandomErasingProbability = 0.25, MixupAlpha = 0.8, CutMixAlpha = 1.0, MixProbability = 0.5,
-            };
-        }
+        var options = Variants.Options(variant, train.Count, classes.Length, out int size);
+        bool epochKnob = variant.Split('+').Skip(1).Any(k => k.Length > 1 && k[0] == 'e' && char.IsDigit(k[1]));
+        if (rows != originals && !epochKnob) options.Epochs = (int)Math.Ceiling(options.Epochs * (double)train.Count / rows.Count);
         if (teacher)
         {
             options.Architecture = options.ResolveArchitecture() with { DistillationToken = true };
@@ -146,10 +101,7 @@ foreach (var name in datasets)
         double fit = clock.Elapsed.TotalSeconds + (rows == viewRows ? viewSeconds : 0) + (teacher ? resnetFit : 0);
         string zip = Path.Combine(outDir, $"{name}-{variant}.zip");
         ml.Model.Save(model, null, zip);
-        var a = options.ResolveArchitecture();
-        Report($"vitmlnet {variant}", zip, fit, string.Format(inv, "{0} images{5}, {1}x{1}, {6}patch {2}, {3} epochs, batch {4}", rows.Count, size, a.PatchSize, options.Epochs, options.BatchSize,
-            options.StemFeatureViews > 0 ? string.Format(inv, " x {0} cached views", options.StemFeatureViews) : "",
-            a.Stem == ViTStem.ResNet18 ? (options.FreezeStem ? "frozen" : "fine-tuned") + " pretrained ResNet18 stem, " : ""));
+        Report($"vitmlnet {variant}", zip, fit, Variants.Describe(options, rows.Count, size));
     }
 
     void Report(string pipelineName, string zip, double fitSeconds, string note)
@@ -173,17 +125,26 @@ static double Agreement(string[] predicted, List<TrainRow> rows) => predicted.Zi
 /// <summary>A plain consumer of a saved zip: ML.NET only (Model.Load, PredictionEngine), one image at a time.</summary>
 internal static class Consumer
 {
-    public static double Accuracy(string zip, List<Photo> photos)
+    public static double Accuracy(string zip, List<Photo> photos) => Accuracies(zip, photos)[0];
+
+    /// <summary>The accuracy on each photo set, through one loaded model.</summary>
+    public static double[] Accuracies(string zip, params List<Photo>[] sets)
     {
         var ml = new MLContext();
         var model = ml.Model.Load(zip, out _);
         using var engine = ml.Model.CreatePredictionEngine<ConsumerInput, ConsumerOutput>(model);
-        int correct = 0;
-        foreach (var p in photos)
+        var accuracies = new double[sets.Length];
+        for (int s = 0; s < sets.Length; s++)
         {
-            using var image = MLImage.CreateFromFile(p.Path);
-            if (engine.Predict(new ConsumerInput { Image = image }).PredictedLabel == p.Label) correct++;
+            if (sets[s].Count == 0) { accuracies[s] = double.NaN; continue; }
+            int correct = 0;
+            foreach (var p in sets[s])
+            {
+                using var image = MLImage.CreateFromFile(p.Path);
+                if (engine.Predict(new ConsumerInput { Image = image }).PredictedLabel == p.Label) correct++;
+            }
+            accuracies[s] = correct / (double)sets[s].Count;
         }
-        return correct / (double)photos.Count;
+        return accuracies;
     }
 }
