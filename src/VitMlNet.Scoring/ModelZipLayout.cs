@@ -185,33 +185,9 @@ internal static class ModelZipLayout
         while (pos < model.Length)
         {
             int fieldStart = pos;
-            if (!TryVarint(model, ref pos, out ulong tag) || (tag >> 3) == 0)
+            if (!TryNextField(model, ref pos, out int field, out int wire, out int payloadStart, out int payloadLength))
                 throw new InvalidDataException("the ONNX model is not a well-formed protobuf message.");
-            int wire = (int)(tag & 7);
-            int payloadStart = pos, payloadLength = 0;
-            switch (wire)
-            {
-                case 0:
-                    if (!TryVarint(model, ref pos, out _)) throw new InvalidDataException("the ONNX model is not a well-formed protobuf message.");
-                    break;
-                case 1:
-                    pos += 8;
-                    break;
-                case 5:
-                    pos += 4;
-                    break;
-                case 2:
-                    if (!TryVarint(model, ref pos, out ulong length) || length > (ulong)(model.Length - pos))
-                        throw new InvalidDataException("the ONNX model is not a well-formed protobuf message.");
-                    payloadStart = pos;
-                    payloadLength = (int)length;
-                    pos += (int)length;
-                    break;
-                default:
-                    throw new InvalidDataException("the ONNX model is not a well-formed protobuf message.");
-            }
-            if (pos > model.Length) throw new InvalidDataException("the ONNX model is not a well-formed protobuf message.");
-            if ((tag >> 3) == 14 && wire == 2 && TryEntry(model.Slice(payloadStart, payloadLength), out var key, out var value) && key == HashKey)
+            if (field == 14 && wire == 2 && TryEntry(model.Slice(payloadStart, payloadLength), out var key, out var value) && key == HashKey)
             {
                 if (recorded is not null) throw new InvalidDataException($"the ONNX model records '{HashKey}' twice.");
                 recorded = value;
@@ -280,7 +256,42 @@ internal static class ModelZipLayout
         return clean.Length <= max ? clean : clean[..max];
     }
 
-    private static bool TryEntry(ReadOnlySpan<byte> entry, out string key, out string value)
+    /// <summary>
+    /// Steps over one top-level protobuf field at <paramref name="pos"/>: its number, wire type and, for a
+    /// length-delimited field (wire type 2), where its payload lies. False when the bytes are not a well-formed field.
+    /// </summary>
+    internal static bool TryNextField(ReadOnlySpan<byte> bytes, ref int pos, out int field, out int wire, out int payloadStart, out int payloadLength)
+    {
+        field = wire = payloadLength = 0;
+        payloadStart = pos;
+        if (!TryVarint(bytes, ref pos, out ulong tag) || (tag >> 3) == 0) return false;
+        field = (int)(tag >> 3);
+        wire = (int)(tag & 7);
+        switch (wire)
+        {
+            case 0:
+                if (!TryVarint(bytes, ref pos, out _)) return false;
+                break;
+            case 1:
+                pos += 8;
+                break;
+            case 5:
+                pos += 4;
+                break;
+            case 2:
+                if (!TryVarint(bytes, ref pos, out ulong length) || length > (ulong)(bytes.Length - pos)) return false;
+                payloadStart = pos;
+                payloadLength = (int)length;
+                pos += (int)length;
+                break;
+            default:
+                return false;
+        }
+        return pos <= bytes.Length;
+    }
+
+    /// <summary>One ONNX metadata entry (a StringStringEntryProto): its key and value, or false when malformed.</summary>
+    internal static bool TryEntry(ReadOnlySpan<byte> entry, out string key, out string value)
     {
         key = "";
         value = "";

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace VitMlNet.Scoring;
@@ -116,61 +115,11 @@ public static class VisionTransformerModelZip
         int pos = 0;
         while (pos < bytes.Length)
         {
-            if (!TryVarint(bytes, ref pos, out ulong tag)) return null;
-            int field = (int)(tag >> 3), wire = (int)(tag & 7);
-            if (field == 0) return null;
-            switch (wire)
-            {
-                case 0:
-                    if (!TryVarint(bytes, ref pos, out _)) return null;
-                    break;
-                case 1:
-                    pos += 8;
-                    break;
-                case 5:
-                    pos += 4;
-                    break;
-                case 2:
-                    if (!TryVarint(bytes, ref pos, out ulong length) || length > (ulong)(bytes.Length - pos)) return null;
-                    var payload = bytes.Slice(pos, (int)length);
-                    pos += (int)length;
-                    if (field == 14 && !TryReadEntry(payload, metadata)) return null;
-                    break;
-                default:
-                    return null;
-            }
-            if (pos > bytes.Length) return null;
+            if (!ModelZipLayout.TryNextField(bytes, ref pos, out int field, out int wire, out int payloadStart, out int payloadLength)) return null;
+            if (field != 14 || wire != 2) continue;
+            if (!ModelZipLayout.TryEntry(bytes.Slice(payloadStart, payloadLength), out string key, out string value)) return null;
+            metadata[key] = value;
         }
         return metadata;
-    }
-
-    private static bool TryReadEntry(ReadOnlySpan<byte> entry, Dictionary<string, string> metadata)
-    {
-        string key = "", value = "";
-        int pos = 0;
-        while (pos < entry.Length)
-        {
-            if (!TryVarint(entry, ref pos, out ulong tag) || (tag & 7) != 2) return false;
-            if (!TryVarint(entry, ref pos, out ulong length) || length > (ulong)(entry.Length - pos)) return false;
-            string text = Encoding.UTF8.GetString(entry.Slice(pos, (int)length));
-            pos += (int)length;
-            if ((tag >> 3) == 1) key = text;
-            else if ((tag >> 3) == 2) value = text;
-        }
-        metadata[key] = value;
-        return true;
-    }
-
-    private static bool TryVarint(ReadOnlySpan<byte> bytes, ref int pos, out ulong value)
-    {
-        value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (pos >= bytes.Length) return false;
-            byte b = bytes[pos++];
-            value |= (ulong)(b & 0x7f) << shift;
-            if ((b & 0x80) == 0) return true;
-        }
-        return false;
     }
 }

@@ -104,18 +104,7 @@ internal static class TorchStateDictFile
         if (entry.Length > int.MaxValue) throw new InvalidDataException($"'{path}': zip entry '{entry.FullName}' declares {entry.Length} bytes; at most 2 GiB are read.");
         if (entry.Length > (1L << 20) && entry.Length > (long)MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
             throw new InvalidDataException($"'{path}': zip entry '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed: refused (a zip bomb?).");
-        var bytes = new byte[(int)entry.Length];
-        using var stream = entry.Open();
-        int read = 0;
-        while (read < bytes.Length)
-        {
-            int n = stream.Read(bytes, read, bytes.Length - read);
-            if (n == 0) break;
-            read += n;
-        }
-        if (read != bytes.Length || stream.ReadByte() >= 0)
-            throw new InvalidDataException($"'{path}' is corrupt: zip entry '{entry.FullName}' does not inflate to the {entry.Length} bytes it declares.");
-        return bytes;
+        return Scoring.ModelZipLayout.ReadEntry(entry, path);
     }
 
     /// <summary>A tensor rebuilt from its storage: float32 data and shape.</summary>
