@@ -17,19 +17,7 @@
 set -euo pipefail
 out=${1:?OUT_DIR}; flowers=${2:?MIRROR_FLOWERS}; hym=${3:?MIRROR_HYMENOPTERA}
 
-# the .jpg files of a folder, ordered by blob id
-ordered() { # git_dir folder
-  git --git-dir="$1" ls-tree HEAD "$2/" | awk '$2 == "blob" && tolower($4) ~ /\.jpe?g$/ { print $3, $4 }' | sort | cut -d' ' -f2-
-}
-take() { # git_dir folder dest first count
-  local list
-  list=$(ordered "$1" "$2")
-  mkdir -p "$3"
-  sed -n "$4,$(($4 + $5 - 1))p" <<< "$list" | while read -r f; do
-    git --git-dir="$1" show "HEAD:$f" > "$3/$(basename "$f")"
-  done
-}
-gd() { if [ -d "$1/.git" ]; then echo "$1/.git"; else echo "$1"; fi; }
+. "$(dirname "$0")/photo-repos.sh"
 flowers=$(gd "$flowers"); hym=$(gd "$hym")
 
 rm -rf "$out/flowers" "$out/ants-bees"
