@@ -30,7 +30,16 @@ internal static class Guard
     {
         try
         {
-            return action();
+            try
+            {
+                return action();
+            }
+            catch (Exception e) when (Unwrap(e) is var inner && inner != e)
+            {
+                // ML.NET creates transforms by reflection: their errors (a full disk, a bad file) arrive wrapped.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(inner).Throw();
+                throw;
+            }
         }
         catch (Exception e) when (IsUsage(e))
         {
@@ -47,6 +56,18 @@ internal static class Guard
         {
             Report(verb, stderr, e, trace);
             return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>The exception that a reflection call (<see cref="System.Reflection.TargetInvocationException"/>) or a task
+    /// with one failure (<see cref="AggregateException"/>) wraps; <paramref name="e"/> itself otherwise.</summary>
+    internal static Exception Unwrap(Exception e)
+    {
+        while (true)
+        {
+            if (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = inner;
+            else if (e is AggregateException { InnerExceptions.Count: 1 } aggregate) e = aggregate.InnerExceptions[0];
+            else return e;
         }
     }
 

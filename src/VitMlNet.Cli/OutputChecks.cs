@@ -241,7 +241,8 @@ internal static class OutputChecks
     internal static IEnumerable<string> FallbackPaths(string path)
     {
         string name = $"vit-unsaved-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-{Path.GetFileName(path)}";
-        foreach (string folder in new[] { Path.GetTempPath(), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), Environment.CurrentDirectory })
+        // The system's temporary folder, not this process's private one (TMPDIR), which is deleted at exit.
+        foreach (string folder in new[] { VitMlNet.IO.PrivateTemp.SystemFolder, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), Environment.CurrentDirectory })
         {
             if (!string.IsNullOrEmpty(folder) && Directory.Exists(folder)) yield return Path.Combine(folder, name);
         }

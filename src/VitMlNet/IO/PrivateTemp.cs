@@ -21,6 +21,12 @@ internal static partial class PrivateTemp
     private static string? folder;
     private static FileStream? lockFile;
 
+    /// <summary>
+    /// The system's temporary folder as it was before <see cref="UseForProcess"/> pointed <c>TMPDIR</c> here: where files
+    /// that must outlive the process go (a model that could not be saved where asked).
+    /// </summary>
+    public static string SystemFolder { get; } = Path.GetTempPath();
+
     /// <summary>The folder (created on first use).</summary>
     public static string Folder
     {
@@ -29,7 +35,7 @@ internal static partial class PrivateTemp
             lock (Gate)
             {
                 if (folder is not null && Directory.Exists(folder)) return folder;
-                folder = Create(Path.GetTempPath());
+                folder = Create(SystemFolder);
                 return folder;
             }
         }

@@ -77,6 +77,16 @@ public sealed class AtomicWriteTests
     }
 
     [Fact]
+    public void TheFallbackForAModelThatCannotBeSavedOutlivesTheProcess()
+    {
+        // The process's private temporary folder (TMPDIR while vit runs, and in this test process) is deleted at exit.
+        var fallbacks = OutputChecks.FallbackPaths("m.zip").ToList();
+        Assert.NotEmpty(fallbacks);
+        Assert.Equal(Path.GetFullPath(PrivateTemp.SystemFolder), Path.GetFullPath(Path.GetDirectoryName(fallbacks[0])! + Path.DirectorySeparatorChar));
+        Assert.DoesNotContain(fallbacks, p => Path.GetFullPath(p).StartsWith(Path.GetFullPath(PrivateTemp.Folder), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ASaveThatFailsAtTheEndWritesTheModelToAFallbackAndSaysWhere()
     {
         string dir = Robust.TempFolder("fallback");

@@ -93,6 +93,24 @@ public sealed class MessageTests
         Assert.Equal("plain message", Guard.NativeMessage("plain message"));
     }
 
+    [Fact]
+    public void AnErrorRaisedInsideAReflectionCallIsShownAsTheErrorItself()
+    {
+        // ML.NET builds transforms by reflection: a full disk while it writes the ONNX copy arrives wrapped twice.
+        var wrapped = new System.Reflection.TargetInvocationException(
+            new AggregateException(new IOException("No space left on device : '/tmp/vitmlnet-1/model.onnx'")));
+        var err = new StringWriter();
+        int code = Guard.Run("train", err, () => throw wrapped);
+        Assert.Equal(1, code);
+        Assert.Equal("vit train: error: No space left on device : '/tmp/vitmlnet-1/model.onnx'", err.ToString().TrimEnd());
+
+        // A wrapped bad-input error keeps its exit code.
+        err = new StringWriter();
+        code = Guard.Run("info", err, () => throw new System.Reflection.TargetInvocationException(new FileNotFoundException("'m.zip' not found")));
+        Assert.Equal(2, code);
+        Assert.Equal("vit info: error: 'm.zip' not found", err.ToString().TrimEnd());
+    }
+
     private sealed class PlainRow
     {
         public float Label { get; set; }
