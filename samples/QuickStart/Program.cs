@@ -146,7 +146,7 @@ internal sealed class ModelOutput
 internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 {
     public void Report(TrainingProgress value) =>
-        Console.WriteLine(value.Kind == TrainingProgressKind.EpochEnd ? value.ToString() : "  " + value);
+        Console.WriteLine(value.IsEpochEnd ? value.ToString() : "  " + value);
 }
 
 /// <summary>Command-line settings.</summary>
