@@ -31,10 +31,10 @@ public sealed record VisionTransformerModelZip(
     long OnnxModelBytes)
 {
     /// <summary>The ONNX metadata key of the architecture JSON.</summary>
-    public const string ConfigKey = "vitmlnet.config";
+    public const string ConfigKey = ModelZipKeys.Config;
 
     /// <summary>The ONNX metadata key of the class-name JSON array.</summary>
-    public const string ClassesKey = "vitmlnet.classes";
+    public const string ClassesKey = ModelZipKeys.Classes;
 
     /// <summary>Reads a model zip file.</summary>
     /// <param name="path">Path of a zip written by <c>vit train</c> or <c>MLContext.Model.Save</c> with a VitMlNet model.</param>

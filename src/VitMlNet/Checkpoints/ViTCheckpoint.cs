@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using TorchSharp;
 using VitMlNet.Modeling;
 using VitMlNet.Onnx;
+using VitMlNet.Scoring;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Checkpoints;
@@ -22,10 +23,10 @@ namespace VitMlNet.Checkpoints;
 public sealed partial class ViTCheckpoint
 {
     /// <summary>Metadata key of the VitMlNet configuration in an exported safetensors file.</summary>
-    public const string ConfigMetadataKey = ViTOnnxMetadata.ConfigKey;
+    public const string ConfigMetadataKey = ModelZipKeys.Config;
 
     /// <summary>Metadata key of the class names in an exported safetensors file.</summary>
-    public const string ClassesMetadataKey = ViTOnnxMetadata.ClassesKey;
+    public const string ClassesMetadataKey = ModelZipKeys.Classes;
 
     private ViTCheckpoint(ViTConfig config, Dictionary<string, (float[] Data, long[] Shape)> weights, CheckpointFamily family, IReadOnlyList<string> classNames, string path,
         IReadOnlyList<CheckpointAssumption> assumptions)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using VitMlNet.Modeling;
-using VitMlNet.ModelZip;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Training;

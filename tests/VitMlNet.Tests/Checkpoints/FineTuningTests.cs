@@ -80,7 +80,7 @@ public class FineTuningTests
     public void AGrayDatasetSumsTheRgbPatchFilters()
     {
         var target = ViTConfig.Tiny.WithInput(1, 32, 32, 4);
-        using var model = CheckpointInitialWeights.Load(PathOf("hf_vit"), target, seed: 1);
+        using var model = InitialWeights.FromCheckpoint(PathOf("hf_vit"), target, seed: 1);
         var rgb = ViTCheckpoint.Load(PathOf("hf_vit")).Weights["patch_embed.weight"];
         Assert.Equal(1, model.Config.Channels);
         Assert.Equal(4, model.Config.NumClasses);

@@ -41,7 +41,7 @@ public sealed class DivergenceTests
     [Fact]
     public void AModelWithNaNWeightsIsRefusedWhenLoaded()
     {
-        var stored = ViTOnnxReader.ReadFromZip(f.Model);
+        var stored = ModelZipFile.ReadFromZip(f.Model);
         var weights = stored.Weights.ToDictionary(w => w.Key, w => (w.Value.Data.ToArray(), w.Value.Shape));
         string name = weights.Keys.Order(StringComparer.Ordinal).First();
         weights[name].Item1[0] = float.NaN;
