@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
+using VitMlNet.Modeling;
 
 namespace VitMlNet.Checkpoints;
 
 /// <summary>
-/// Name maps between the checkpoint families and VitMlNet's state-dict names. Every family is first brought to timm's
-/// names (the lingua franca: DeiT, timm and the safetensors export use them), then timm's names to VitMlNet's.
+/// Each checkpoint family's tensor names brought to timm's (the lingua franca: DeiT, timm and the safetensors export use
+/// them). timm's names to VitMlNet's are the model's own layout (<see cref="ViTParameterLayout.TimmToVitMlNet"/>).
 /// </summary>
 internal static partial class CheckpointNames
 {
@@ -140,45 +141,6 @@ internal static partial class CheckpointNames
         return result;
     }
 
-    /// <summary>timm's and VitMlNet's names of an encoder block's tensors (after <c>blocks.i.</c> and <c>layers.i.</c>).</summary>
-    private static readonly (string Timm, string Ours)[] BlockNames =
-    [
-        ("norm1.weight", "0.norm.weight"), ("norm1.bias", "0.norm.bias"),
-        ("attn.qkv.weight", "0.to_qkv.weight"), ("attn.qkv.bias", "0.to_qkv.bias"),
-        ("attn.proj.weight", "0.to_out.0.weight"), ("attn.proj.bias", "0.to_out.0.bias"),
-        ("norm2.weight", "1.net.0.weight"), ("norm2.bias", "1.net.0.bias"),
-        ("mlp.fc1.weight", "1.net.1.weight"), ("mlp.fc1.bias", "1.net.1.bias"),
-        ("mlp.fc2.weight", "1.net.4.weight"), ("mlp.fc2.bias", "1.net.4.bias"),
-    ];
-
-    /// <summary>timm's and VitMlNet's names of the tensors outside the blocks.</summary>
-    private static readonly (string Timm, string Ours)[] OtherNames =
-    [
-        ("cls_token", "cls"), ("dist_token", "dist"), ("pos_embed", "pos"),
-        ("patch_embed.proj.weight", "patch_embed.weight"), ("patch_embed.proj.bias", "patch_embed.bias"),
-        ("norm.weight", "norm.weight"), ("norm.bias", "norm.bias"), ("head.weight", "head.weight"), ("head.bias", "head.bias"),
-        ("head_dist.weight", "head_dist.weight"), ("head_dist.bias", "head_dist.bias"),
-    ];
-
-    /// <summary>timm's name of every VitMlNet name of a standard ViT (block count from the names themselves), both ways.</summary>
-    public static string? TimmToVitMlNet(string timm) => Translate(timm, toTimm: false);
-
-    /// <summary>The inverse of <see cref="TimmToVitMlNet"/>.</summary>
-    public static string? VitMlNetToTimm(string name) => Translate(name, toTimm: true);
-
-    private static string? Translate(string name, bool toTimm)
-    {
-        var m = (toTimm ? VitMlNetBlock() : TimmBlock()).Match(name);
-        string key = m.Success ? m.Groups[2].Value : name;
-        foreach (var (timm, ours) in m.Success ? BlockNames : OtherNames)
-        {
-            if ((toTimm ? ours : timm) != key) continue;
-            string mapped = toTimm ? timm : ours;
-            return m.Success ? $"{(toTimm ? "blocks" : "layers")}.{m.Groups[1].Value}.{mapped}" : mapped;
-        }
-        return null;
-    }
-
     [GeneratedRegex(@"^encoder\.layers\.encoder_layer_(\d+)\.(.+)$")]
     private static partial Regex TorchVisionLayer();
 
@@ -187,10 +149,4 @@ internal static partial class CheckpointNames
 
     [GeneratedRegex(@"^attention\.attention\.(query|key|value)\.(weight|bias)$")]
     private static partial Regex HuggingFaceQkv();
-
-    [GeneratedRegex(@"^blocks\.(\d+)\.(.+)$")]
-    private static partial Regex TimmBlock();
-
-    [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
-    private static partial Regex VitMlNetBlock();
 }

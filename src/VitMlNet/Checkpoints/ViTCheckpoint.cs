@@ -118,7 +118,7 @@ public sealed partial class ViTCheckpoint
         var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
         foreach (var (name, value) in timm)
         {
-            if (CheckpointNames.TimmToVitMlNet(name) is { } ours) weights[ours] = value;
+            if (ViTParameterLayout.TimmToVitMlNet(name) is { } ours) weights[ours] = value;
             else errors.Add($"unexpected '{name}'");
         }
         int checkpointClasses = config.NumClasses;
@@ -142,7 +142,7 @@ public sealed partial class ViTCheckpoint
             weights["pos"] = ResamplePositionEmbedding(pos, config.NumPrefixTokens, gh, gw, config.ImageHeight / config.PatchSize, config.ImageWidth / config.PatchSize);
         }
         foreach (var problem in ViTParameterLayout.Check(config, weights))
-            errors.Add(TimmNames().Replace(problem, m => $"'{CheckpointNames.VitMlNetToTimm(m.Groups[1].Value) ?? m.Groups[1].Value}'"));
+            errors.Add(TimmNames().Replace(problem, m => $"'{ViTParameterLayout.VitMlNetToTimm(m.Groups[1].Value) ?? m.Groups[1].Value}'"));
         if (errors.Count > 0)
             throw new InvalidDataException($"'{file}' ({family} names, shown as timm's) does not fit a {config.Depth}-block ViT of width {config.Dim}: {string.Join("; ", errors)}.");
 
@@ -205,7 +205,7 @@ public sealed partial class ViTCheckpoint
         };
         if (classNames is not null) metadata[ClassesMetadataKey] = ViTOnnxMetadata.SerializeClasses(classNames);
         var tensors = ViTParameterLayout.For(config)
-            .Select(p => (CheckpointNames.VitMlNetToTimm(p.Name) ?? throw new ArgumentException($"'{p.Name}' has no timm name."), weights[p.Name].Data, weights[p.Name].Shape));
+            .Select(p => (ViTParameterLayout.VitMlNetToTimm(p.Name) ?? throw new ArgumentException($"'{p.Name}' has no timm name."), weights[p.Name].Data, weights[p.Name].Shape));
         SafetensorsFile.Write(path, tensors, metadata);
     }
 

@@ -84,7 +84,7 @@ public class FineTuningTests
         var rgb = ViTCheckpoint.Load(PathOf("hf_vit")).Weights["patch_embed.weight"];
         Assert.Equal(1, model.Config.Channels);
         Assert.Equal(4, model.Config.NumClasses);
-        var gray = VitMlNet.Onnx.VisionTransformerWeights.Extract(model)["patch_embed.weight"];
+        var gray = VitMlNet.Modeling.VisionTransformerWeights.Extract(model)["patch_embed.weight"];
         Assert.Equal(new long[] { 32, 1, 8, 8 }, gray.Shape);
         Assert.Equal(rgb.Data[0] + rgb.Data[64] + rgb.Data[128], gray.Data[0], 5);
     }

@@ -1,12 +1,11 @@
 using TorchSharp;
-using VitMlNet.Modeling;
 using static TorchSharp.torch;
 
-namespace VitMlNet.Onnx;
+namespace VitMlNet.Modeling;
 
 /// <summary>
 /// Moves weights between a TorchSharp <see cref="VisionTransformer"/> and plain arrays keyed by state-dict name,
-/// the currency of <see cref="ViTOnnxWriter"/> and <see cref="ViTOnnxReader"/>.
+/// the currency of the ONNX writer and reader and of the checkpoint import.
 /// </summary>
 internal static class VisionTransformerWeights
 {

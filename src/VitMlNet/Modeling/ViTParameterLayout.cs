@@ -1,12 +1,13 @@
-using VitMlNet.Modeling;
+using System.Text.RegularExpressions;
 
-namespace VitMlNet.Onnx;
+namespace VitMlNet.Modeling;
 
 /// <summary>
-/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration,
-/// computed from the configuration alone (no TorchSharp), so writer and reader can check a weights dictionary.
+/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration, computed from the
+/// configuration alone (no TorchSharp), so the ONNX writer and reader and the checkpoint import can check a weights
+/// dictionary; and the same names in timm's vocabulary, the lingua franca of checkpoints.
 /// </summary>
-internal static class ViTParameterLayout
+internal static partial class ViTParameterLayout
 {
     /// <summary>Every parameter (and floating-point buffer) of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
@@ -138,4 +139,49 @@ internal static class ViTParameterLayout
 
     /// <summary>Dimensions joined with ", ".</summary>
     public static string Format(IEnumerable<long> shape) => string.Join(", ", shape);
+
+    /// <summary>timm's and VitMlNet's names of an encoder block's tensors (after <c>blocks.i.</c> and <c>layers.i.</c>).</summary>
+    private static readonly (string Timm, string Ours)[] BlockNames =
+    [
+        ("norm1.weight", "0.norm.weight"), ("norm1.bias", "0.norm.bias"),
+        ("attn.qkv.weight", "0.to_qkv.weight"), ("attn.qkv.bias", "0.to_qkv.bias"),
+        ("attn.proj.weight", "0.to_out.0.weight"), ("attn.proj.bias", "0.to_out.0.bias"),
+        ("norm2.weight", "1.net.0.weight"), ("norm2.bias", "1.net.0.bias"),
+        ("mlp.fc1.weight", "1.net.1.weight"), ("mlp.fc1.bias", "1.net.1.bias"),
+        ("mlp.fc2.weight", "1.net.4.weight"), ("mlp.fc2.bias", "1.net.4.bias"),
+    ];
+
+    /// <summary>timm's and VitMlNet's names of the tensors outside the blocks.</summary>
+    private static readonly (string Timm, string Ours)[] OtherNames =
+    [
+        ("cls_token", "cls"), ("dist_token", "dist"), ("pos_embed", "pos"),
+        ("patch_embed.proj.weight", "patch_embed.weight"), ("patch_embed.proj.bias", "patch_embed.bias"),
+        ("norm.weight", "norm.weight"), ("norm.bias", "norm.bias"), ("head.weight", "head.weight"), ("head.bias", "head.bias"),
+        ("head_dist.weight", "head_dist.weight"), ("head_dist.bias", "head_dist.bias"),
+    ];
+
+    /// <summary>timm's name of every VitMlNet name of a standard ViT (block count from the names themselves), both ways.</summary>
+    public static string? TimmToVitMlNet(string timm) => Translate(timm, toTimm: false);
+
+    /// <summary>The inverse of <see cref="TimmToVitMlNet"/>.</summary>
+    public static string? VitMlNetToTimm(string name) => Translate(name, toTimm: true);
+
+    private static string? Translate(string name, bool toTimm)
+    {
+        var m = (toTimm ? VitMlNetBlock() : TimmBlock()).Match(name);
+        string key = m.Success ? m.Groups[2].Value : name;
+        foreach (var (timm, ours) in m.Success ? BlockNames : OtherNames)
+        {
+            if ((toTimm ? ours : timm) != key) continue;
+            string mapped = toTimm ? timm : ours;
+            return m.Success ? $"{(toTimm ? "blocks" : "layers")}.{m.Groups[1].Value}.{mapped}" : mapped;
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"^blocks\.(\d+)\.(.+)$")]
+    private static partial Regex TimmBlock();
+
+    [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
+    private static partial Regex VitMlNetBlock();
 }
