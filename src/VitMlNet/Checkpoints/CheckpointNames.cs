@@ -23,7 +23,7 @@ internal static partial class CheckpointNames
     /// Renames a family's tensors to timm's names (Hugging Face's separate q, k and v concatenated into qkv). Names no
     /// rule knows are kept as they are, so that the completeness check names them.
     /// </summary>
-    public static Dictionary<string, (float[] Data, long[] Shape)> ToTimm(CheckpointFamily family, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> tensors)
+    public static Dictionary<string, TensorData> ToTimm(CheckpointFamily family, IReadOnlyDictionary<string, TensorData> tensors)
     {
         // DistributedDataParallel's "module." prefix.
         var source = tensors.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))
@@ -37,10 +37,10 @@ internal static partial class CheckpointNames
         };
     }
 
-    private static Dictionary<string, (float[] Data, long[] Shape)> Rename(
-        Dictionary<string, (float[] Data, long[] Shape)> source, Func<string, string> rename)
+    private static Dictionary<string, TensorData> Rename(
+        Dictionary<string, TensorData> source, Func<string, string> rename)
     {
-        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         foreach (var (name, value) in source) result[rename(name)] = value;
         return result;
     }
@@ -76,10 +76,10 @@ internal static partial class CheckpointNames
         };
     }
 
-    private static Dictionary<string, (float[] Data, long[] Shape)> FromHuggingFace(Dictionary<string, (float[] Data, long[] Shape)> source)
+    private static Dictionary<string, TensorData> FromHuggingFace(Dictionary<string, TensorData> source)
     {
-        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
-        var qkv = new Dictionary<string, (float[] Data, long[] Shape)?[]>(StringComparer.Ordinal);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        var qkv = new Dictionary<string, TensorData?[]>(StringComparer.Ordinal);
         foreach (var (full, value) in source)
         {
             // ViTForImageClassification ("vit."), DeiT ("deit."), or a bare ViTModel.
@@ -92,7 +92,7 @@ internal static partial class CheckpointNames
                 if (part.Success)
                 {
                     string key = $"blocks.{block}.attn.qkv.{part.Groups[2].Value}";
-                    if (!qkv.TryGetValue(key, out var parts)) qkv[key] = parts = new (float[] Data, long[] Shape)?[3];
+                    if (!qkv.TryGetValue(key, out var parts)) qkv[key] = parts = new TensorData?[3];
                     parts[part.Groups[1].Value switch { "query" => 0, "key" => 1, _ => 2 }] = value;
                     continue;
                 }
@@ -136,7 +136,7 @@ internal static partial class CheckpointNames
             }
             var data = parts.SelectMany(p => p!.Value.Data).ToArray();
             var first = parts[0]!.Value.Shape;
-            result[key] = (data, first.Length == 2 ? [first[0] * 3, first[1]] : [first[0] * 3]);
+            result[key] = new(data, first.Length == 2 ? [first[0] * 3, first[1]] : [first[0] * 3]);
         }
         return result;
     }

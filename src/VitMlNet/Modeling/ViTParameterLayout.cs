@@ -109,7 +109,7 @@ internal static partial class ViTParameterLayout
     /// Lists every problem of <paramref name="weights"/> against the layout of <paramref name="config"/>:
     /// missing and unexpected names, wrong shapes, data lengths that do not match the shape.
     /// </summary>
-    public static IReadOnlyList<string> Check(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    public static IReadOnlyList<string> Check(ViTConfig config, IReadOnlyDictionary<string, TensorData> weights)
     {
         var errors = new List<string>();
         var expected = For(config);

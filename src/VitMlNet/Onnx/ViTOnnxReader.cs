@@ -14,7 +14,7 @@ namespace VitMlNet.Onnx;
 internal sealed record ViTOnnxModel(
     ViTConfig Config,
     IReadOnlyList<string> ClassNames,
-    IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights,
+    IReadOnlyDictionary<string, TensorData> Weights,
     ViTOnnxExportOptions? ExportOptions)
 {
     /// <summary>Builds a TorchSharp model with these weights (in training mode; call <c>eval()</c> before scoring).</summary>
@@ -107,7 +107,7 @@ internal static class ViTOnnxReader
         {
             if (!initializers.TryAdd(t.Name, t)) throw new InvalidDataException($"The ONNX graph has two initializers named '{t.Name}'.");
         }
-        var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var weights = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         var missing = new List<string>();
         // A stored weight is a float initializer, or (int8 export) an int8 initializer with per-column scales.
         bool Has(string stored) => initializers.ContainsKey(stored)
@@ -124,7 +124,7 @@ internal static class ViTOnnxReader
         {
             if (initializers.TryGetValue(name, out var plain))
             {
-                weights[name] = (ReadFloats(plain, shape), shape);
+                weights[name] = new(ReadFloats(plain, shape), shape);
             }
             else if (name.EndsWith(".to_qkv.weight", StringComparison.Ordinal) && ViTOnnxMetadata.QkvSuffixes.All(suffix => Has(name + suffix)))
             {
@@ -132,17 +132,17 @@ internal static class ViTOnnxReader
                 long[] headShape = [config.Heads, config.Dim, config.DimHead];
                 for (int part = 0; part < 3; part++)
                     ViTOnnxWriter.FromHeads(Get(name + ViTOnnxMetadata.QkvSuffixes[part], headShape), config, part, data);
-                weights[name] = (data, shape);
+                weights[name] = new(data, shape);
             }
             else if (name.EndsWith(".to_qkv.bias", StringComparison.Ordinal) && ViTOnnxMetadata.QkvBiasSuffixes.All(suffix => initializers.ContainsKey(name + suffix)))
             {
                 long[] partShape = [config.Heads, 1, config.DimHead];
-                weights[name] = (ViTOnnxMetadata.QkvBiasSuffixes.SelectMany(suffix => ReadFloats(initializers[name + suffix], partShape)).ToArray(), shape);
+                weights[name] = new(ViTOnnxMetadata.QkvBiasSuffixes.SelectMany(suffix => ReadFloats(initializers[name + suffix], partShape)).ToArray(), shape);
             }
             else if (shape.Length == 2 && Has(name + ViTOnnxMetadata.TransposedSuffix))
             {
                 var data = Get(name + ViTOnnxMetadata.TransposedSuffix, [shape[1], shape[0]]);
-                weights[name] = (ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
+                weights[name] = new(ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
             }
             else
             {

@@ -84,7 +84,7 @@ internal static class ViTOnnxWriter
     /// </exception>
     public static ModelProto Build(
         ViTConfig config,
-        IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights,
+        IReadOnlyDictionary<string, TensorData> weights,
         IReadOnlyList<string>? classNames = null,
         ViTOnnxExportOptions? options = null)
     {
@@ -153,7 +153,7 @@ internal static class ViTOnnxWriter
     /// in <see cref="Modeling"/> and writes the same function (the parity tests check each architecture option).
     /// </summary>
     private static GraphProto BuildGraph(
-        ViTConfig c, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
+        ViTConfig c, IReadOnlyDictionary<string, TensorData> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
     {
         var e = new Emitters.OnnxEmitContext(new OnnxGraphBuilder(), c, weights, o);
         e.G.Graph.Name = "vision_transformer";

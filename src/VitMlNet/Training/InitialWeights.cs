@@ -82,7 +82,7 @@ internal static class InitialWeights
             for (long o = 0; o < dim; o++)
                 for (long c = 0; c < 3; c++)
                     for (long i = 0; i < area; i++) gray[o * area + i] += data[(o * 3 + c) * area + i];
-            weights["patch_embed.weight"] = (gray, [dim, 1, shape[2], shape[3]]);
+            weights["patch_embed.weight"] = new(gray, [dim, 1, shape[2], shape[3]]);
             config = config with { Channels = 1, Mean = [config.Mean.Average()], Std = [config.Std.Average()] };
         }
         TorchSharp.torch.manual_seed(seed);

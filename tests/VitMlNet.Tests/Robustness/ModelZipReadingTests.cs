@@ -4,6 +4,7 @@ using System.IO.Compression;
 using Google.Protobuf;
 using Onnx;
 using VitMlNet.IO;
+using VitMlNet.Modeling;
 using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Scoring;
@@ -139,7 +140,7 @@ public sealed class ModelZipReadingTests
     public void AGraphSwappedForAnotherVitMlNetGraphOfTheSameShapesIsRefused()
     {
         var onnx = ModelZipFile.ReadFromZip(f.Model);
-        var other = onnx.Weights.ToDictionary(w => w.Key, w => (w.Value.Data.Select(v => v * 0.5f).ToArray(), w.Value.Shape));
+        var other = onnx.Weights.ToDictionary(w => w.Key, w => new TensorData(w.Value.Data.Select(v => v * 0.5f).ToArray(), w.Value.Shape));
         var (model, _) = Graph(f.Model);
         var original = ModelProto.Parser.ParseFrom(model);
         var export = ViTOnnxMetadata.DeserializeExport(original.MetadataProps.Single(m => m.Key == ModelZipKeys.Export).Value)!;
