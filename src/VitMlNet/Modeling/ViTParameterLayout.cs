@@ -13,51 +13,7 @@ internal static partial class ViTParameterLayout
     public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
     {
         var list = new List<(string, long[])>();
-        if (c.Stem == ViTStem.Conv)
-        {
-            var convs = ConvStem.Layout(c);
-            for (int i = 0; i < convs.Count; i++)
-            {
-                var (inChannels, outChannels, kernel, _) = convs[i];
-                string conv = ConvStem.ConvName(c, i);
-                list.Add(($"{conv}.weight", [outChannels, inChannels, kernel, kernel]));
-                if (ConvStem.HasBatchNorm(c, i))
-                {
-                    string norm = ConvStem.NormName(c, i);
-                    list.Add(($"{norm}.weight", [outChannels]));
-                    list.Add(($"{norm}.bias", [outChannels]));
-                    list.Add(($"{norm}.running_mean", [outChannels]));
-                    list.Add(($"{norm}.running_var", [outChannels]));
-                }
-                else list.Add(($"{conv}.bias", [outChannels]));
-            }
-            list.Add(("stem.norm.weight", [c.Dim]));
-            list.Add(("stem.norm.bias", [c.Dim]));
-        }
-        else if (c.Stem == ViTStem.ResNet18)
-        {
-            foreach (var (name, inChannels, outChannels, kernel, _) in ResNetStem.Layout(c))
-            {
-                list.Add(($"{name}.weight", [outChannels, inChannels, kernel, kernel]));
-                list.Add(($"{name}.bias", [outChannels]));
-            }
-            list.Add(("stem.proj.weight", [c.Dim, ResNetStem.FeatureChannels(c), 1, 1]));
-            list.Add(("stem.proj.bias", [c.Dim]));
-        }
-        else if (c.Stem == ViTStem.PatchConv)
-        {
-            list.Add(("patch_embed.weight", [c.Dim, c.Channels, c.PatchSize, c.PatchSize]));
-            list.Add(("patch_embed.bias", [c.Dim]));
-        }
-        else
-        {
-            list.Add(("embed.0.weight", [c.PatchDim]));
-            list.Add(("embed.0.bias", [c.PatchDim]));
-            list.Add(("embed.1.weight", [c.Dim, c.PatchDim]));
-            list.Add(("embed.1.bias", [c.Dim]));
-            list.Add(("embed.2.weight", [c.Dim]));
-            list.Add(("embed.2.bias", [c.Dim]));
-        }
+        list.AddRange(IStem.Layout(c));
         list.Add(("cls", [1, 1, c.Dim]));
         if (c.DistillationToken) list.Add(("dist", [1, 1, c.Dim]));
         list.Add(("pos", [1, c.NumPatches + c.NumPrefixTokens, c.Dim]));
