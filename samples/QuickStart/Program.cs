@@ -28,16 +28,16 @@ if (settings.Help)
 }
 
 // 1. Data: Fashion-MNIST from the Debian package dataset-fashion-mnist (IDX files).
-if (!FashionMnist.IsAvailable(settings.DataFolder))
+if (!DatasetReaders.IsFashionMnistAvailable(settings.DataFolder))
 {
-    Console.Error.WriteLine($"QuickStart: Fashion-MNIST was not found in {settings.DataFolder ?? FashionMnist.DefaultFolder}.");
+    Console.Error.WriteLine($"QuickStart: Fashion-MNIST was not found in {settings.DataFolder ?? DatasetReaders.FashionMnistFolder}.");
     Console.Error.WriteLine("Install it with:  sudo apt-get install dataset-fashion-mnist");
     Console.Error.WriteLine("(or pass --data FOLDER, a folder holding the four Fashion-MNIST IDX files).");
     return 1;
 }
 
-ImageDataset train = FashionMnist.Train(settings.DataFolder);
-ImageDataset test = FashionMnist.Test(settings.DataFolder);
+ImageDataset train = DatasetReaders.ReadFashionMnist(settings.DataFolder);
+ImageDataset test = DatasetReaders.ReadFashionMnist(settings.DataFolder, train: false);
 if (settings.Quick)
 {
     train = train.Take(2_000);
@@ -50,10 +50,10 @@ var ml = new MLContext(seed: 42);
 IDataView trainView = train.ToDataView(ml);   // columns: Image (MLImage), Label (string)
 IDataView testView = test.ToDataView(ml);
 
-// 2. Labels → keys. Fitted on the class names (so key k is FashionMnist.ClassNames[k]) and applied to the data, but
+// 2. Labels → keys. Fitted on the class names (so key k is DatasetReaders.FashionMnistClassNames[k]) and applied to the data, but
 //    kept out of the saved model: a model that contains MapValueToKey needs a Label column at prediction time too.
 //    (This is what `vit train` does; its zips and this one have the same contract, see samples/BusinessApp.)
-ITransformer labelToKey = VisionTransformerPipeline.FitLabels(ml, trainView, FashionMnist.ClassNames);
+ITransformer labelToKey = VisionTransformerPipeline.FitLabels(ml, trainView, DatasetReaders.FashionMnistClassNames);
 
 // 3. Trainer options: the fmnist-fast recipe (architecture, AdamW, warmup + cosine schedule, label smoothing) resolved
 //    for this data (its architecture fitted to the images and classes), plus our own progress callback, cancellation
@@ -96,7 +96,7 @@ var scored = model.Transform(labelToKey.Transform(testView));
 var metrics = ml.MulticlassClassification.Evaluate(scored, labelColumnName: "Label", scoreColumnName: "Score", predictedLabelColumnName: "PredictedLabel");
 Console.WriteLine();
 Console.WriteLine(string.Format(inv, "test accuracy  {0:F4}   macro accuracy {1:F4}   log-loss {2:F4}", metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss));
-Console.WriteLine("classes: " + string.Join(", ", FashionMnist.ClassNames.Select((name, k) => $"{k} {name}")));
+Console.WriteLine("classes: " + string.Join(", ", DatasetReaders.FashionMnistClassNames.Select((name, k) => $"{k} {name}")));
 Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 
 // 6. Save. The zip holds ML.NET's image transforms and an OnnxTransformer with the ViT graph embedded; no input
@@ -146,7 +146,7 @@ internal sealed class ModelOutput
 internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 {
     public void Report(TrainingProgress value) =>
-        Console.WriteLine(value.Kind == TrainingProgressKind.EpochEnd ? value.ToString() : "  " + value);
+        Console.WriteLine(value.IsEpochEnd ? value.ToString() : "  " + value);
 }
 
 /// <summary>Command-line settings.</summary>
@@ -158,7 +158,7 @@ internal sealed record QuickStartArgs(bool Quick, int? Epochs, int? Threads, str
         "  --epochs N    training epochs (default: the fmnist-fast recipe's 8; 1 with --quick)\n" +
         "  --threads N   libtorch threads (default: one per core)\n" +
         "  --out FILE    model zip to write (default: fashion-mnist-vit.zip)\n" +
-        "  --data DIR    folder with the Fashion-MNIST IDX files (default: " + FashionMnist.DefaultFolder + ")";
+        "  --data DIR    folder with the Fashion-MNIST IDX files (default: " + DatasetReaders.FashionMnistFolder + ")";
 
     public static bool TryParse(string[] args, out QuickStartArgs settings, out string? error)
     {

@@ -160,7 +160,7 @@ public sealed class ServedModel
     private readonly PredictionEnginePool<ModelInput, ModelOutput> pool;
     private int references = 1;
 
-    private ServedModel(PredictionEnginePool<ModelInput, ModelOutput> pool, VisionTransformerModelZipInfo info, string name, string version, string path)
+    private ServedModel(PredictionEnginePool<ModelInput, ModelOutput> pool, VisionTransformerModelZip info, string name, string version, string path)
     {
         this.pool = pool;
         Info = info;
@@ -179,7 +179,7 @@ public sealed class ServedModel
     public string Path { get; }
 
     /// <summary>What <see cref="VisionTransformerModelZip.Inspect(Stream)"/> read from the zip.</summary>
-    public VisionTransformerModelZipInfo Info { get; }
+    public VisionTransformerModelZip Info { get; }
 
     /// <summary>The class names in the order of the Score column.</summary>
     public IReadOnlyList<string> ClassNames => Info.ClassNames;

@@ -24,7 +24,7 @@ public sealed record ModelIdentity(string Name, string Version);
 /// <param name="Version">The first 12 hex digits of the zip's SHA-256.</param>
 /// <param name="LoadedAt">When this version was loaded (UTC).</param>
 /// <param name="Info">What <see cref="VisionTransformerModelZip.Inspect(Stream)"/> read from the zip.</param>
-public sealed record ModelDescription(string Name, string Version, DateTimeOffset LoadedAt, VisionTransformerModelZipInfo Info);
+public sealed record ModelDescription(string Name, string Version, DateTimeOffset LoadedAt, VisionTransformerModelZip Info);
 
 /// <summary>The answer of <c>GET /ready</c>.</summary>
 /// <param name="Ready">Whether a model is loaded.</param>

@@ -489,7 +489,7 @@ internal static class TrainCommand
                 warnedCollapse = true;
                 stderr.WriteLine($"vit train: WARNING: {value.Warning}.");
             }
-            if (checkedOnce || value.Kind != Training.TrainingProgressKind.EpochEnd || value.Epoch < Math.Min(3, value.Epochs)) return;
+            if (checkedOnce || !value.IsEpochEnd || value.Epoch < Math.Min(3, value.Epochs)) return;
             checkedOnce = true;
             double uniform = Math.Log(classes);
             if (!(value.Loss < 0.98 * uniform))

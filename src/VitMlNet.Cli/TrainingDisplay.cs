@@ -45,7 +45,7 @@ internal sealed class PlainTrainingDisplay : TrainingDisplay
 
     public override void Report(TrainingProgress value)
     {
-        if (value.Kind == TrainingProgressKind.EpochEnd)
+        if (value.IsEpochEnd)
         {
             string timing = "";
             if (detailed)
@@ -121,7 +121,7 @@ internal sealed class LiveTrainingDisplay : TrainingDisplay
             p.LearningRate.ToString("0.0e0", inv),
             p.ImagesPerSecond.ToString("F0", inv),
             Clock(p.Elapsed),
-            p.Kind == TrainingProgressKind.EpochEnd && p.Epoch == p.Epochs ? "done" : Eta(p) is TimeSpan eta ? Clock(eta) : "",
+            p.IsEpochEnd && p.Epoch == p.Epochs ? "done" : Eta(p) is TimeSpan eta ? Clock(eta) : "",
         ]);
         if (p.Epoch != currentEpoch || table.Rows.Count == 0)
         {

@@ -18,7 +18,7 @@ namespace VitMlNet.Scoring;
 /// <see cref="MaxSmallEntriesBytes"/> together; exactly one graph, at most <see cref="MaxGraphBytes"/> and at most
 /// <see cref="MaxGraphCompressionRatio"/> times its compressed size (float weights barely compress; a graph that
 /// inflates 30-fold is not weights). While reading, an entry that inflates past its declared size is refused.
-/// The graph's SHA-256 (<see cref="HashKey"/>) is recorded twice at save: in the ONNX model's metadata, over the
+/// The graph's SHA-256 (<see cref="ModelZipKeys.Hash"/>) is recorded twice at save: in the ONNX model's metadata, over the
 /// serialized model without that entry, and outside the graph, in the chain, as the name of a column the chain's
 /// last transform drops (<see cref="ChainHashPrefix"/>), so a graph swapped for another VitMlNet graph is refused too.
 /// </remarks>
@@ -38,9 +38,6 @@ internal static class ModelZipLayout
 
     /// <summary>Largest inflated/compressed ratio of a graph entry over 1 MiB.</summary>
     public const int MaxGraphCompressionRatio = 20;
-
-    /// <summary>The ONNX metadata key of the model's SHA-256 (hex, lower case).</summary>
-    public const string HashKey = "vitmlnet.sha256";
 
     /// <summary>The prefix of the chain's record of the graph's SHA-256: a column name the chain drops.</summary>
     public const string ChainHashPrefix = "__vit_graph_sha256_";
@@ -173,7 +170,7 @@ internal static class ModelZipLayout
     }
 
     /// <summary>
-    /// The SHA-256 of a serialized ONNX model without its <see cref="HashKey"/> metadata entry (the bytes of every other
+    /// The SHA-256 of a serialized ONNX model without its <see cref="ModelZipKeys.Hash"/> metadata entry (the bytes of every other
     /// top-level field, in file order), and the value that entry records (null when there is none).
     /// </summary>
     /// <exception cref="InvalidDataException">The bytes are not a protobuf message, or record the hash twice.</exception>
@@ -187,9 +184,9 @@ internal static class ModelZipLayout
             int fieldStart = pos;
             if (!TryNextField(model, ref pos, out int field, out int wire, out int payloadStart, out int payloadLength))
                 throw new InvalidDataException("the ONNX model is not a well-formed protobuf message.");
-            if (field == 14 && wire == 2 && TryEntry(model.Slice(payloadStart, payloadLength), out var key, out var value) && key == HashKey)
+            if (field == 14 && wire == 2 && TryEntry(model.Slice(payloadStart, payloadLength), out var key, out var value) && key == ModelZipKeys.Hash)
             {
-                if (recorded is not null) throw new InvalidDataException($"the ONNX model records '{HashKey}' twice.");
+                if (recorded is not null) throw new InvalidDataException($"the ONNX model records '{ModelZipKeys.Hash}' twice.");
                 recorded = value;
                 continue;
             }
@@ -227,7 +224,7 @@ internal static class ModelZipLayout
     {
         var (actual, recorded) = ModelHash(model);
         if (recorded is null && requireHashes)
-            throw new InvalidDataException($"'{name}': its ONNX graph records no SHA-256 ('{HashKey}'): it was not saved by this VitMlNet version, or was altered; re-save it from its training run.");
+            throw new InvalidDataException($"'{name}': its ONNX graph records no SHA-256 ('{ModelZipKeys.Hash}'): it was not saved by this VitMlNet version, or was altered; re-save it from its training run.");
         if (recorded is not null && !string.Equals(recorded, actual, StringComparison.Ordinal))
             throw new InvalidDataException($"'{name}': its ONNX graph was altered: SHA-256 {actual[..16]}..., recorded at save {Shown(recorded, 16)}...");
         if (chainHash is null && requireHashes)

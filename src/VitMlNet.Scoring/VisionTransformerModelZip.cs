@@ -2,7 +2,16 @@ using System.Text.Json;
 
 namespace VitMlNet.Scoring;
 
-/// <summary>What <see cref="VisionTransformerModelZip.Inspect(string)"/> reads from a VitMlNet model zip.</summary>
+/// <summary>
+/// What a VitMlNet model zip is (class names, input size, architecture), read by <see cref="Inspect(string)"/> without
+/// loading it into ML.NET and without TorchSharp: the zip's ONNX model carries VitMlNet's metadata, which
+/// <see cref="Inspect(string)"/> finds and parses.
+/// </summary>
+/// <remarks>
+/// ML.NET's <c>OnnxTransformer</c> stores the ONNX model bytes as one zip entry (after a length prefix); the zip is
+/// checked and that entry found by the same rule as every VitMlNet command (see <c>ModelZipLayout</c>), and the graph's
+/// SHA-256 compared with the one recorded at save.
+/// </remarks>
 /// <param name="ClassNames">Class names in class-index order (the <c>Score</c> column's slot names).</param>
 /// <param name="Channels">Image channels the model reads: 1 (gray) or 3 (RGB).</param>
 /// <param name="ImageHeight">Input height in pixels the model resizes images to.</param>
@@ -11,7 +20,7 @@ namespace VitMlNet.Scoring;
 /// <param name="ConfigJson">The full architecture as JSON (VitMlNet's <c>ViTConfig</c>).</param>
 /// <param name="Metadata">Every metadata entry of the embedded ONNX model.</param>
 /// <param name="OnnxModelBytes">Size of the embedded ONNX model in bytes.</param>
-public sealed record VisionTransformerModelZipInfo(
+public sealed record VisionTransformerModelZip(
     IReadOnlyList<string> ClassNames,
     int Channels,
     int ImageHeight,
@@ -19,24 +28,13 @@ public sealed record VisionTransformerModelZipInfo(
     string ArchitectureName,
     string ConfigJson,
     IReadOnlyDictionary<string, string> Metadata,
-    long OnnxModelBytes);
-
-/// <summary>
-/// Reads what a VitMlNet model zip is (class names, input size, architecture) without loading it into ML.NET and
-/// without TorchSharp: the zip's ONNX model carries VitMlNet's metadata, which this class finds and parses.
-/// </summary>
-/// <remarks>
-/// ML.NET's <c>OnnxTransformer</c> stores the ONNX model bytes as one zip entry (after a length prefix); the zip is
-/// checked and that entry found by the same rule as every VitMlNet command (see <c>ModelZipLayout</c>), and the graph's
-/// SHA-256 compared with the one recorded at save.
-/// </remarks>
-public static class VisionTransformerModelZip
+    long OnnxModelBytes)
 {
     /// <summary>The ONNX metadata key of the architecture JSON.</summary>
-    public const string ConfigKey = "vitmlnet.config";
+    public const string ConfigKey = ModelZipKeys.Config;
 
     /// <summary>The ONNX metadata key of the class-name JSON array.</summary>
-    public const string ClassesKey = "vitmlnet.classes";
+    public const string ClassesKey = ModelZipKeys.Classes;
 
     /// <summary>Reads a model zip file.</summary>
     /// <param name="path">Path of a zip written by <c>vit train</c> or <c>MLContext.Model.Save</c> with a VitMlNet model.</param>
@@ -44,7 +42,7 @@ public static class VisionTransformerModelZip
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a zip laid out as a VitMlNet model zip, its graph's SHA-256
     /// differs from the one recorded at save, or it holds no VitMlNet ONNX model.</exception>
-    public static VisionTransformerModelZipInfo Inspect(string path)
+    public static VisionTransformerModelZip Inspect(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var file = File.OpenRead(path);
@@ -55,9 +53,9 @@ public static class VisionTransformerModelZip
     /// <param name="zip">The zip's bytes.</param>
     /// <returns>The class names, input size and architecture.</returns>
     /// <exception cref="InvalidDataException">See <see cref="Inspect(string)"/>.</exception>
-    public static VisionTransformerModelZipInfo Inspect(Stream zip) => Inspect(zip, zip is FileStream file ? file.Name : "the zip");
+    public static VisionTransformerModelZip Inspect(Stream zip) => Inspect(zip, zip is FileStream file ? file.Name : "the zip");
 
-    private static VisionTransformerModelZipInfo Inspect(Stream zip, string name)
+    private static VisionTransformerModelZip Inspect(Stream zip, string name)
     {
         ArgumentNullException.ThrowIfNull(zip);
         var (model, chainHash) = ModelZipLayout.ReadGraph(zip, name);
@@ -84,7 +82,7 @@ public static class VisionTransformerModelZip
         }
     }
 
-    private static VisionTransformerModelZipInfo Describe(Dictionary<string, string> metadata, long onnxBytes)
+    private static VisionTransformerModelZip Describe(Dictionary<string, string> metadata, long onnxBytes)
     {
         string configJson = metadata[ConfigKey];
         try
@@ -96,7 +94,7 @@ public static class VisionTransformerModelZip
             string[] classes = metadata.TryGetValue(ClassesKey, out var classJson)
                 ? JsonSerializer.Deserialize<string[]>(classJson) ?? []
                 : Enumerable.Range(0, Int("NumClasses", 0)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            return new VisionTransformerModelZipInfo(classes, Int("Channels", 3), Int("ImageHeight", 0), Int("ImageWidth", 0), name,
+            return new VisionTransformerModelZip(classes, Int("Channels", 3), Int("ImageHeight", 0), Int("ImageWidth", 0), name,
                 configJson, metadata, onnxBytes);
         }
         catch (JsonException e)

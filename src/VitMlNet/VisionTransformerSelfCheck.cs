@@ -11,8 +11,8 @@ namespace VitMlNet;
 /// <remarks>
 /// A <see cref="Warning"/> says that evaluation-mode accuracy is near chance while training accuracy was not, or far
 /// below it: the model learned something that scoring does not see. A zip that disagrees with the engine on more than
-/// <see cref="MaxDisagreement"/> of the sample is an export bug: <see cref="VisionTransformerTrainer.Fit"/> throws
-/// <see cref="VisionTransformerSelfCheckException"/> instead of returning it.
+/// <see cref="MaxDisagreement"/> of the sample is an export bug: <see cref="VisionTransformerTrainer.Fit"/> throws an
+/// <see cref="InvalidOperationException"/> (one line with these figures) instead of returning it.
 /// </remarks>
 /// <param name="Images">Training images scored (a stratified sample of at most 512; fewer for large images).</param>
 /// <param name="TrainingAccuracy">The last epoch's training accuracy (measured on augmented batches while training), or null when no epoch ended.</param>
@@ -31,26 +31,4 @@ public sealed record VisionTransformerSelfCheck(int Images, double? TrainingAccu
     public override string ToString() => string.Format(CultureInfo.InvariantCulture,
         "self-check on {0} training images: zip accuracy {1:F4}, engine (evaluation mode) {2:F4}, agreement {3:0.0#}%",
         Images, ZipAccuracy, EngineAccuracy, Agreement * 100);
-}
-
-/// <summary>
-/// The saved scoring chain and the training engine disagree on more than <see cref="VisionTransformerSelfCheck.MaxDisagreement"/>
-/// of the self-check's images: the zip would not score what was trained (an export bug), so no model is returned.
-/// </summary>
-public sealed class VisionTransformerSelfCheckException : InvalidOperationException
-{
-    /// <summary>Creates the exception for a failed check.</summary>
-    /// <param name="check">The check's figures.</param>
-    public VisionTransformerSelfCheckException(VisionTransformerSelfCheck check)
-        : base(string.Format(CultureInfo.InvariantCulture,
-            "Self-check failed: the saved scoring chain and the training engine predict different classes for {0} of {1} training images " +
-            "(expected at most {2:0.#}%, actual {3:0.0#}%; zip accuracy {4:F4}, engine accuracy {5:F4}): the ONNX graph does not compute what was trained, so no model was returned.",
-            (int)Math.Round((1 - check.Agreement) * check.Images), check.Images, VisionTransformerSelfCheck.MaxDisagreement * 100,
-            (1 - check.Agreement) * 100, check.ZipAccuracy, check.EngineAccuracy))
-    {
-        Check = check;
-    }
-
-    /// <summary>The check's figures.</summary>
-    public VisionTransformerSelfCheck Check { get; }
 }

@@ -77,8 +77,8 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
     /// through the transformer saved and loaded back, and by the training engine in evaluation mode.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Schema mismatch (see <see cref="GetOutputSchema"/>).</exception>
-    /// <exception cref="InvalidOperationException">Empty data or a single class.</exception>
-    /// <exception cref="VisionTransformerSelfCheckException">The saved scoring chain and the engine disagree on more than 1% of the sample (an export bug).</exception>
+    /// <exception cref="InvalidOperationException">Empty data or a single class; or the self-check failed: the saved scoring
+    /// chain and the engine disagree on more than 1% of the sample (an export bug).</exception>
     public VisionTransformerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);

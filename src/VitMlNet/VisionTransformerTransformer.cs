@@ -21,7 +21,7 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     private readonly float pixelScale;
 
     private VisionTransformerTransformer(TransformerChain<ITransformer> chain, ViTConfig config, IReadOnlyList<string> classNames,
-        IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, float pixelScale, IReadOnlyList<EpochSummary> history,
+        IReadOnlyDictionary<string, TensorData> weights, float pixelScale, IReadOnlyList<EpochSummary> history,
         string featureColumnName)
     {
         this.chain = chain;
@@ -33,8 +33,8 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
         FeatureColumnName = featureColumnName;
     }
 
-    /// <summary>The trained weights by state-dict name (for <see cref="Checkpoints.ViTCheckpoint.SaveTimmSafetensors(Modeling.ViTConfig, IReadOnlyDictionary{string, ValueTuple{float[], long[]}}, string, IReadOnlyList{string}?)"/> and tests).</summary>
-    internal IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights { get; }
+    /// <summary>The trained weights by state-dict name (for <see cref="Checkpoints.ViTCheckpoint.SaveTimmSafetensors(Modeling.ViTConfig, IReadOnlyDictionary{string, TensorData}, string, IReadOnlyList{string}?)"/> and tests).</summary>
+    internal IReadOnlyDictionary<string, TensorData> Weights { get; }
 
     /// <summary>The trained architecture (input geometry and class count included).</summary>
     public ViTConfig Architecture { get; }

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using VitMlNet.ModelZip;
 using VitMlNet.Modeling;
 
 namespace VitMlNet.Tests;
@@ -323,7 +324,7 @@ public class VisionTransformerPipelineTests : IClassFixture<PipelineFixture>
         {
             f.Ml.Model.Save(model, f.TrainData.Schema, zip);
             byte[] bytes;
-            using (var stream = File.OpenRead(zip)) bytes = VitMlNet.Onnx.ViTOnnxReader.FindModelBytesInZip(stream)!;
+            using (var stream = File.OpenRead(zip)) bytes = ModelZipFile.FindModelBytesInZip(stream)!;
             check(global::Onnx.ModelProto.Parser.ParseFrom(bytes), new MLContext(seed: 5).Model.Load(zip, out _));
         }
         finally

@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
+using VitMlNet.Modeling;
 
 namespace VitMlNet.Checkpoints;
 
 /// <summary>
-/// Name maps between the checkpoint families and VitMlNet's state-dict names. Every family is first brought to timm's
-/// names (the lingua franca: DeiT, timm and the safetensors export use them), then timm's names to VitMlNet's.
+/// Each checkpoint family's tensor names brought to timm's (the lingua franca: DeiT, timm and the safetensors export use
+/// them). timm's names to VitMlNet's are the model's own layout (<see cref="ViTParameterLayout.TimmToVitMlNet"/>).
 /// </summary>
 internal static partial class CheckpointNames
 {
@@ -22,7 +23,7 @@ internal static partial class CheckpointNames
     /// Renames a family's tensors to timm's names (Hugging Face's separate q, k and v concatenated into qkv). Names no
     /// rule knows are kept as they are, so that the completeness check names them.
     /// </summary>
-    public static Dictionary<string, (float[] Data, long[] Shape)> ToTimm(CheckpointFamily family, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> tensors)
+    public static Dictionary<string, TensorData> ToTimm(CheckpointFamily family, IReadOnlyDictionary<string, TensorData> tensors)
     {
         // DistributedDataParallel's "module." prefix.
         var source = tensors.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))
@@ -36,10 +37,10 @@ internal static partial class CheckpointNames
         };
     }
 
-    private static Dictionary<string, (float[] Data, long[] Shape)> Rename(
-        Dictionary<string, (float[] Data, long[] Shape)> source, Func<string, string> rename)
+    private static Dictionary<string, TensorData> Rename(
+        Dictionary<string, TensorData> source, Func<string, string> rename)
     {
-        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         foreach (var (name, value) in source) result[rename(name)] = value;
         return result;
     }
@@ -75,10 +76,10 @@ internal static partial class CheckpointNames
         };
     }
 
-    private static Dictionary<string, (float[] Data, long[] Shape)> FromHuggingFace(Dictionary<string, (float[] Data, long[] Shape)> source)
+    private static Dictionary<string, TensorData> FromHuggingFace(Dictionary<string, TensorData> source)
     {
-        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
-        var qkv = new Dictionary<string, (float[] Data, long[] Shape)?[]>(StringComparer.Ordinal);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        var qkv = new Dictionary<string, TensorData?[]>(StringComparer.Ordinal);
         foreach (var (full, value) in source)
         {
             // ViTForImageClassification ("vit."), DeiT ("deit."), or a bare ViTModel.
@@ -91,7 +92,7 @@ internal static partial class CheckpointNames
                 if (part.Success)
                 {
                     string key = $"blocks.{block}.attn.qkv.{part.Groups[2].Value}";
-                    if (!qkv.TryGetValue(key, out var parts)) qkv[key] = parts = new (float[] Data, long[] Shape)?[3];
+                    if (!qkv.TryGetValue(key, out var parts)) qkv[key] = parts = new TensorData?[3];
                     parts[part.Groups[1].Value switch { "query" => 0, "key" => 1, _ => 2 }] = value;
                     continue;
                 }
@@ -135,48 +136,9 @@ internal static partial class CheckpointNames
             }
             var data = parts.SelectMany(p => p!.Value.Data).ToArray();
             var first = parts[0]!.Value.Shape;
-            result[key] = (data, first.Length == 2 ? [first[0] * 3, first[1]] : [first[0] * 3]);
+            result[key] = new(data, first.Length == 2 ? [first[0] * 3, first[1]] : [first[0] * 3]);
         }
         return result;
-    }
-
-    /// <summary>timm's and VitMlNet's names of an encoder block's tensors (after <c>blocks.i.</c> and <c>layers.i.</c>).</summary>
-    private static readonly (string Timm, string Ours)[] BlockNames =
-    [
-        ("norm1.weight", "0.norm.weight"), ("norm1.bias", "0.norm.bias"),
-        ("attn.qkv.weight", "0.to_qkv.weight"), ("attn.qkv.bias", "0.to_qkv.bias"),
-        ("attn.proj.weight", "0.to_out.0.weight"), ("attn.proj.bias", "0.to_out.0.bias"),
-        ("norm2.weight", "1.net.0.weight"), ("norm2.bias", "1.net.0.bias"),
-        ("mlp.fc1.weight", "1.net.1.weight"), ("mlp.fc1.bias", "1.net.1.bias"),
-        ("mlp.fc2.weight", "1.net.4.weight"), ("mlp.fc2.bias", "1.net.4.bias"),
-    ];
-
-    /// <summary>timm's and VitMlNet's names of the tensors outside the blocks.</summary>
-    private static readonly (string Timm, string Ours)[] OtherNames =
-    [
-        ("cls_token", "cls"), ("dist_token", "dist"), ("pos_embed", "pos"),
-        ("patch_embed.proj.weight", "patch_embed.weight"), ("patch_embed.proj.bias", "patch_embed.bias"),
-        ("norm.weight", "norm.weight"), ("norm.bias", "norm.bias"), ("head.weight", "head.weight"), ("head.bias", "head.bias"),
-        ("head_dist.weight", "head_dist.weight"), ("head_dist.bias", "head_dist.bias"),
-    ];
-
-    /// <summary>timm's name of every VitMlNet name of a standard ViT (block count from the names themselves), both ways.</summary>
-    public static string? TimmToVitMlNet(string timm) => Translate(timm, toTimm: false);
-
-    /// <summary>The inverse of <see cref="TimmToVitMlNet"/>.</summary>
-    public static string? VitMlNetToTimm(string name) => Translate(name, toTimm: true);
-
-    private static string? Translate(string name, bool toTimm)
-    {
-        var m = (toTimm ? VitMlNetBlock() : TimmBlock()).Match(name);
-        string key = m.Success ? m.Groups[2].Value : name;
-        foreach (var (timm, ours) in m.Success ? BlockNames : OtherNames)
-        {
-            if ((toTimm ? ours : timm) != key) continue;
-            string mapped = toTimm ? timm : ours;
-            return m.Success ? $"{(toTimm ? "blocks" : "layers")}.{m.Groups[1].Value}.{mapped}" : mapped;
-        }
-        return null;
     }
 
     [GeneratedRegex(@"^encoder\.layers\.encoder_layer_(\d+)\.(.+)$")]
@@ -187,10 +149,4 @@ internal static partial class CheckpointNames
 
     [GeneratedRegex(@"^attention\.attention\.(query|key|value)\.(weight|bias)$")]
     private static partial Regex HuggingFaceQkv();
-
-    [GeneratedRegex(@"^blocks\.(\d+)\.(.+)$")]
-    private static partial Regex TimmBlock();
-
-    [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
-    private static partial Regex VitMlNetBlock();
 }

@@ -138,7 +138,7 @@ internal static class ResNet18Weights
     /// conv1 taking RGB. Convolutions are matched in graph order and checked against the layout.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not the expected ResNet18.</exception>
-    public static Dictionary<string, (float[] Data, long[] Shape)> Read(string onnxPath, ViTConfig config)
+    public static Dictionary<string, TensorData> Read(string onnxPath, ViTConfig config)
     {
         ModelProto model;
         using (var stream = File.OpenRead(onnxPath))
@@ -157,7 +157,7 @@ internal static class ResNet18Weights
     }
 
     /// <summary>The convolutions of <see cref="ResNetStem.Layout"/> from the network's graph, BatchNorms folded in.</summary>
-    private static Dictionary<string, (float[] Data, long[] Shape)> FoldedConvolutions(GraphProto graph, ViTConfig config)
+    private static Dictionary<string, TensorData> FoldedConvolutions(GraphProto graph, ViTConfig config)
     {
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var convs = graph.Node.Where(n => n.OpType == "Conv").ToList();
@@ -165,7 +165,7 @@ internal static class ResNet18Weights
         int whole = ResNetStem.Layout(config with { PatchSize = 32, StemSkipLastBlocks = 0 }).Count;
         if (convs.Count != whole)
             throw new InvalidDataException($"it has {convs.Count} convolutions, expected {whole}");
-        var weights = new Dictionary<string, (float[], long[])>(StringComparer.Ordinal);
+        var weights = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         for (int i = 0; i < layout.Count; i++)
         {
             var (name, inChannels, outChannels, kernel, stride) = layout[i];
@@ -190,8 +190,8 @@ internal static class ResNet18Weights
                 bias[o] = (float)(beta[o] - mean[o] * scale);
             }
             if (i == 0) w = ReverseInputChannels(w, outChannels, inChannels, kernel * kernel);
-            weights[$"{name}.weight"] = (w, shape);
-            weights[$"{name}.bias"] = (bias, channel);
+            weights[$"{name}.weight"] = new(w, shape);
+            weights[$"{name}.bias"] = new(bias, channel);
         }
         return weights;
     }

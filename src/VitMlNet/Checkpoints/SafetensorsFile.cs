@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VitMlNet.Modeling;
 
 namespace VitMlNet.Checkpoints;
 
@@ -32,7 +33,7 @@ internal static class SafetensorsFile
     /// <summary>Reads every tensor as float32, in header order, and the header's <c>__metadata__</c>.</summary>
     /// <exception cref="InvalidDataException">The file is malformed (each problem named with the file): a header that is
     /// not JSON, names a tensor twice, or gives a dtype, shape or offsets that do not fit the file.</exception>
-    public static (Dictionary<string, (float[] Data, long[] Shape)> Tensors, Dictionary<string, string> Metadata) Read(string path)
+    public static (Dictionary<string, TensorData> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
         using var file = IO.SafeFile.OpenRead(path, "checkpoint");
         if (file.Length > int.MaxValue) throw new InvalidDataException($"'{path}' has {file.Length} bytes; safetensors files of at most 2 GiB are read.");
@@ -44,7 +45,7 @@ internal static class SafetensorsFile
             throw new InvalidDataException($"'{path}' is not a safetensors file (header length {headerLength} for a file of {bytes.Length} bytes).");
         long dataStart = 8 + (long)headerLength;
         long dataLength = bytes.Length - dataStart;
-        var tensors = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
         try
@@ -74,7 +75,7 @@ internal static class SafetensorsFile
                 foreach (long d in shape) count = d == 0 ? 0 : count <= dataLength / d ? count * d : long.MaxValue;
                 if (count == long.MaxValue) throw new InvalidDataException($"'{path}': tensor '{name}' has shape [{string.Join(", ", shape)}], more values than the file holds.");
                 ranges.Add((offsets[0], offsets[1], name));
-                tensors[name] = (Decode(bytes.AsSpan((int)(dataStart + offsets[0]), (int)(offsets[1] - offsets[0])), dtype, count, $"'{path}': tensor '{name}'"), shape);
+                tensors[name] = new(Decode(bytes.AsSpan((int)(dataStart + offsets[0]), (int)(offsets[1] - offsets[0])), dtype, count, $"'{path}': tensor '{name}'"), shape);
             }
             ranges.Sort();
             for (int i = 1; i < ranges.Count; i++)

@@ -2,6 +2,7 @@ using System.Collections;
 using System.IO.Compression;
 using Razorvine.Pickle;
 using Razorvine.Pickle.Objects;
+using VitMlNet.Modeling;
 
 namespace VitMlNet.Checkpoints;
 
@@ -28,7 +29,7 @@ internal static class TorchStateDictFile
     }
 
     /// <summary>Reads the float tensors of the state dict in <paramref name="path"/>.</summary>
-    public static Dictionary<string, (float[] Data, long[] Shape)> Read(string path)
+    public static Dictionary<string, TensorData> Read(string path)
     {
         if (!Looks(path))
         {
@@ -74,16 +75,16 @@ internal static class TorchStateDictFile
         // Training scripts wrap the state dict: {"model": ...} (DeiT, timm's train.py), {"state_dict": ...}, {"model_ema": ...}.
         foreach (var key in new[] { "model", "state_dict", "model_state_dict", "module" })
         {
-            if (dict.Contains(key) && dict[key] is IDictionary inner && inner.Values.OfType<TensorValue>().Any())
+            if (dict.Contains(key) && dict[key] is IDictionary inner && inner.Values.OfType<TensorData>().Any())
             {
                 dict = inner;
                 break;
             }
         }
-        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in dict)
         {
-            if (entry.Value is TensorValue t && entry.Key is string name) result[name] = (t.Data, t.Shape);
+            if (entry.Value is TensorData t && entry.Key is string name) result[name] = t;
         }
         if (result.Count == 0) throw new InvalidDataException($"'{path}' holds no tensors.");
         return result;
@@ -106,9 +107,6 @@ internal static class TorchStateDictFile
             throw new InvalidDataException($"'{path}': zip entry '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed: refused (a zip bomb?).");
         return Scoring.ModelZipLayout.ReadEntry(entry, path);
     }
-
-    /// <summary>A tensor rebuilt from its storage: float32 data and shape.</summary>
-    private sealed record TensorValue(float[] Data, long[] Shape);
 
     /// <summary>A storage of the archive: its float32 values.</summary>
     private sealed record Storage(float[] Values);
@@ -194,7 +192,7 @@ internal static class TorchStateDictFile
                     index[d] = 0;
                 }
             }
-            return new TensorValue(data, shape);
+            return new TensorData(data, shape);
         }
     }
 

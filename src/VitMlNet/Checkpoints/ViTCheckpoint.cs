@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using TorchSharp;
 using VitMlNet.Modeling;
 using VitMlNet.Onnx;
+using VitMlNet.Scoring;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Checkpoints;
@@ -22,12 +23,12 @@ namespace VitMlNet.Checkpoints;
 public sealed partial class ViTCheckpoint
 {
     /// <summary>Metadata key of the VitMlNet configuration in an exported safetensors file.</summary>
-    public const string ConfigMetadataKey = ViTOnnxMetadata.ConfigKey;
+    public const string ConfigMetadataKey = ModelZipKeys.Config;
 
     /// <summary>Metadata key of the class names in an exported safetensors file.</summary>
-    public const string ClassesMetadataKey = ViTOnnxMetadata.ClassesKey;
+    public const string ClassesMetadataKey = ModelZipKeys.Classes;
 
-    private ViTCheckpoint(ViTConfig config, Dictionary<string, (float[] Data, long[] Shape)> weights, CheckpointFamily family, IReadOnlyList<string> classNames, string path,
+    private ViTCheckpoint(ViTConfig config, Dictionary<string, TensorData> weights, CheckpointFamily family, IReadOnlyList<string> classNames, string path,
         IReadOnlyList<CheckpointAssumption> assumptions)
     {
         Assumptions = assumptions;
@@ -42,7 +43,7 @@ public sealed partial class ViTCheckpoint
     public ViTConfig Config { get; }
 
     /// <summary>The weights by VitMlNet state-dict name, complete for <see cref="Config"/>.</summary>
-    public IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights { get; }
+    public IReadOnlyDictionary<string, TensorData> Weights { get; }
 
     /// <summary>The naming scheme the file used.</summary>
     internal CheckpointFamily Family { get; }
@@ -83,7 +84,7 @@ public sealed partial class ViTCheckpoint
             : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"Checkpoint '{file}' not found.", file);
 
-        Dictionary<string, (float[] Data, long[] Shape)> raw;
+        Dictionary<string, TensorData> raw;
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (SafetensorsFile.Looks(file)) (raw, metadata) = SafetensorsFile.Read(file);
         else if (TorchStateDictFile.Looks(file)) raw = TorchStateDictFile.Read(file);
@@ -114,10 +115,10 @@ public sealed partial class ViTCheckpoint
 
         // timm names → VitMlNet names; anything unknown is reported.
         var errors = new List<string>();
-        var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var weights = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         foreach (var (name, value) in timm)
         {
-            if (CheckpointNames.TimmToVitMlNet(name) is { } ours) weights[ours] = value;
+            if (ViTParameterLayout.TimmToVitMlNet(name) is { } ours) weights[ours] = value;
             else errors.Add($"unexpected '{name}'");
         }
         int checkpointClasses = config.NumClasses;
@@ -141,7 +142,7 @@ public sealed partial class ViTCheckpoint
             weights["pos"] = ResamplePositionEmbedding(pos, config.NumPrefixTokens, gh, gw, config.ImageHeight / config.PatchSize, config.ImageWidth / config.PatchSize);
         }
         foreach (var problem in ViTParameterLayout.Check(config, weights))
-            errors.Add(TimmNames().Replace(problem, m => $"'{CheckpointNames.VitMlNetToTimm(m.Groups[1].Value) ?? m.Groups[1].Value}'"));
+            errors.Add(TimmNames().Replace(problem, m => $"'{ViTParameterLayout.VitMlNetToTimm(m.Groups[1].Value) ?? m.Groups[1].Value}'"));
         if (errors.Count > 0)
             throw new InvalidDataException($"'{file}' ({family} names, shown as timm's) does not fit a {config.Depth}-block ViT of width {config.Dim}: {string.Join("; ", errors)}.");
 
@@ -182,7 +183,7 @@ public sealed partial class ViTCheckpoint
     /// <param name="path">The file to write.</param>
     /// <param name="classNames">Class names for the metadata, or null.</param>
     /// <exception cref="ArgumentException">The configuration has options timm's ViT lacks, or the weights do not fit it.</exception>
-    public static void SaveTimmSafetensors(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, string path, IReadOnlyList<string>? classNames = null)
+    public static void SaveTimmSafetensors(ViTConfig config, IReadOnlyDictionary<string, TensorData> weights, string path, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
@@ -204,7 +205,7 @@ public sealed partial class ViTCheckpoint
         };
         if (classNames is not null) metadata[ClassesMetadataKey] = ViTOnnxMetadata.SerializeClasses(classNames);
         var tensors = ViTParameterLayout.For(config)
-            .Select(p => (CheckpointNames.VitMlNetToTimm(p.Name) ?? throw new ArgumentException($"'{p.Name}' has no timm name."), weights[p.Name].Data, weights[p.Name].Shape));
+            .Select(p => (ViTParameterLayout.VitMlNetToTimm(p.Name) ?? throw new ArgumentException($"'{p.Name}' has no timm name."), weights[p.Name].Data, weights[p.Name].Shape));
         SafetensorsFile.Write(path, tensors, metadata);
     }
 
@@ -268,10 +269,10 @@ public sealed partial class ViTCheckpoint
         }
     }
 
-    private static ViTConfig InferConfig(string file, CheckpointFamily family, Dictionary<string, (float[] Data, long[] Shape)> t,
+    private static ViTConfig InferConfig(string file, CheckpointFamily family, Dictionary<string, TensorData> t,
         CheckpointImportOptions options, HfConfig hf, HfConfig preprocessor, ViTConfig? stored, List<CheckpointAssumption> assumptions)
     {
-        (float[] Data, long[] Shape) Need(string name, int rank) =>
+        TensorData Need(string name, int rank) =>
             t.TryGetValue(name, out var v) && v.Shape.Length == rank ? v
                 : throw new InvalidDataException($"'{file}' ({family}) lacks '{name}' (timm's name) of rank {rank}: cannot infer the architecture.");
         var patch = Need("patch_embed.proj.weight", 4).Shape;
@@ -370,12 +371,12 @@ public sealed partial class ViTCheckpoint
     }
 
     /// <summary>PyTorch's default Linear initialization (uniform ±1/√fan_in for weight and bias), from a seeded generator.</summary>
-    private static void AddFreshLinear(Dictionary<string, (float[] Data, long[] Shape)> weights, string name, int outputs, int inputs, Random random)
+    private static void AddFreshLinear(Dictionary<string, TensorData> weights, string name, int outputs, int inputs, Random random)
     {
         double bound = 1.0 / Math.Sqrt(inputs);
         float Next() => (float)((random.NextDouble() * 2 - 1) * bound);
-        weights[name + ".weight"] = (Enumerable.Range(0, outputs * inputs).Select(_ => Next()).ToArray(), [outputs, inputs]);
-        weights[name + ".bias"] = (Enumerable.Range(0, outputs).Select(_ => Next()).ToArray(), [outputs]);
+        weights[name + ".weight"] = new(Enumerable.Range(0, outputs * inputs).Select(_ => Next()).ToArray(), [outputs, inputs]);
+        weights[name + ".bias"] = new(Enumerable.Range(0, outputs).Select(_ => Next()).ToArray(), [outputs]);
     }
 
     /// <summary>
@@ -383,7 +384,7 @@ public sealed partial class ViTCheckpoint
     /// [<paramref name="fromH"/>, <paramref name="fromW"/>] to [<paramref name="toH"/>, <paramref name="toW"/>] bicubically
     /// with antialiasing (align_corners false).
     /// </summary>
-    internal static (float[] Data, long[] Shape) ResamplePositionEmbedding((float[] Data, long[] Shape) pos, int prefix, int fromH, int fromW, int toH, int toW)
+    internal static TensorData ResamplePositionEmbedding(TensorData pos, int prefix, int fromH, int fromW, int toH, int toW)
     {
         long dim = pos.Shape[2];
         using var scope = torch.NewDisposeScope();
@@ -392,7 +393,7 @@ public sealed partial class ViTCheckpoint
         var grid = all.narrow(1, prefix, (long)fromH * fromW).reshape(1, fromH, fromW, dim).permute(0, 3, 1, 2);
         var resized = torch.nn.functional.interpolate(grid, [toH, toW], mode: InterpolationMode.Bicubic, align_corners: false, antialias: true);
         var result = torch.cat([prefixPart, resized.permute(0, 2, 3, 1).reshape(1, (long)toH * toW, dim)], 1).contiguous();
-        return (result.data<float>().ToArray(), result.shape);
+        return new(result.data<float>().ToArray(), result.shape);
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"'([^']+)'")]

@@ -5,7 +5,7 @@ namespace VitMlNet.Data;
 /// <summary>The kind of data source a <see cref="DataSpec"/> names.</summary>
 internal enum DataSourceKind
 {
-    /// <summary>Fashion-MNIST from <see cref="FashionMnist.DefaultFolder"/>.</summary>
+    /// <summary>Fashion-MNIST from <see cref="DatasetReaders.FashionMnistFolder"/>.</summary>
     FashionMnist,
 
     /// <summary>CIFAR-10 binary batches: a folder or a single <c>.bin</c> file.</summary>
@@ -28,7 +28,7 @@ internal enum DataSourceKind
 /// <para>Recognised forms (the prefixes are case-insensitive):</para>
 /// <list type="table">
 /// <listheader><term>Spec</term><description>Source</description></listheader>
-/// <item><term><c>fashion-mnist</c>, <c>fashion-mnist:train</c>, <c>fashion-mnist:test</c></term><description>Fashion-MNIST training (default) or test split from <see cref="FashionMnist.DefaultFolder"/>.</description></item>
+/// <item><term><c>fashion-mnist</c>, <c>fashion-mnist:train</c>, <c>fashion-mnist:test</c></term><description>Fashion-MNIST training (default) or test split from <see cref="DatasetReaders.FashionMnistFolder"/>.</description></item>
 /// <item><term><c>cifar10:FOLDER</c>, <c>cifar10:FOLDER:train</c>, <c>cifar10:FOLDER:test</c></term><description>CIFAR-10 binary training batches (default) or test batch; FOLDER may also be one <c>.bin</c> batch file.</description></item>
 /// <item><term><c>idx:IMAGES,LABELS</c></term><description>An IDX images file and labels file (raw or gzip); classes are named by their index.</description></item>
 /// <item><term><c>PATH.csv</c>, <c>PATH.tsv</c></term><description>A list of <c>path,label</c> rows (see <see cref="DatasetReaders.ListImageCsv"/>).</description></item>
@@ -86,8 +86,8 @@ internal sealed class DataSpec
         {
             return rest.ToLowerInvariant() switch
             {
-                "" or ":train" => new DataSpec(text, DataSourceKind.FashionMnist, FashionMnist.DefaultFolder, null, train: true),
-                ":test" => new DataSpec(text, DataSourceKind.FashionMnist, FashionMnist.DefaultFolder, null, train: false),
+                "" or ":train" => new DataSpec(text, DataSourceKind.FashionMnist, DatasetReaders.FashionMnistFolder, null, train: true),
+                ":test" => new DataSpec(text, DataSourceKind.FashionMnist, DatasetReaders.FashionMnistFolder, null, train: false),
                 _ => throw Unrecognised(spec, $"after 'fashion-mnist' expected nothing, ':train' or ':test', not '{rest}'"),
             };
         }
@@ -144,7 +144,7 @@ internal sealed class DataSpec
     /// <exception cref="DatasetException">A file is missing or corrupt.</exception>
     public IImageSource Open(bool skipBadImages = false) => Kind switch
     {
-        DataSourceKind.FashionMnist => FashionMnist.Load(Train, Path),
+        DataSourceKind.FashionMnist => DatasetReaders.ReadFashionMnist(Path, Train),
         DataSourceKind.Cifar10 when File.Exists(Path) => DatasetReaders.ReadCifar10Batch(Path),
         DataSourceKind.Cifar10 => DatasetReaders.ReadCifar10(Path, Train),
         DataSourceKind.Idx => DatasetReaders.ReadIdx(Path, LabelsPath!),

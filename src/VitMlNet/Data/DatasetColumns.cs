@@ -22,6 +22,7 @@ internal sealed class AnySizeImageTypeAttribute : DataViewTypeAttribute
 internal sealed class ImageRow
 {
     [AnySizeImageType]
+    [ColumnName(DatasetColumns.Image)]
     public MLImage Image { get; set; } = null!;
 
     public string Label { get; set; } = string.Empty;
@@ -31,7 +32,7 @@ internal sealed class ImageRow
 internal static class DatasetColumns
 {
     /// <summary>The image column (<see cref="MLImage"/>, accepted by <c>ResizeImages</c> and <c>ExtractPixels</c>): "Image".</summary>
-    public const string Image = "Image";
+    public const string Image = ImagePreprocessing.ImageColumn;
 
     /// <summary>The label column (string, the class name): "Label".</summary>
     public const string Label = "Label";

@@ -144,6 +144,7 @@ public sealed class ImageFileSet : IImageSource
 internal sealed class ImageFileRow
 {
     [AnySizeImageType]
+    [ColumnName(DatasetColumns.Image)]
     public MLImage Image { get; set; } = null!;
 
     public string Label { get; set; } = string.Empty;

@@ -38,8 +38,9 @@ public enum ImageResizing
 /// </remarks>
 public static class ImagePreprocessing
 {
-    /// <summary>The image input column of every zip: an <see cref="MLImage"/> of any size.</summary>
-    public const string ImageColumn = "Image";
+    /// <summary>The image input column of every zip, an <see cref="MLImage"/> of any size: "Image", the scoring contract's
+    /// <see cref="Scoring.ModelInput.ImageColumnName"/>.</summary>
+    public const string ImageColumn = Scoring.ModelInput.ImageColumnName;
 
     /// <summary>The pixel vector column the trainer reads (C×H×W floats, 0–255).</summary>
     public const string PixelsColumn = "Pixels";

@@ -12,7 +12,7 @@ public abstract record SearchStrategy
 
     /// <summary>
     /// Successive halving in the asynchronous style of ASHA (Li et al., arXiv 1810.05934), run one trial at a time: the
-    /// rungs train max, max/η, max/η², ... epochs (see <see cref="SuccessiveHalvingStrategy.Rungs"/>) and new trials start at
+    /// rungs train max, max/η, max/η², ... epochs (rounded, ascending, each at least <paramref name="minEpochs"/>) and new trials start at
     /// the smallest rung of at least <paramref name="minEpochs"/>; whenever a trial is in the top 1/<paramref name="reductionFactor"/> of
     /// its rung it is promoted and resumes from its checkpoint to the next rung's epochs, up to the
     /// base options' <see cref="VisionTransformerOptions.Epochs"/>; the rest are stopped. Many cheap trials, few long ones.
@@ -25,7 +25,7 @@ public abstract record SearchStrategy
 }
 
 /// <summary>Random search (see <see cref="SearchStrategy.Random"/>).</summary>
-public sealed record RandomSearchStrategy : SearchStrategy
+internal sealed record RandomSearchStrategy : SearchStrategy
 {
     internal RandomSearchStrategy()
     {
@@ -33,7 +33,7 @@ public sealed record RandomSearchStrategy : SearchStrategy
 }
 
 /// <summary>Successive halving (see <see cref="SearchStrategy.SuccessiveHalving"/>).</summary>
-public sealed record SuccessiveHalvingStrategy : SearchStrategy
+internal sealed record SuccessiveHalvingStrategy : SearchStrategy
 {
     internal SuccessiveHalvingStrategy(int minEpochs, int reductionFactor)
     {

@@ -1,14 +1,19 @@
+using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using VitMlNet.Data;
 using VitMlNet.Onnx;
+using VitMlNet.Scoring;
 
 namespace VitMlNet.ModelZip;
 
 /// <summary>
-/// A model zip file read back: its embedded ONNX model (architecture, class names, weights) and the ML.NET chain,
-/// checked before either is trusted. Every failure is a <see cref="ModelZipException"/>: bad input, not a crash.
+/// THE zip reader: a model zip file read back, its embedded ONNX model (architecture, class names, weights) and the
+/// ML.NET chain, checked before either is trusted. The <c>vit</c> commands read through <see cref="Load(MLContext, string, out DataViewSchema?)"/>
+/// and <see cref="ReadOnnx(string)"/> (hashes required; every failure a <see cref="ModelZipException"/>: bad input,
+/// not a crash); the library (a zip as the initial model) through <see cref="ReadFromZip(string)"/> (hashes compared
+/// when recorded; failures are <see cref="InvalidDataException"/>s). The writer is <see cref="ScoringChain"/>.
 /// </summary>
 internal static class ModelZipFile
 {
@@ -114,13 +119,85 @@ internal static class ModelZipFile
         try
         {
             // The commands read zips saved by VitMlNet's trainer, which records the graph's SHA-256 in the graph and the chain.
-            var bytes = ViTOnnxReader.FindModelBytesInZip(file, path, requireHashes: true)
-                ?? throw new InvalidDataException($"'{path}' is not a VitMlNet image model zip: it holds no ONNX graph written by VitMlNet (none with '{ViTOnnxMetadata.ConfigKey}' metadata).");
+            var bytes = FindModelBytesInZip(file, path, requireHashes: true)
+                ?? throw new InvalidDataException($"'{path}' is not a VitMlNet image model zip: it holds no ONNX graph written by VitMlNet (none with '{ModelZipKeys.Config}' metadata).");
             return ViTOnnxReader.ReadHashed(bytes);
         }
         catch (InvalidDataException e)
         {
             throw new ModelZipException(e.Message.StartsWith($"'{path}'", StringComparison.Ordinal) ? e.Message : $"'{path}' is not a VitMlNet image model zip: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Finds the bytes of a VitMlNet ONNX model inside an ML.NET model zip (as saved by <c>MLContext.Model.Save</c>
+    /// with an OnnxTransformer in the chain), by the one rule every VitMlNet reader follows: the zip's entries are
+    /// checked from its central directory before anything is inflated (names, count, declared sizes), every entry's
+    /// CRC is checked, and the graph is the single <c>OnnxModel</c> entry of the chain, the one ML.NET scores. The
+    /// graph's SHA-256 must equal the ones recorded at save, in its metadata and in its chain (a zip saved by this
+    /// version's trainer records both; zips saved before, and pipelines built around a VitMlNet graph with
+    /// <c>ApplyOnnxModel</c>, may lack them: only the <c>vit</c> commands require them).
+    /// </summary>
+    /// <param name="zip">A readable stream over the zip.</param>
+    /// <returns>The serialized ONNX model, or null when the zip holds no graph or one not written by VitMlNet.</returns>
+    /// <exception cref="InvalidDataException">The stream is not a model zip, is corrupt, or its graph was altered or replaced.</exception>
+    public static byte[]? FindModelBytesInZip(Stream zip)
+    {
+        ArgumentNullException.ThrowIfNull(zip);
+        return FindModelBytesInZip(zip, zip is FileStream file ? file.Name : "the zip");
+    }
+
+    internal static byte[]? FindModelBytesInZip(Stream zip, string name, bool requireHashes = false)
+    {
+        long start = zip.CanSeek ? zip.Position : 0;
+        bool hasGraph;
+        using (var archive = ModelZipLayout.Open(zip, name)) hasGraph = ModelZipLayout.Check(archive, name).Graph is not null;
+        if (zip.CanSeek) zip.Position = start;
+        if (!hasGraph) return null;
+        IO.ZipIntegrity.Verify(zip, name);
+        var (model, chainHash) = ModelZipLayout.ReadGraph(zip, name);
+        if (!TryParse(model, out var proto) || !ViTOnnxReader.IsViTOnnxModel(proto!)) return null;
+        ModelZipLayout.CheckHash(model, chainHash, name, requireHashes);
+        return model;
+    }
+
+    /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The stream is not a model zip, no entry holds a VitMlNet ONNX model, or its graph was altered.</exception>
+    public static ViTOnnxModel ReadFromZip(Stream zip)
+    {
+        ArgumentNullException.ThrowIfNull(zip);
+        return ReadFromZip(zip, zip is FileStream file ? file.Name : "the zip");
+    }
+
+    private static ViTOnnxModel ReadFromZip(Stream zip, string name)
+    {
+        var bytes = FindModelBytesInZip(zip, name) ?? throw new InvalidDataException(
+            $"'{name}' holds no ONNX graph written by VitMlNet (none with '{ModelZipKeys.Config}' metadata).");
+        return ViTOnnxReader.ReadHashed(bytes);
+    }
+
+    /// <summary>Reads the VitMlNet ONNX model embedded in an ML.NET model zip file.</summary>
+    /// <returns>The configuration, class names and weights.</returns>
+    /// <exception cref="InvalidDataException">The file is not a model zip, no entry holds a VitMlNet ONNX model, or its graph was altered.</exception>
+    public static ViTOnnxModel ReadFromZip(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = IO.SafeFile.OpenRead(path, "model zip");
+        return ReadFromZip(file, path);
+    }
+
+    private static bool TryParse(byte[] bytes, out global::Onnx.ModelProto? model)
+    {
+        try
+        {
+            model = global::Onnx.ModelProto.Parser.ParseFrom(bytes);
+            return true;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            model = null;
+            return false;
         }
     }
 

@@ -19,7 +19,7 @@ internal static class ScoringChain
     /// The trained transformer's scoring half: the ONNX graph of <paramref name="weights"/> (written with the options'
     /// columns, precision and test-time views), the multiclass head, and a drop of the graph's logits column.
     /// </summary>
-    public static TransformerChain<ITransformer> Build(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights,
+    public static TransformerChain<ITransformer> Build(ViTConfig config, IReadOnlyDictionary<string, TensorData> weights,
         IReadOnlyList<string> classNames, VisionTransformerOptions o, IDataView trainingData)
     {
         var ml = IO.PrivateTemp.Use(new MLContext(o.Seed));

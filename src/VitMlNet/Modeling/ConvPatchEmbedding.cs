@@ -9,7 +9,7 @@ namespace VitMlNet.Modeling;
 /// (timm's <c>PatchEmbed</c>, torchvision's <c>conv_proj</c>, Hugging Face's <c>patch_embeddings.projection</c>), then the
 /// grid flattened row-major into tokens. Input [N, C, H, W]; output [N, (H/p)(W/p), dim].
 /// </summary>
-internal sealed class ConvPatchEmbedding : Module<Tensor, Tensor>
+internal sealed class ConvPatchEmbedding : Module<Tensor, Tensor>, IStem
 {
     private readonly Conv2d proj;
 
@@ -21,8 +21,15 @@ internal sealed class ConvPatchEmbedding : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The convolution (registered by the model as <c>patch_embed</c>).</summary>
-    internal Conv2d Projection => proj;
+    /// <summary>The convolution, registered by the model as <c>patch_embed</c> (timm's <c>patch_embed.proj</c>).</summary>
+    public (string Name, Module Module) Registration => ("patch_embed", proj);
+
+    /// <summary>The parameters for <paramref name="config"/>: the p×p convolution's weight and bias.</summary>
+    public static IEnumerable<(string Name, long[] Shape)> ParameterLayout(ViTConfig config) =>
+    [
+        ("patch_embed.weight", [config.Dim, config.Channels, config.PatchSize, config.PatchSize]),
+        ("patch_embed.bias", [config.Dim]),
+    ];
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => proj.forward(images).flatten(2).transpose(1, 2);

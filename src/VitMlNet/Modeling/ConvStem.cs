@@ -18,7 +18,7 @@ namespace VitMlNet.Modeling;
 /// convolution and <c>stem.convs.{3i+1}.*</c> for its BatchNorm, whose running statistics are part of the model's
 /// state (see <see cref="ConvName"/> and <see cref="NormName"/>).
 /// </remarks>
-internal sealed class ConvStem : Module<Tensor, Tensor>
+internal sealed class ConvStem : Module<Tensor, Tensor>, IStem
 {
     private readonly Sequential convs;
     private readonly LayerNorm norm;
@@ -42,6 +42,49 @@ internal sealed class ConvStem : Module<Tensor, Tensor>
         for (int i = 0; i < layout.Count; i++)
             if (HasBlur(config, i)) blurBefore.Add(ModuleIndex(config, i));
         RegisterComponents();
+    }
+
+    /// <summary>The stem itself, registered by the model as <c>stem</c>.</summary>
+    public (string Name, Module Module) Registration => ("stem", this);
+
+    /// <summary>
+    /// The parameters for <paramref name="config"/>: each convolution's weight, then its BatchNorm's weight, bias and
+    /// running statistics with <see cref="ViTConfig.StemBatchNorm"/> (else its bias), then the LayerNorm over each token.
+    /// </summary>
+    public static IEnumerable<(string Name, long[] Shape)> ParameterLayout(ViTConfig config)
+    {
+        var list = new List<(string, long[])>();
+        var convs = Layout(config);
+        for (int i = 0; i < convs.Count; i++)
+        {
+            var (inChannels, outChannels, kernel, _) = convs[i];
+            string conv = ConvName(config, i);
+            list.Add(($"{conv}.weight", [outChannels, inChannels, kernel, kernel]));
+            if (HasBatchNorm(config, i))
+            {
+                string norm = NormName(config, i);
+                list.Add(($"{norm}.weight", [outChannels]));
+                list.Add(($"{norm}.bias", [outChannels]));
+                list.Add(($"{norm}.running_mean", [outChannels]));
+                list.Add(($"{norm}.running_var", [outChannels]));
+            }
+            else list.Add(($"{conv}.bias", [outChannels]));
+        }
+        list.Add(("stem.norm.weight", [config.Dim]));
+        list.Add(("stem.norm.bias", [config.Dim]));
+        return list;
+    }
+
+    /// <summary>What the stem requires of <paramref name="config"/> and finds wrong: a power-of-two patch size, positive
+    /// <see cref="ViTConfig.StemChannels"/>, <see cref="ViTConfig.StemConvsPerStage"/> in range.</summary>
+    public static IEnumerable<string> ConfigErrors(ViTConfig config)
+    {
+        int patch = config.PatchSize;
+        if (patch > 0 && (patch & (patch - 1)) != 0)
+            yield return $"a convolutional stem needs a power-of-two PatchSize (actual {patch})";
+        if (config.StemChannels <= 0) yield return $"StemChannels must be positive (actual {config.StemChannels})";
+        if (config.StemConvsPerStage is < 1 or > ViTConfig.MaxStemConvsPerStage)
+            yield return $"StemConvsPerStage must be in [1, {ViTConfig.MaxStemConvsPerStage}] (actual {config.StemConvsPerStage})";
     }
 
     /// <summary>

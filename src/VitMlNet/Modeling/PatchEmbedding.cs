@@ -8,7 +8,7 @@ namespace VitMlNet.Modeling;
 /// Cuts an image batch [N, C, H, W] into non-overlapping patches, flattens each in (p1 p2 c) order and embeds it:
 /// LayerNorm → Linear → LayerNorm, as in the reference (lucidrains' vit-pytorch). Output: [N, patches, dim].
 /// </summary>
-internal sealed class PatchEmbedding : Module<Tensor, Tensor>
+internal sealed class PatchEmbedding : Module<Tensor, Tensor>, IStem
 {
     private readonly int patch;
     private readonly Sequential embed;
@@ -21,8 +21,19 @@ internal sealed class PatchEmbedding : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The LayerNorm → Linear → LayerNorm stack (the reference's <c>embed.0/1/2</c>).</summary>
-    internal Sequential Sequential => embed;
+    /// <summary>The LayerNorm → Linear → LayerNorm stack, registered by the model as <c>embed</c> (the reference's <c>embed.0/1/2</c>).</summary>
+    public (string Name, Module Module) Registration => ("embed", embed);
+
+    /// <summary>The parameters for <paramref name="config"/>: the LayerNorm over a flat patch, the Linear, the LayerNorm over a token.</summary>
+    public static IEnumerable<(string Name, long[] Shape)> ParameterLayout(ViTConfig config) =>
+    [
+        ("embed.0.weight", [config.PatchDim]),
+        ("embed.0.bias", [config.PatchDim]),
+        ("embed.1.weight", [config.Dim, config.PatchDim]),
+        ("embed.1.bias", [config.Dim]),
+        ("embed.2.weight", [config.Dim]),
+        ("embed.2.bias", [config.Dim]),
+    ];
 
     /// <summary>Rearranges [N, C, H, W] into [N, (H/p)(W/p), p·p·C] without embedding.</summary>
     public static Tensor Patchify(Tensor images, int patch)

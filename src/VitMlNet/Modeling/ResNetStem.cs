@@ -21,7 +21,7 @@ namespace VitMlNet.Modeling;
 /// H/p × W/p cells. Parameter names: <c>stem.backbone.conv1.*</c>, <c>stem.backbone.layer{s}.{b}.conv1/conv2/downsample.*</c>
 /// (torchvision's, see <see cref="Layout"/>) and <c>stem.proj.*</c>.
 /// </remarks>
-internal sealed class ResNetStem : Module<Tensor, Tensor>
+internal sealed class ResNetStem : Module<Tensor, Tensor>, IStem
 {
     private readonly BackboneModule backboneRoot;
     private readonly Conv2d proj;
@@ -42,6 +42,35 @@ internal sealed class ResNetStem : Module<Tensor, Tensor>
         proj = Conv2d(StageWidth(stages), config.Dim, 1, bias: true);
         register_module("backbone", root);
         register_module("proj", proj);
+    }
+
+    /// <summary>The stem itself, registered by the model as <c>stem</c>.</summary>
+    public (string Name, Module Module) Registration => ("stem", this);
+
+    /// <summary>The parameters for <paramref name="config"/>: every backbone convolution's weight and bias (in <see cref="Layout"/>'s
+    /// order), then the 1×1 projection's.</summary>
+    public static IEnumerable<(string Name, long[] Shape)> ParameterLayout(ViTConfig config)
+    {
+        var list = new List<(string, long[])>();
+        foreach (var (name, inChannels, outChannels, kernel, _) in Layout(config))
+        {
+            list.Add(($"{name}.weight", [outChannels, inChannels, kernel, kernel]));
+            list.Add(($"{name}.bias", [outChannels]));
+        }
+        list.Add(("stem.proj.weight", [config.Dim, FeatureChannels(config), 1, 1]));
+        list.Add(("stem.proj.bias", [config.Dim]));
+        return list;
+    }
+
+    /// <summary>What the stem requires of <paramref name="config"/> and finds wrong: patch 4, 8, 16 or 32, three channels,
+    /// <see cref="ViTConfig.StemSkipLastBlocks"/> within the last stage's blocks.</summary>
+    public static IEnumerable<string> ConfigErrors(ViTConfig config)
+    {
+        int patch = config.PatchSize;
+        if (patch is not (4 or 8 or 16 or 32)) yield return $"a ResNet18 stem needs PatchSize 4, 8, 16 or 32 (actual {patch})";
+        if (config.Channels != 3) yield return $"a ResNet18 stem needs Channels 3 (actual {config.Channels})";
+        else if (patch is 4 or 8 or 16 or 32 && (config.StemSkipLastBlocks < 0 || config.StemSkipLastBlocks >= BlocksPerStage[Stages(config) - 1]))
+            yield return $"StemSkipLastBlocks must be in [0, {BlocksPerStage[Stages(config) - 1] - 1}] for patch {patch} (actual {config.StemSkipLastBlocks})";
     }
 
     /// <summary>Number of ResNet stages for the configuration's patch size (4 → 1, 8 → 2, 16 → 3, 32 → 4).</summary>

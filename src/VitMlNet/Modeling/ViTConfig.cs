@@ -315,20 +315,7 @@ public sealed partial record ViTConfig
         if (PatchSize <= 0) e.Add($"PatchSize must be positive (actual {PatchSize})");
         else if (ImageHeight % PatchSize != 0 || ImageWidth % PatchSize != 0)
             e.Add($"PatchSize ({PatchSize}) must divide the image size ({ImageHeight}x{ImageWidth})");
-        if (Stem == ViTStem.Conv)
-        {
-            if (PatchSize > 0 && (PatchSize & (PatchSize - 1)) != 0)
-                e.Add($"a convolutional stem needs a power-of-two PatchSize (actual {PatchSize})");
-            if (StemChannels <= 0) e.Add($"StemChannels must be positive (actual {StemChannels})");
-            if (StemConvsPerStage is < 1 or > MaxStemConvsPerStage) e.Add($"StemConvsPerStage must be in [1, {MaxStemConvsPerStage}] (actual {StemConvsPerStage})");
-        }
-        if (Stem == ViTStem.ResNet18)
-        {
-            if (PatchSize is not (4 or 8 or 16 or 32)) e.Add($"a ResNet18 stem needs PatchSize 4, 8, 16 or 32 (actual {PatchSize})");
-            if (Channels != 3) e.Add($"a ResNet18 stem needs Channels 3 (actual {Channels})");
-            else if (PatchSize is 4 or 8 or 16 or 32 && (StemSkipLastBlocks < 0 || StemSkipLastBlocks >= ResNetStem.BlocksPerStage[ResNetStem.Stages(this) - 1]))
-                e.Add($"StemSkipLastBlocks must be in [0, {ResNetStem.BlocksPerStage[ResNetStem.Stages(this) - 1] - 1}] for patch {PatchSize} (actual {StemSkipLastBlocks})");
-        }
+        e.AddRange(IStem.Errors(this));
         if (Dim <= 0) e.Add($"Dim must be positive (actual {Dim})");
         if (Depth <= 0) e.Add($"Depth must be positive (actual {Depth})");
         if (Heads <= 0) e.Add($"Heads must be positive (actual {Heads})");

@@ -19,10 +19,7 @@ namespace VitMlNet.Modeling;
 /// </remarks>
 internal sealed class VisionTransformer : Module<Tensor, Tensor>
 {
-    private readonly PatchEmbedding? embed;
-    private readonly ConvStem? stem;
-    private readonly ConvPatchEmbedding? patchEmbed;
-    private readonly ResNetStem? hybrid;
+    private readonly IStem stem;
     private readonly LayerNorm? norm;
     private readonly Parameter cls;
     private readonly Parameter pos;
@@ -39,10 +36,7 @@ internal sealed class VisionTransformer : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        if (config.Stem == ViTStem.Conv) stem = new ConvStem(config);
-        else if (config.Stem == ViTStem.PatchConv) patchEmbed = new ConvPatchEmbedding(config);
-        else if (config.Stem == ViTStem.ResNet18) hybrid = new ResNetStem(config);
-        else embed = new PatchEmbedding(config);
+        stem = IStem.Create(config);
         cls = Parameter(randn(1, 1, config.Dim).mul_(config.TokenInitStd));
         pos = Parameter(randn(1, config.NumPatches + config.NumPrefixTokens, config.Dim).mul_(config.TokenInitStd));
         drop = new FastDropout(config.EmbeddingDropout);
@@ -57,12 +51,9 @@ internal sealed class VisionTransformer : Module<Tensor, Tensor>
             dist = Parameter(randn(1, 1, config.Dim).mul_(config.TokenInitStd));
             head_dist = Linear(config.Dim, config.NumClasses);
         }
-        // Registered by hand, in the reference's order and names; the patch embedding contributes its
-        // LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2. A convolutional stem registers as "stem".
-        if (embed is not null) register_module("embed", embed.Sequential);
-        if (stem is not null) register_module("stem", stem);
-        if (hybrid is not null) register_module("stem", hybrid);
-        if (patchEmbed is not null) register_module("patch_embed", patchEmbed.Projection);
+        // Registered by hand, in the reference's order and names; the stem first, under its own name (the patch
+        // embedding contributes its LayerNorm → Linear → LayerNorm stack directly as embed.0/1/2).
+        register_module(stem.Registration.Name, stem.Registration.Module);
         register_parameter("cls", cls);
         if (dist is not null) register_parameter("dist", dist);
         register_parameter("pos", pos);
@@ -119,11 +110,13 @@ internal sealed class VisionTransformer : Module<Tensor, Tensor>
     internal Tensor StemFeatures(Tensor images)
     {
         CheckInput(images);
-        return (hybrid ?? throw new InvalidOperationException("The model has no ResNet18 stem.")).Features(images);
+        return ResNet18Stem.Features(images);
     }
 
     /// <summary><see cref="ForwardWithDistillation"/> from the feature maps of <see cref="StemFeatures"/>.</summary>
-    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features) => Heads(EncodeTokens((hybrid ?? throw new InvalidOperationException("The model has no ResNet18 stem.")).Project(features)));
+    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features) => Heads(EncodeTokens(ResNet18Stem.Project(features)));
+
+    private ResNetStem ResNet18Stem => stem as ResNetStem ?? throw new InvalidOperationException("The model has no ResNet18 stem.");
 
     /// <summary>Class logits; with a distillation token, the mean of both heads (DeiT inference).</summary>
     public override Tensor forward(Tensor images)
@@ -210,8 +203,7 @@ internal sealed class VisionTransformer : Module<Tensor, Tensor>
     private Tensor Patches(Tensor images)
     {
         CheckInput(images);
-        return stem is not null ? stem.forward(images) : patchEmbed is not null ? patchEmbed.forward(images)
-            : hybrid is not null ? hybrid.forward(images) : embed!.forward(images);
+        return stem.forward(images);
     }
 
     private void CheckInput(Tensor images)
@@ -243,10 +235,7 @@ internal sealed class VisionTransformer : Module<Tensor, Tensor>
     {
         if (disposing)
         {
-            embed?.Dispose();
-            stem?.Dispose();
-            patchEmbed?.Dispose();
-            hybrid?.Dispose();
+            stem.Dispose();
             norm?.Dispose();
             cls.Dispose();
             pos.Dispose();

@@ -2,24 +2,16 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using VitMlNet.Modeling;
+using VitMlNet.Scoring;
 
 namespace VitMlNet.Onnx;
 
-/// <summary>Keys of the <c>metadata_props</c> that <see cref="ViTOnnxWriter"/> stores in the ONNX model.</summary>
+/// <summary>
+/// The values of the <c>metadata_props</c> that <see cref="ViTOnnxWriter"/> stores in the ONNX model (their keys are
+/// <see cref="ModelZipKeys"/>, shared with the scoring package) and the weight layout's naming rules.
+/// </summary>
 internal static class ViTOnnxMetadata
 {
-    /// <summary>The <see cref="ViTConfig"/> as JSON.</summary>
-    public const string ConfigKey = "vitmlnet.config";
-
-    /// <summary>The class names as a JSON array of strings, in class-index order.</summary>
-    public const string ClassesKey = "vitmlnet.classes";
-
-    /// <summary>The <see cref="ViTOnnxExportOptions"/> the graph was written with, as JSON.</summary>
-    public const string ExportKey = "vitmlnet.export";
-
-    /// <summary>Version of the weight layout in the graph (see <see cref="FormatVersion"/>).</summary>
-    public const string FormatKey = "vitmlnet.format";
-
     /// <summary>
     /// The current weight layout: initializers are named like the state dict; Linear weights are stored transposed
     /// ([in, out]) under the state-dict name plus <see cref="TransposedSuffix"/>; each <c>to_qkv.weight</c> is stored as
@@ -41,13 +33,6 @@ internal static class ViTOnnxMetadata
 
     /// <summary>Suffix of the per-output-column float scales of a quantized weight.</summary>
     public const string ScaleSuffix = ".scale";
-
-    /// <summary>
-    /// The model's SHA-256 (lower-case hex): over the serialized ONNX model without this entry, i.e. the graph, the opset
-    /// and every other metadata entry (configuration, classes). It is the last metadata entry, written by
-    /// <see cref="Seal"/>; every reader compares it. A model zip also records it outside the graph, in its ML.NET chain.
-    /// </summary>
-    public const string HashKey = Scoring.ModelZipLayout.HashKey;
 
     /// <summary>The producer name written into the model.</summary>
     public const string ProducerName = "VitMlNet";
@@ -73,7 +58,7 @@ internal static class ViTOnnxMetadata
         },
     };
 
-    /// <summary>Records the model's SHA-256 under <see cref="HashKey"/> (replacing an earlier record); call it last, after every other change.</summary>
+    /// <summary>Records the model's SHA-256 under <see cref="ModelZipKeys.Hash"/> (replacing an earlier record); call it last, after every other change.</summary>
     /// <param name="model">The model to seal.</param>
     /// <returns>The hash (lower-case hex).</returns>
     public static string Seal(global::Onnx.ModelProto model)
@@ -81,12 +66,12 @@ internal static class ViTOnnxMetadata
         ArgumentNullException.ThrowIfNull(model);
         for (int i = model.MetadataProps.Count - 1; i >= 0; i--)
         {
-            if (model.MetadataProps[i].Key == HashKey) model.MetadataProps.RemoveAt(i);
+            if (model.MetadataProps[i].Key == ModelZipKeys.Hash) model.MetadataProps.RemoveAt(i);
         }
         using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         using (var sink = new HashingStream(hash)) Google.Protobuf.MessageExtensions.WriteTo(model, sink);
         string hex = Convert.ToHexStringLower(hash.GetHashAndReset());
-        model.MetadataProps.Add(new global::Onnx.StringStringEntryProto { Key = HashKey, Value = hex });
+        model.MetadataProps.Add(new global::Onnx.StringStringEntryProto { Key = ModelZipKeys.Hash, Value = hex });
         return hex;
     }
 
@@ -118,10 +103,10 @@ internal static class ViTOnnxMetadata
         public override void Write(ReadOnlySpan<byte> buffer) => hash.AppendData(buffer);
     }
 
-    /// <summary>Serializes a configuration to the JSON stored under <see cref="ConfigKey"/>.</summary>
+    /// <summary>Serializes a configuration to the JSON stored under <see cref="ModelZipKeys.Config"/>.</summary>
     public static string SerializeConfig(ViTConfig config) => JsonSerializer.Serialize(config, Json);
 
-    /// <summary>Parses the JSON stored under <see cref="ConfigKey"/>.</summary>
+    /// <summary>Parses the JSON stored under <see cref="ModelZipKeys.Config"/>.</summary>
     /// <exception cref="InvalidDataException">The JSON is not a configuration.</exception>
     public static ViTConfig DeserializeConfig(string json) =>
         Parse<ViTConfig>(json, "The stored ViT configuration is null.", "The stored ViT configuration is not valid JSON");

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
 using VitMlNet.Modeling;
+using VitMlNet.Scoring;
 
 namespace VitMlNet.Onnx;
 
@@ -13,7 +14,7 @@ namespace VitMlNet.Onnx;
 internal sealed record ViTOnnxModel(
     ViTConfig Config,
     IReadOnlyList<string> ClassNames,
-    IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Weights,
+    IReadOnlyDictionary<string, TensorData> Weights,
     ViTOnnxExportOptions? ExportOptions)
 {
     /// <summary>Builds a TorchSharp model with these weights (in training mode; call <c>eval()</c> before scoring).</summary>
@@ -22,11 +23,10 @@ internal sealed record ViTOnnxModel(
 }
 
 /// <summary>
-/// Reads a Vision Transformer back from an ONNX model written by <see cref="ViTOnnxWriter"/>, on its own or embedded
-/// in an ML.NET model zip (where ML.NET's OnnxTransformer stores the model bytes), so training can continue from it
-/// (the zip half, <see cref="ReadFromZip(string)"/>, is in ModelZip/).
+/// Reads a Vision Transformer back from an ONNX model written by <see cref="ViTOnnxWriter"/>, so training can continue
+/// from it. The model embedded in an ML.NET model zip is found by the zip reader, <see cref="ModelZip.ModelZipFile"/>.
 /// </summary>
-internal static partial class ViTOnnxReader
+internal static class ViTOnnxReader
 {
     /// <summary>Reads a model from a stream holding a serialized ONNX ModelProto.</summary>
     /// <returns>The configuration, class names and weights.</returns>
@@ -87,14 +87,14 @@ internal static partial class ViTOnnxReader
     {
         ArgumentNullException.ThrowIfNull(model);
         var meta = model.MetadataProps.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
-        if (!meta.TryGetValue(ViTOnnxMetadata.ConfigKey, out var configJson))
-            throw new InvalidDataException($"The ONNX model has no '{ViTOnnxMetadata.ConfigKey}' metadata: it was not written by VitMlNet.");
-        if (meta.TryGetValue(ViTOnnxMetadata.FormatKey, out var format) && format != ViTOnnxMetadata.FormatVersion)
+        if (!meta.TryGetValue(ModelZipKeys.Config, out var configJson))
+            throw new InvalidDataException($"The ONNX model has no '{ModelZipKeys.Config}' metadata: it was not written by VitMlNet.");
+        if (meta.TryGetValue(ModelZipKeys.Format, out var format) && format != ViTOnnxMetadata.FormatVersion)
             throw new InvalidDataException($"The ONNX model uses VitMlNet weight format '{format}'; this version reads format '{ViTOnnxMetadata.FormatVersion}'.");
         var config = ViTOnnxMetadata.DeserializeConfig(configJson);
         var configErrors = config.GetErrors();
         if (configErrors.Count > 0) throw new InvalidDataException($"The stored ViT configuration is invalid: {string.Join("; ", configErrors)}.");
-        var classes = meta.TryGetValue(ViTOnnxMetadata.ClassesKey, out var classesJson)
+        var classes = meta.TryGetValue(ModelZipKeys.Classes, out var classesJson)
             ? ViTOnnxMetadata.DeserializeClasses(classesJson)
             : Enumerable.Range(0, config.NumClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         if (classes.Length != config.NumClasses)
@@ -107,7 +107,7 @@ internal static partial class ViTOnnxReader
         {
             if (!initializers.TryAdd(t.Name, t)) throw new InvalidDataException($"The ONNX graph has two initializers named '{t.Name}'.");
         }
-        var weights = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var weights = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         var missing = new List<string>();
         // A stored weight is a float initializer, or (int8 export) an int8 initializer with per-column scales.
         bool Has(string stored) => initializers.ContainsKey(stored)
@@ -124,7 +124,7 @@ internal static partial class ViTOnnxReader
         {
             if (initializers.TryGetValue(name, out var plain))
             {
-                weights[name] = (ReadFloats(plain, shape), shape);
+                weights[name] = new(ReadFloats(plain, shape), shape);
             }
             else if (name.EndsWith(".to_qkv.weight", StringComparison.Ordinal) && ViTOnnxMetadata.QkvSuffixes.All(suffix => Has(name + suffix)))
             {
@@ -132,17 +132,17 @@ internal static partial class ViTOnnxReader
                 long[] headShape = [config.Heads, config.Dim, config.DimHead];
                 for (int part = 0; part < 3; part++)
                     ViTOnnxWriter.FromHeads(Get(name + ViTOnnxMetadata.QkvSuffixes[part], headShape), config, part, data);
-                weights[name] = (data, shape);
+                weights[name] = new(data, shape);
             }
             else if (name.EndsWith(".to_qkv.bias", StringComparison.Ordinal) && ViTOnnxMetadata.QkvBiasSuffixes.All(suffix => initializers.ContainsKey(name + suffix)))
             {
                 long[] partShape = [config.Heads, 1, config.DimHead];
-                weights[name] = (ViTOnnxMetadata.QkvBiasSuffixes.SelectMany(suffix => ReadFloats(initializers[name + suffix], partShape)).ToArray(), shape);
+                weights[name] = new(ViTOnnxMetadata.QkvBiasSuffixes.SelectMany(suffix => ReadFloats(initializers[name + suffix], partShape)).ToArray(), shape);
             }
             else if (shape.Length == 2 && Has(name + ViTOnnxMetadata.TransposedSuffix))
             {
                 var data = Get(name + ViTOnnxMetadata.TransposedSuffix, [shape[1], shape[0]]);
-                weights[name] = (ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
+                weights[name] = new(ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
             }
             else
             {
@@ -157,7 +157,7 @@ internal static partial class ViTOnnxReader
                 throw new InvalidDataException($"Weight '{name}' holds a non-finite value ({data[bad]} at index {bad}): the model is broken (a diverged training?).");
         }
         CheckGraphShapes(model.Graph, config);
-        return new ViTOnnxModel(config, classes, weights, ViTOnnxMetadata.DeserializeExport(meta.GetValueOrDefault(ViTOnnxMetadata.ExportKey)));
+        return new ViTOnnxModel(config, classes, weights, ViTOnnxMetadata.DeserializeExport(meta.GetValueOrDefault(ModelZipKeys.Export)));
     }
 
     /// <summary>
@@ -226,7 +226,7 @@ internal static partial class ViTOnnxReader
     public static bool IsViTOnnxModel(ModelProto model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return model.MetadataProps.Any(m => m.Key == ViTOnnxMetadata.ConfigKey);
+        return model.MetadataProps.Any(m => m.Key == ModelZipKeys.Config);
     }
 
     private static ModelProto Parse(Func<ModelProto> parse)

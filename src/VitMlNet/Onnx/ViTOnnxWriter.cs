@@ -2,6 +2,7 @@ using System.Reflection;
 using Google.Protobuf;
 using Onnx;
 using VitMlNet.Modeling;
+using VitMlNet.Scoring;
 using static VitMlNet.Onnx.OnnxGraphBuilder;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -47,8 +48,8 @@ namespace VitMlNet.Onnx;
 /// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>).
 /// </para>
 /// <para>
-/// The model's <c>metadata_props</c> hold the configuration (<see cref="ViTOnnxMetadata.ConfigKey"/>), the class
-/// names (<see cref="ViTOnnxMetadata.ClassesKey"/>) and the export options, so <see cref="ViTOnnxReader"/> can
+/// The model's <c>metadata_props</c> hold the configuration (<see cref="ModelZipKeys.Config"/>), the class
+/// names (<see cref="ModelZipKeys.Classes"/>) and the export options, so <see cref="ViTOnnxReader"/> can
 /// recover the exact weights for further training.
 /// </para>
 /// </remarks>
@@ -83,7 +84,7 @@ internal static class ViTOnnxWriter
     /// </exception>
     public static ModelProto Build(
         ViTConfig config,
-        IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights,
+        IReadOnlyDictionary<string, TensorData> weights,
         IReadOnlyList<string>? classNames = null,
         ViTOnnxExportOptions? options = null)
     {
@@ -112,10 +113,10 @@ internal static class ViTOnnxWriter
             Graph = graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
-        AddMetadata(model, ViTOnnxMetadata.FormatKey, ViTOnnxMetadata.FormatVersion);
-        AddMetadata(model, ViTOnnxMetadata.ConfigKey, ViTOnnxMetadata.SerializeConfig(config));
-        AddMetadata(model, ViTOnnxMetadata.ClassesKey, ViTOnnxMetadata.SerializeClasses(classNames));
-        AddMetadata(model, ViTOnnxMetadata.ExportKey, ViTOnnxMetadata.SerializeExport(options));
+        AddMetadata(model, ModelZipKeys.Format, ViTOnnxMetadata.FormatVersion);
+        AddMetadata(model, ModelZipKeys.Config, ViTOnnxMetadata.SerializeConfig(config));
+        AddMetadata(model, ModelZipKeys.Classes, ViTOnnxMetadata.SerializeClasses(classNames));
+        AddMetadata(model, ModelZipKeys.Export, ViTOnnxMetadata.SerializeExport(options));
         ViTOnnxMetadata.Seal(model);
         return model;
     }
@@ -152,7 +153,7 @@ internal static class ViTOnnxWriter
     /// in <see cref="Modeling"/> and writes the same function (the parity tests check each architecture option).
     /// </summary>
     private static GraphProto BuildGraph(
-        ViTConfig c, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
+        ViTConfig c, IReadOnlyDictionary<string, TensorData> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
     {
         var e = new Emitters.OnnxEmitContext(new OnnxGraphBuilder(), c, weights, o);
         e.G.Graph.Name = "vision_transformer";

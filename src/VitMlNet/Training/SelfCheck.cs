@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
@@ -47,7 +48,7 @@ internal static class SelfCheckRules
 /// </summary>
 internal static class SelfCheck
 {
-    /// <summary>Runs the check. Throws <see cref="VisionTransformerSelfCheckException"/> when a float32 zip disagrees with the engine.</summary>
+    /// <summary>Runs the check. Throws <see cref="SelfCheckFailedException"/> when a float32 zip disagrees with the engine.</summary>
     public static VisionTransformerSelfCheck Run(ITransformer scoring, VisionTransformer model, ImageCache train, VisionTransformerOptions o,
         IReadOnlyList<EpochSummary> history)
     {
@@ -77,7 +78,7 @@ internal static class SelfCheck
         var check = new VisionTransformerSelfCheck(n, trainingAccuracy, engineAccuracy, zipAccuracy, agreement, chance, warning);
         // A quantized graph may flip near-ties; only a float32 graph must agree with the engine.
         if (o.ScoringPrecision == ViTOnnxWeightPrecision.Float32 && 1 - agreement > VisionTransformerSelfCheck.MaxDisagreement + 1e-12)
-            throw new VisionTransformerSelfCheckException(check);
+            throw new SelfCheckFailedException(check);
         return check;
     }
 
@@ -154,4 +155,27 @@ internal static class SelfCheck
     {
         public float[] Pixels { get; set; } = [];
     }
+}
+
+/// <summary>
+/// The saved scoring chain and the training engine disagree on more than <see cref="VisionTransformerSelfCheck.MaxDisagreement"/>
+/// of the self-check's images: the zip would not score what was trained (an export bug), so no model is returned. Users see
+/// an <see cref="InvalidOperationException"/>; the CLI exits 1.
+/// </summary>
+internal sealed class SelfCheckFailedException : InvalidOperationException
+{
+    /// <summary>Creates the exception for a failed check.</summary>
+    /// <param name="check">The check's figures.</param>
+    public SelfCheckFailedException(VisionTransformerSelfCheck check)
+        : base(string.Format(CultureInfo.InvariantCulture,
+            "Self-check failed: the saved scoring chain and the training engine predict different classes for {0} of {1} training images " +
+            "(expected at most {2:0.#}%, actual {3:0.0#}%; zip accuracy {4:F4}, engine accuracy {5:F4}): the ONNX graph does not compute what was trained, so no model was returned.",
+            (int)Math.Round((1 - check.Agreement) * check.Images), check.Images, VisionTransformerSelfCheck.MaxDisagreement * 100,
+            (1 - check.Agreement) * 100, check.ZipAccuracy, check.EngineAccuracy))
+    {
+        Check = check;
+    }
+
+    /// <summary>The check's figures.</summary>
+    public VisionTransformerSelfCheck Check { get; }
 }

@@ -1,16 +1,8 @@
 namespace VitMlNet.Training;
 
-/// <summary>What a progress report marks.</summary>
-public enum TrainingProgressKind
-{
-    /// <summary>A report inside an epoch, every <c>ProgressEverySteps</c> steps.</summary>
-    Step,
-    /// <summary>The end of an epoch, with validation figures when validation is on.</summary>
-    EpochEnd,
-}
-
-/// <summary>A training progress report.</summary>
-/// <param name="Kind">Step or epoch end.</param>
+/// <summary>A training progress report: inside an epoch, every <c>ProgressEverySteps</c> steps, or at an epoch's end.</summary>
+/// <param name="IsEpochEnd">True for the report at the end of an epoch (with validation figures when validation is on);
+/// false for a report inside an epoch.</param>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Epochs">Planned epochs.</param>
 /// <param name="Step">1-based step within the epoch.</param>
@@ -23,7 +15,7 @@ public enum TrainingProgressKind
 /// <param name="ImagesPerSecond">Training throughput over the epoch so far.</param>
 /// <param name="Elapsed">Time since training started.</param>
 public sealed record TrainingProgress(
-    TrainingProgressKind Kind,
+    bool IsEpochEnd,
     int Epoch,
     int Epochs,
     int Step,
@@ -58,7 +50,7 @@ public sealed record TrainingProgress(
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         string val = ValidationAccuracy is not null ? string.Format(inv, " val_loss {0:F4} val_acc {1:F4}", ValidationLoss, ValidationAccuracy)
             : EvaluationAccuracy is double eval ? string.Format(inv, " eval_acc {0:F4}", eval) : "";
-        string where = Kind == TrainingProgressKind.EpochEnd
+        string where = IsEpochEnd
             ? string.Format(inv, "epoch {0}/{1}", Epoch, Epochs)
             : string.Format(inv, "epoch {0}/{1} step {2}/{3}", Epoch, Epochs, Step, StepsPerEpoch);
         return string.Format(inv, "{0} loss {1:F4} acc {2:F4}{3} lr {4:0.0e+000} {5:F0} img/s {6:hh\\:mm\\:ss}",

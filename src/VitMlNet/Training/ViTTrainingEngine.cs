@@ -2,7 +2,6 @@ using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using VitMlNet.Modeling;
-using VitMlNet.ModelZip;
 using static TorchSharp.torch;
 
 namespace VitMlNet.Training;
@@ -186,7 +185,7 @@ internal sealed class ViTTrainingEngine
         state.EpochsDone = summary.Epoch;
         state.History.Add(summary);
         run.Clock.SaveTo(state);
-        options.Progress?.Report(new TrainingProgress(TrainingProgressKind.EpochEnd, summary.Epoch, options.Epochs, run.StepsPerEpoch, run.StepsPerEpoch,
+        options.Progress?.Report(new TrainingProgress(IsEpochEnd: true, summary.Epoch, options.Epochs, run.StepsPerEpoch, run.StepsPerEpoch,
             summary.Loss, summary.TrainAccuracy, summary.ValidationLoss, summary.ValidationAccuracy, summary.LearningRate, summary.ImagesPerSecond, run.Clock.Elapsed)
         {
             EvaluationAccuracy = summary.EvaluationAccuracy,
@@ -481,7 +480,7 @@ internal sealed class ViTTrainingEngine
             TrainStep(run, randomness, epoch, step, tally);
             if (options.ProgressEverySteps > 0 && (step + 1) % options.ProgressEverySteps == 0 && step + 1 < run.StepsPerEpoch)
             {
-                options.Progress?.Report(new TrainingProgress(TrainingProgressKind.Step, epoch, options.Epochs, step + 1, run.StepsPerEpoch,
+                options.Progress?.Report(new TrainingProgress(IsEpochEnd: false, epoch, options.Epochs, step + 1, run.StepsPerEpoch,
                     tally.LossSum / tally.Seen, (double)tally.Correct / tally.Seen, null, null, tally.LearningRate, tally.ImagesPerSecond, run.Clock.Elapsed));
             }
         }

@@ -80,11 +80,11 @@ public class FineTuningTests
     public void AGrayDatasetSumsTheRgbPatchFilters()
     {
         var target = ViTConfig.Tiny.WithInput(1, 32, 32, 4);
-        using var model = CheckpointInitialWeights.Load(PathOf("hf_vit"), target, seed: 1);
+        using var model = InitialWeights.FromCheckpoint(PathOf("hf_vit"), target, seed: 1);
         var rgb = ViTCheckpoint.Load(PathOf("hf_vit")).Weights["patch_embed.weight"];
         Assert.Equal(1, model.Config.Channels);
         Assert.Equal(4, model.Config.NumClasses);
-        var gray = VitMlNet.Onnx.VisionTransformerWeights.Extract(model)["patch_embed.weight"];
+        var gray = VitMlNet.Modeling.VisionTransformerWeights.Extract(model)["patch_embed.weight"];
         Assert.Equal(new long[] { 32, 1, 8, 8 }, gray.Shape);
         Assert.Equal(rgb.Data[0] + rgb.Data[64] + rgb.Data[128], gray.Data[0], 5);
     }

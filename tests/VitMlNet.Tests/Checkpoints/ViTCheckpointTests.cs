@@ -165,7 +165,7 @@ public class ViTCheckpointTests
     public void OnlyStandardViTsExportWithTimmNames()
     {
         var seed = ViTConfig.Seed;
-        var e = Assert.Throws<ArgumentException>(() => ViTCheckpoint.SaveTimmSafetensors(seed, new Dictionary<string, (float[], long[])>(), "x.safetensors"));
+        var e = Assert.Throws<ArgumentException>(() => ViTCheckpoint.SaveTimmSafetensors(seed, new Dictionary<string, TensorData>(), "x.safetensors"));
         Assert.Contains("PatchConv", e.Message, StringComparison.Ordinal);
     }
 

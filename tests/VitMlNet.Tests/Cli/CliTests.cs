@@ -556,7 +556,7 @@ public partial class CliTests : IClassFixture<CliFixture>
         foreach (var key in new[] { "predictionEngineMilliseconds", "transformImagesPerSecond", "onnxRuntimeBatch1Milliseconds",
             "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond", "poolOneEngineEveryCoreImagesPerSecond" })
             Assert.True(json.GetProperty(key).GetDouble() > 0, key);
-        var config = VitMlNet.Onnx.ViTOnnxReader.ReadFromZip(f.Model).Config;
+        var config = ModelZipFile.ReadFromZip(f.Model).Config;
         double gflop = json.GetProperty("forwardGflopPerImage").GetDouble();
         Assert.Equal(BenchCommand.ForwardFlopsPerImage(config) / 1e9, gflop, 6);
         // floor = FLOPs per image / rate, to the JSON's rounding (FLOPs to 1e-6 GFLOP, rates to 0.1, floors to 1e-6 ms).

@@ -33,7 +33,7 @@ public sealed class DataSpecTests : IDisposable
         Assert.Equal("/data/cifar", DataSpec.Parse("cifar10:/data/cifar:test").Path);
         var idx = DataSpec.Parse("idx:imgs.gz, lbls.gz");
         Assert.Equal(("imgs.gz", "lbls.gz"), (idx.Path, idx.LabelsPath));
-        Assert.Equal(FashionMnist.DefaultFolder, DataSpec.Parse("fashion-mnist").Path);
+        Assert.Equal(DatasetReaders.FashionMnistFolder, DataSpec.Parse("fashion-mnist").Path);
         Assert.Equal(DataSourceKind.ImageFolder, DataSpec.Parse(_dir.Path).Kind);
     }
 

@@ -7,16 +7,16 @@ public sealed class FashionMnistTests
     [Fact]
     public void Test_WhenInstalled_Has10000ImagesOf10Classes()
     {
-        if (!Directory.Exists(FashionMnist.DefaultFolder))
+        if (!Directory.Exists(DatasetReaders.FashionMnistFolder))
         {
             return; // Package dataset-fashion-mnist not installed on this machine.
         }
 
-        var test = FashionMnist.Test();
+        var test = DatasetReaders.ReadFashionMnist(train: false);
 
         Assert.Equal(10000, test.Count);
         Assert.Equal((1, 28, 28), (test.Channels, test.Height, test.Width));
-        Assert.Equal(FashionMnist.ClassNames, test.ClassNames);
+        Assert.Equal(DatasetReaders.FashionMnistClassNames, test.ClassNames);
         Assert.All(test.CountPerClass(), n => Assert.Equal(1000, n));
     }
 
@@ -25,10 +25,10 @@ public sealed class FashionMnistTests
     {
         string folder = Path.Combine(Path.GetTempPath(), "vitmlnet-no-such-fashion-mnist");
 
-        var e = Assert.Throws<DatasetException>(() => FashionMnist.Train(folder));
+        var e = Assert.Throws<DatasetException>(() => DatasetReaders.ReadFashionMnist(folder));
 
         Assert.Contains(folder, e.Message);
         Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
-        Assert.False(FashionMnist.IsAvailable(folder));
+        Assert.False(DatasetReaders.IsFashionMnistAvailable(folder));
     }
 }

@@ -103,7 +103,7 @@ public class ExperimentStrategyTests
         int epochEnds = 0;
         options.Progress = new SyncProgress<VitMlNet.Training.TrainingProgress>(p =>
         {
-            if (p.Kind == VitMlNet.Training.TrainingProgressKind.EpochEnd && ++epochEnds == 4) cts.Cancel(); // trial 2, epoch 1
+            if (p.IsEpochEnd && ++epochEnds == 4) cts.Cancel(); // trial 2, epoch 1
         });
         using var result = new VisionTransformerExperiment(ml, options)
             .SetPreprocessing(ml.Transforms.Conversion.MapValueToKey("Label"))

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using VitMlNet.ModelZip;
 using VitMlNet.Modeling;
 using VitMlNet.Onnx;
 using Xunit.Abstractions;
@@ -177,8 +178,8 @@ public class MlNetOnnxTests(ITestOutputHelper output)
             }
 
             using (var file = File.OpenRead(path))
-                Assert.Equal(onnx, ViTOnnxReader.FindModelBytesInZip(file));
-            var read = ViTOnnxReader.ReadFromZip(path);
+                Assert.Equal(onnx, ModelZipFile.FindModelBytesInZip(file));
+            var read = ModelZipFile.ReadFromZip(path);
             Assert.Equal(ClassNames, read.ClassNames);
 
             // A fresh context loads and scores without any VitMlNet type: identical scores.

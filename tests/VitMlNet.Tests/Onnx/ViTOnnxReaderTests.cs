@@ -1,4 +1,5 @@
 using Onnx;
+using VitMlNet.ModelZip;
 using VitMlNet.Modeling;
 using VitMlNet.Onnx;
 using static VitMlNet.Tests.Onnx.OnnxTestSupport;
@@ -111,9 +112,9 @@ public class ViTOnnxReaderTests
             writer.Write("not an onnx model, just some text that is long enough");
         }
         buffer.Position = 0;
-        Assert.Null(ViTOnnxReader.FindModelBytesInZip(buffer));
+        Assert.Null(ModelZipFile.FindModelBytesInZip(buffer));
         buffer.Position = 0;
-        Assert.Throws<InvalidDataException>(() => ViTOnnxReader.ReadFromZip(buffer));
+        Assert.Throws<InvalidDataException>(() => ModelZipFile.ReadFromZip(buffer));
     }
 
     [Fact]

@@ -289,8 +289,8 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
         using var model = RandomModel(config, seed: 1);
         var weights = VisionTransformerWeights.Extract(model);
         weights.Remove("head.bias");
-        weights["pos"] = (new float[3], [1, 1, 3]);
-        weights["extra"] = (new float[1], [1]);
+        weights["pos"] = new(new float[3], [1, 1, 3]);
+        weights["extra"] = new(new float[1], [1]);
         var e = Assert.Throws<ArgumentException>(() => ViTOnnxWriter.Build(config, weights));
         Assert.Contains("missing 'head.bias' [10]", e.Message);
         Assert.Contains("'pos' has shape [1, 1, 3], expected [1, 17, 32]", e.Message);

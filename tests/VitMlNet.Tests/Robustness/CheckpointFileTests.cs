@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using VitMlNet.Checkpoints;
+using VitMlNet.Modeling;
 using VitMlNet.Tests.Cli;
 
 namespace VitMlNet.Tests.Robustness;
@@ -242,9 +243,9 @@ public sealed class CheckpointFileTests : IDisposable
             LayerNormEpsilon = 1e-6, TokenInitStd = 0.02, Pooling = VitMlNet.Modeling.ViTPooling.Cls, ImageHeight = 32, ImageWidth = 32, NumClasses = 3,
         };
         var random = new Random(3);
-        var tensors = VitMlNet.Onnx.ViTParameterLayout.For(config).Select(p => (
-            CheckpointNames.VitMlNetToTimm(p.Name)!,
-            Enumerable.Range(0, (int)VitMlNet.Onnx.ViTParameterLayout.Numel(p.Shape)).Select(_ => (float)(random.NextDouble() - 0.5) * 0.1f).ToArray(),
+        var tensors = ViTParameterLayout.For(config).Select(p => (
+            ViTParameterLayout.VitMlNetToTimm(p.Name)!,
+            Enumerable.Range(0, (int)ViTParameterLayout.Numel(p.Shape)).Select(_ => (float)(random.NextDouble() - 0.5) * 0.1f).ToArray(),
             p.Shape));
         string path = Path.Combine(dir, "four-heads.safetensors");
         SafetensorsFile.Write(path, tensors);

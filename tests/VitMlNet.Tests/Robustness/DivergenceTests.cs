@@ -41,10 +41,10 @@ public sealed class DivergenceTests
     [Fact]
     public void AModelWithNaNWeightsIsRefusedWhenLoaded()
     {
-        var stored = ViTOnnxReader.ReadFromZip(f.Model);
-        var weights = stored.Weights.ToDictionary(w => w.Key, w => (w.Value.Data.ToArray(), w.Value.Shape));
+        var stored = ModelZipFile.ReadFromZip(f.Model);
+        var weights = stored.Weights.ToDictionary(w => w.Key, w => new TensorData(w.Value.Data.ToArray(), w.Value.Shape));
         string name = weights.Keys.Order(StringComparer.Ordinal).First();
-        weights[name].Item1[0] = float.NaN;
+        weights[name].Data[0] = float.NaN;
         var proto = ViTOnnxWriter.Build(stored.Config, weights.ToDictionary(w => w.Key, w => w.Value), stored.ClassNames, stored.ExportOptions);
         var e = Assert.Throws<InvalidDataException>(() => ViTOnnxReader.Read(proto));
         Assert.Contains($"Weight '{name}' holds a non-finite value (NaN", e.Message);

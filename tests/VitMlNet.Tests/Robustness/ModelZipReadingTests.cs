@@ -4,6 +4,8 @@ using System.IO.Compression;
 using Google.Protobuf;
 using Onnx;
 using VitMlNet.IO;
+using VitMlNet.Modeling;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Scoring;
 using VitMlNet.Tests.Cli;
@@ -84,7 +86,7 @@ public sealed class ModelZipReadingTests
         foreach (var args in new[] { new[] { "info", path }, new[] { "export-onnx", path, f.NewPath("x.onnx") }, new[] { "predict", path, f.Train.Rows[0].ImagePath }, new[] { "evaluate", path, "--data", f.Test.Root } })
             Assert.Contains("declares", Refused(args[0], args).Err);
         Assert.Throws<InvalidDataException>(() => VisionTransformerModelZip.Inspect(path));
-        Assert.Throws<InvalidDataException>(() => ViTOnnxReader.ReadFromZip(path));
+        Assert.Throws<InvalidDataException>(() => ModelZipFile.ReadFromZip(path));
     }
 
     [Fact]
@@ -137,11 +139,11 @@ public sealed class ModelZipReadingTests
     [Fact]
     public void AGraphSwappedForAnotherVitMlNetGraphOfTheSameShapesIsRefused()
     {
-        var onnx = ViTOnnxReader.ReadFromZip(f.Model);
-        var other = onnx.Weights.ToDictionary(w => w.Key, w => (w.Value.Data.Select(v => v * 0.5f).ToArray(), w.Value.Shape));
+        var onnx = ModelZipFile.ReadFromZip(f.Model);
+        var other = onnx.Weights.ToDictionary(w => w.Key, w => new TensorData(w.Value.Data.Select(v => v * 0.5f).ToArray(), w.Value.Shape));
         var (model, _) = Graph(f.Model);
         var original = ModelProto.Parser.ParseFrom(model);
-        var export = ViTOnnxMetadata.DeserializeExport(original.MetadataProps.Single(m => m.Key == ViTOnnxMetadata.ExportKey).Value)!;
+        var export = ViTOnnxMetadata.DeserializeExport(original.MetadataProps.Single(m => m.Key == ModelZipKeys.Export).Value)!;
         byte[] swapped = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(onnx.Config, other, onnx.ClassNames, export));
         Assert.Equal(onnx.Config, ViTOnnxReader.Read(swapped).Config); // on its own, a valid sealed graph
         string path = Rewrite("swapped.zip", (n, b) => n.EndsWith("/OnnxModel", StringComparison.Ordinal) ? [(n, WithPrefix(swapped))] : [(n, b)]);
@@ -155,7 +157,7 @@ public sealed class ModelZipReadingTests
         // The graph without its metadata record, and the chain without its record: a zip as saved before the hash.
         var (model, chain) = Graph(f.Model);
         var proto = ModelProto.Parser.ParseFrom(model);
-        proto.MetadataProps.Remove(proto.MetadataProps.Single(m => m.Key == ViTOnnxMetadata.HashKey));
+        proto.MetadataProps.Remove(proto.MetadataProps.Single(m => m.Key == ModelZipKeys.Hash));
         byte[] unsealed = proto.ToByteArray();
         string path = Rewrite("unsealed.zip", (n, b) =>
         {
@@ -167,7 +169,7 @@ public sealed class ModelZipReadingTests
                 : b)];
         });
         Assert.Contains("records no SHA-256", Refused("info", "info", path).Err);
-        Assert.Equal(ViTOnnxReader.ReadFromZip(f.Model).ClassNames, ViTOnnxReader.ReadFromZip(path).ClassNames);
+        Assert.Equal(ModelZipFile.ReadFromZip(f.Model).ClassNames, ModelZipFile.ReadFromZip(path).ClassNames);
         Assert.Equal(3, VisionTransformerModelZip.Inspect(path).ClassNames.Count);
     }
 

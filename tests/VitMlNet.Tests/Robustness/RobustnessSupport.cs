@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using VitMlNet.Cli;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Tests.Cli;
 
@@ -71,7 +72,7 @@ internal static class Robust
 
     /// <summary>Every weight of the VitMlNet model in a zip, in a fixed order.</summary>
     public static float[] Weights(string zip) =>
-        ViTOnnxReader.ReadFromZip(zip).Weights.OrderBy(w => w.Key, StringComparer.Ordinal).SelectMany(w => w.Value.Data).ToArray();
+        ModelZipFile.ReadFromZip(zip).Weights.OrderBy(w => w.Key, StringComparer.Ordinal).SelectMany(w => w.Value.Data).ToArray();
 
     public static string TempFolder(string name)
     {

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Onnx;
 using VitMlNet.IO;
+using VitMlNet.ModelZip;
 using VitMlNet.Onnx;
 using VitMlNet.Tests.Cli;
 
@@ -58,7 +59,7 @@ public sealed class ZipIntegrityTests
     {
         string path = FlipABit();
         Assert.Throws<InvalidDataException>(() => ZipIntegrity.Verify(path));
-        Assert.Throws<InvalidDataException>(() => ViTOnnxReader.ReadFromZip(path));
+        Assert.Throws<InvalidDataException>(() => ModelZipFile.ReadFromZip(path));
         foreach (var args in new[] { new[] { "info", path }, new[] { "predict", path, f.Train.Rows[0].ImagePath }, new[] { "evaluate", path, "--data", f.Test.Root } })
         {
             var r = Vit.Run(args);
@@ -82,7 +83,7 @@ public sealed class ZipIntegrityTests
     [Fact]
     public void AGraphWhoseInputDisagreesWithItsConfigurationIsRefused()
     {
-        var stored = ViTOnnxReader.ReadFromZip(f.Model);
+        var stored = ModelZipFile.ReadFromZip(f.Model);
         var proto = ViTOnnxWriter.Build(stored.Config, stored.Weights, stored.ClassNames, stored.ExportOptions);
         var dims = proto.Graph.Input[0].Type.TensorType.Shape.Dim;
         // A 1-channel graph (input [N, 1, 16, 16]) with a 3-channel configuration.
@@ -98,13 +99,13 @@ public sealed class ZipIntegrityTests
     {
         // Replace the zip's graph by a consistent 1-channel one (its own metadata agrees); the zip's preprocessing still
         // extracts 3 channels. The archive itself is valid (correct CRCs).
-        var stored = ViTOnnxReader.ReadFromZip(f.Model);
+        var stored = ModelZipFile.ReadFromZip(f.Model);
         using var gray = new VitMlNet.Modeling.VisionTransformer(stored.Config with { Channels = 1, Mean = [stored.Config.Mean[0]], Std = [stored.Config.Std[0]] });
         byte[] graph = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(gray, stored.ClassNames, stored.ExportOptions));
         string path = f.NewPath("gray-graph.zip");
         File.Copy(f.Model, path);
         byte[] original;
-        using (var file = File.OpenRead(path)) original = ViTOnnxReader.FindModelBytesInZip(file)!;
+        using (var file = File.OpenRead(path)) original = ModelZipFile.FindModelBytesInZip(file)!;
         using (var archive = ZipFile.Open(path, ZipArchiveMode.Update))
         {
             var entry = archive.Entries.Single(e => Contains(Read(e), original));
@@ -119,7 +120,7 @@ public sealed class ZipIntegrityTests
         }
         ZipIntegrity.Verify(path);
         // The graph is valid on its own, but not the one the chain was saved with (its SHA-256 differs).
-        Assert.Contains("was replaced", Assert.Throws<InvalidDataException>(() => ViTOnnxReader.ReadFromZip(path)).Message);
+        Assert.Contains("was replaced", Assert.Throws<InvalidDataException>(() => ModelZipFile.ReadFromZip(path)).Message);
 
         var r = Vit.Run("info", path);
         Assert.True(r.Code == 2, r.ToString());

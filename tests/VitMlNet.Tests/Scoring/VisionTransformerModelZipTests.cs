@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using VitMlNet.ModelZip;
 using VitMlNet.Modeling;
 using VitMlNet.Onnx;
 using VitMlNet.Scoring;
@@ -30,7 +31,7 @@ public sealed class VisionTransformerModelZipTests
         {
             ml.Model.Save(model, data.Schema, zip);
             var info = VisionTransformerModelZip.Inspect(zip);
-            var reference = ViTOnnxReader.ReadFromZip(zip);
+            var reference = ModelZipFile.ReadFromZip(zip);
 
             Assert.Equal(reference.ClassNames, info.ClassNames);
             VBuffer<ReadOnlyMemory<char>> slots = default;

@@ -55,7 +55,7 @@ public class SelfCheckTests
                 if (name.StartsWith("head", StringComparison.Ordinal)) p.neg_();
         }
         using var wrong = Zip(other, cache, o);
-        var e = Assert.Throws<VisionTransformerSelfCheckException>(() => SelfCheck.Run(wrong, engine, cache, o, []));
+        var e = Assert.Throws<SelfCheckFailedException>(() => SelfCheck.Run(wrong, engine, cache, o, []));
         Assert.DoesNotContain('\n', e.Message);
         Assert.StartsWith("Self-check failed: the saved scoring chain and the training engine predict different classes for ", e.Message);
         Assert.True(e.Check.Agreement < 0.5, $"agreement {e.Check.Agreement}");

@@ -101,7 +101,7 @@ public class ViTTrainingEngineTests
             first.CheckpointDirectory = dir;
             using var cts = new CancellationTokenSource();
             first.CancellationToken = cts.Token;
-            first.Progress = new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.EpochEnd && p.Epoch == 1) cts.Cancel(); });
+            first.Progress = new SyncProgress<TrainingProgress>(p => { if (p.IsEpochEnd && p.Epoch == 1) cts.Cancel(); });
             using (var partial = new ViTTrainingEngine(first, config).Train(train, valid))
             {
                 Assert.True(partial.Cancelled);
@@ -135,7 +135,7 @@ public class ViTTrainingEngineTests
         options.Augmentation = new AugmentationOptions { RandomCropPadding = 2, RandomErasingProbability = 0.5, CutMixAlpha = 1 };
         options.Progress = new SyncProgress<TrainingProgress>(p =>
         {
-            if (p.Kind != TrainingProgressKind.EpochEnd) return;
+            if (!p.IsEpochEnd) return;
             live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
             using var process = Process.GetCurrentProcess();
             rss.Add(process.WorkingSet64);
@@ -179,7 +179,7 @@ public class ViTTrainingEngineTests
         options.TimeBudget = TimeSpan.FromSeconds(4);
         options.ProgressEverySteps = 1;
         var stepRates = new List<double>();
-        options.Progress = new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.Step) stepRates.Add(p.LearningRate); });
+        options.Progress = new SyncProgress<TrainingProgress>(p => { if (!p.IsEpochEnd) stepRates.Add(p.LearningRate); });
         var clock = Stopwatch.StartNew();
         using var result = new ViTTrainingEngine(options, Config()).Train(train, valid);
         double seconds = clock.Elapsed.TotalSeconds;

@@ -10,7 +10,7 @@ namespace VitMlNet.Onnx.Emitters;
 /// int8, LayerNorm, GELU, constants written once).
 /// </summary>
 internal sealed class OnnxEmitContext(
-    OnnxGraphBuilder graph, ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights, ViTOnnxExportOptions options)
+    OnnxGraphBuilder graph, ViTConfig config, IReadOnlyDictionary<string, TensorData> weights, ViTOnnxExportOptions options)
 {
     /// <summary>BatchNorm epsilon of TorchSharp's (and PyTorch's) BatchNorm default.</summary>
     public const float BatchNormEpsilon = 1e-5f;

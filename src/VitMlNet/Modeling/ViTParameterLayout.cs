@@ -1,62 +1,19 @@
-using VitMlNet.Modeling;
+using System.Text.RegularExpressions;
 
-namespace VitMlNet.Onnx;
+namespace VitMlNet.Modeling;
 
 /// <summary>
-/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration,
-/// computed from the configuration alone (no TorchSharp), so writer and reader can check a weights dictionary.
+/// The parameter names and shapes of a <see cref="VisionTransformer"/> for a configuration, computed from the
+/// configuration alone (no TorchSharp), so the ONNX writer and reader and the checkpoint import can check a weights
+/// dictionary; and the same names in timm's vocabulary, the lingua franca of checkpoints.
 /// </summary>
-internal static class ViTParameterLayout
+internal static partial class ViTParameterLayout
 {
     /// <summary>Every parameter (and floating-point buffer) of the model for <paramref name="c"/>: name and shape (the order is fixed but not the model's).</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> For(ViTConfig c)
     {
         var list = new List<(string, long[])>();
-        if (c.Stem == ViTStem.Conv)
-        {
-            var convs = ConvStem.Layout(c);
-            for (int i = 0; i < convs.Count; i++)
-            {
-                var (inChannels, outChannels, kernel, _) = convs[i];
-                string conv = ConvStem.ConvName(c, i);
-                list.Add(($"{conv}.weight", [outChannels, inChannels, kernel, kernel]));
-                if (ConvStem.HasBatchNorm(c, i))
-                {
-                    string norm = ConvStem.NormName(c, i);
-                    list.Add(($"{norm}.weight", [outChannels]));
-                    list.Add(($"{norm}.bias", [outChannels]));
-                    list.Add(($"{norm}.running_mean", [outChannels]));
-                    list.Add(($"{norm}.running_var", [outChannels]));
-                }
-                else list.Add(($"{conv}.bias", [outChannels]));
-            }
-            list.Add(("stem.norm.weight", [c.Dim]));
-            list.Add(("stem.norm.bias", [c.Dim]));
-        }
-        else if (c.Stem == ViTStem.ResNet18)
-        {
-            foreach (var (name, inChannels, outChannels, kernel, _) in ResNetStem.Layout(c))
-            {
-                list.Add(($"{name}.weight", [outChannels, inChannels, kernel, kernel]));
-                list.Add(($"{name}.bias", [outChannels]));
-            }
-            list.Add(("stem.proj.weight", [c.Dim, ResNetStem.FeatureChannels(c), 1, 1]));
-            list.Add(("stem.proj.bias", [c.Dim]));
-        }
-        else if (c.Stem == ViTStem.PatchConv)
-        {
-            list.Add(("patch_embed.weight", [c.Dim, c.Channels, c.PatchSize, c.PatchSize]));
-            list.Add(("patch_embed.bias", [c.Dim]));
-        }
-        else
-        {
-            list.Add(("embed.0.weight", [c.PatchDim]));
-            list.Add(("embed.0.bias", [c.PatchDim]));
-            list.Add(("embed.1.weight", [c.Dim, c.PatchDim]));
-            list.Add(("embed.1.bias", [c.Dim]));
-            list.Add(("embed.2.weight", [c.Dim]));
-            list.Add(("embed.2.bias", [c.Dim]));
-        }
+        list.AddRange(IStem.Layout(c));
         list.Add(("cls", [1, 1, c.Dim]));
         if (c.DistillationToken) list.Add(("dist", [1, 1, c.Dim]));
         list.Add(("pos", [1, c.NumPatches + c.NumPrefixTokens, c.Dim]));
@@ -108,7 +65,7 @@ internal static class ViTParameterLayout
     /// Lists every problem of <paramref name="weights"/> against the layout of <paramref name="config"/>:
     /// missing and unexpected names, wrong shapes, data lengths that do not match the shape.
     /// </summary>
-    public static IReadOnlyList<string> Check(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    public static IReadOnlyList<string> Check(ViTConfig config, IReadOnlyDictionary<string, TensorData> weights)
     {
         var errors = new List<string>();
         var expected = For(config);
@@ -138,4 +95,49 @@ internal static class ViTParameterLayout
 
     /// <summary>Dimensions joined with ", ".</summary>
     public static string Format(IEnumerable<long> shape) => string.Join(", ", shape);
+
+    /// <summary>timm's and VitMlNet's names of an encoder block's tensors (after <c>blocks.i.</c> and <c>layers.i.</c>).</summary>
+    private static readonly (string Timm, string Ours)[] BlockNames =
+    [
+        ("norm1.weight", "0.norm.weight"), ("norm1.bias", "0.norm.bias"),
+        ("attn.qkv.weight", "0.to_qkv.weight"), ("attn.qkv.bias", "0.to_qkv.bias"),
+        ("attn.proj.weight", "0.to_out.0.weight"), ("attn.proj.bias", "0.to_out.0.bias"),
+        ("norm2.weight", "1.net.0.weight"), ("norm2.bias", "1.net.0.bias"),
+        ("mlp.fc1.weight", "1.net.1.weight"), ("mlp.fc1.bias", "1.net.1.bias"),
+        ("mlp.fc2.weight", "1.net.4.weight"), ("mlp.fc2.bias", "1.net.4.bias"),
+    ];
+
+    /// <summary>timm's and VitMlNet's names of the tensors outside the blocks.</summary>
+    private static readonly (string Timm, string Ours)[] OtherNames =
+    [
+        ("cls_token", "cls"), ("dist_token", "dist"), ("pos_embed", "pos"),
+        ("patch_embed.proj.weight", "patch_embed.weight"), ("patch_embed.proj.bias", "patch_embed.bias"),
+        ("norm.weight", "norm.weight"), ("norm.bias", "norm.bias"), ("head.weight", "head.weight"), ("head.bias", "head.bias"),
+        ("head_dist.weight", "head_dist.weight"), ("head_dist.bias", "head_dist.bias"),
+    ];
+
+    /// <summary>timm's name of every VitMlNet name of a standard ViT (block count from the names themselves), both ways.</summary>
+    public static string? TimmToVitMlNet(string timm) => Translate(timm, toTimm: false);
+
+    /// <summary>The inverse of <see cref="TimmToVitMlNet"/>.</summary>
+    public static string? VitMlNetToTimm(string name) => Translate(name, toTimm: true);
+
+    private static string? Translate(string name, bool toTimm)
+    {
+        var m = (toTimm ? VitMlNetBlock() : TimmBlock()).Match(name);
+        string key = m.Success ? m.Groups[2].Value : name;
+        foreach (var (timm, ours) in m.Success ? BlockNames : OtherNames)
+        {
+            if ((toTimm ? ours : timm) != key) continue;
+            string mapped = toTimm ? timm : ours;
+            return m.Success ? $"{(toTimm ? "blocks" : "layers")}.{m.Groups[1].Value}.{mapped}" : mapped;
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"^blocks\.(\d+)\.(.+)$")]
+    private static partial Regex TimmBlock();
+
+    [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
+    private static partial Regex VitMlNetBlock();
 }

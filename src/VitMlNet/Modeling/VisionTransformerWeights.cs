@@ -1,12 +1,11 @@
 using TorchSharp;
-using VitMlNet.Modeling;
 using static TorchSharp.torch;
 
-namespace VitMlNet.Onnx;
+namespace VitMlNet.Modeling;
 
 /// <summary>
 /// Moves weights between a TorchSharp <see cref="VisionTransformer"/> and plain arrays keyed by state-dict name,
-/// the currency of <see cref="ViTOnnxWriter"/> and <see cref="ViTOnnxReader"/>.
+/// the currency of the ONNX writer and reader and of the checkpoint import.
 /// </summary>
 internal static class VisionTransformerWeights
 {
@@ -15,16 +14,16 @@ internal static class VisionTransformerWeights
     /// PyTorch shape (Linear weights [out, in]). Temporary tensors are disposed; the model is not modified.
     /// </summary>
     /// <returns>The weights, in the model's parameter order.</returns>
-    public static Dictionary<string, (float[] Data, long[] Shape)> Extract(VisionTransformer model)
+    public static Dictionary<string, TensorData> Extract(VisionTransformer model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var result = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        var result = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         foreach (var (name, parameter) in model.NamedState())
         {
             var t = parameter.detach().to(ScalarType.Float32, CPU).contiguous();
-            result[name] = (t.data<float>().ToArray(), t.shape);
+            result[name] = new(t.data<float>().ToArray(), t.shape);
         }
         return result;
     }
@@ -34,7 +33,7 @@ internal static class VisionTransformerWeights
     /// parameter's device and dtype). Every parameter must be present with its exact shape.
     /// </summary>
     /// <exception cref="ArgumentException">Weights are missing, unexpected or mis-shaped; the message lists each one.</exception>
-    public static void Load(VisionTransformer model, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    public static void Load(VisionTransformer model, IReadOnlyDictionary<string, TensorData> weights)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
@@ -54,7 +53,7 @@ internal static class VisionTransformerWeights
     /// <summary>Builds a model for <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
     /// <returns>The model, in training mode like any freshly built module; call <c>eval()</c> before scoring.</returns>
     /// <exception cref="ArgumentException">The configuration is invalid or the weights do not fit it.</exception>
-    public static VisionTransformer CreateModel(ViTConfig config, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> weights)
+    public static VisionTransformer CreateModel(ViTConfig config, IReadOnlyDictionary<string, TensorData> weights)
     {
         var model = new VisionTransformer(config);
         try
