@@ -133,8 +133,9 @@ public static class VisionTransformerRecipes
             h.Preset = "hybrid-resnet18";
             h.Architecture = ViTConfig.HybridResNet18.WithInput(channels, height, width, classes);
             h.StemFeatureViews = StemFeatureViewsFor(count, h.Architecture);
-            // Epochs for about 15,000 samples seen (views × images), at least 5.
-            h.Epochs = Math.Clamp((int)Math.Round(15_000.0 / (count * Math.Max(1, h.StemFeatureViews))), 5, 30);
+            // Epochs for about 7,500 samples seen (views × images), at least 5: 4 views × 12 epochs of 150 photos, which
+            // scored as well as 8 × 12 on the protocol's selection means at about 0.6× the fit time (docs/benchmarks.md).
+            h.Epochs = Math.Clamp((int)Math.Round(7_500.0 / (count * Math.Max(1, h.StemFeatureViews))), 5, 30);
             return WithTeacherToken(h);
         }
         var o = Apply("fmnist-fast", baseOptions);
@@ -169,14 +170,14 @@ public static class VisionTransformerRecipes
 
     /// <summary>
     /// The feature-map views <see cref="ForData"/> caches for <paramref name="count"/> images of the hybrid
-    /// <paramref name="architecture"/>: about 8 views of 150 photos, fewer for more photos (each view's ResNet pass is the
-    /// cost), at least 2, then as many as <see cref="StemFeatureCacheBytes"/> holds (at least 1); 0 (the frozen ResNet
+    /// <paramref name="architecture"/>: 4 views of up to about 170 photos, fewer for more photos (each view's ResNet pass is
+    /// the cost), at least 2, then as many as <see cref="StemFeatureCacheBytes"/> holds (at least 1); 0 (the frozen ResNet
     /// runs every step) when not even one view of every image fits.
     /// </summary>
     internal static int StemFeatureViewsFor(int count, ViTConfig architecture)
     {
         long perView = (long)count * StemFeatureBytes(architecture);
-        int views = Math.Clamp((int)Math.Round(1200.0 / count), 2, 8);
+        int views = Math.Clamp((int)Math.Round(600.0 / count), 2, 4);
         return (int)Math.Min(views, StemFeatureCacheBytes / perView);
     }
 

@@ -107,19 +107,19 @@ public class FieldTests
         Assert.True(digits.Augmentation.RandomCropPadding > 0);
         Assert.False(digits.Augmentation.HorizontalFlip); // gray data: often digits or text
 
-        // A small set of colour photos: the hybrid ViT on ML.NET's pretrained ResNet18, frozen, 8 cached views.
+        // A small set of colour photos: the hybrid ViT on ML.NET's pretrained ResNet18, frozen, 4 cached views.
         var flowers = VisionTransformerRecipes.ForData(150, 5, 3, 224, 224);
         var hybrid = flowers.ResolveArchitecture();
         Assert.Equal(ViTStem.ResNet18, hybrid.Stem);
         Assert.Equal(32, hybrid.PatchSize); // 7x7 tokens
         Assert.Equal(5, hybrid.NumClasses);
         Assert.True(flowers.FreezeStem);
-        Assert.Equal(8, flowers.StemFeatureViews);
-        Assert.Equal(12, flowers.Epochs); // about 15,000 samples seen
+        Assert.Equal(4, flowers.StemFeatureViews);
+        Assert.Equal(12, flowers.Epochs); // about 7,500 samples seen
         Assert.True(flowers.Augmentation.HorizontalFlip);
         Assert.Equal(0.35, flowers.Augmentation.RandomResizedCropScale);
         flowers.Validate();
-        Assert.Contains("pretrained ResNet18 (frozen, features of 8 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
+        Assert.Contains("pretrained ResNet18 (frozen, features of 4 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
         // More photos: fewer views, as many as the feature cache's memory holds (a 288x288 view: 9x9x512 floats), then
         // none (the frozen ResNet runs every step); the pretrained hybrid however many photos there are.
         Assert.Equal(2, VisionTransformerRecipes.ForData(1_000, 5, 3, 224, 224).StemFeatureViews);
