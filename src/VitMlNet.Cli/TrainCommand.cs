@@ -405,7 +405,7 @@ internal static class TrainCommand
     /// <summary>
     /// The model's input for <c>vit train</c> and <c>vit sweep</c>, from <see cref="VisionTransformerRecipes.InputSize"/>:
     /// <paramref name="imageSize"/> when given, else the data's native size (IDX, CIFAR-10), else the checkpoint's, else the
-    /// recipe's (auto: 288×288 for a small set of colour photos, else 32×32); <paramref name="channels"/> when given, else
+    /// recipe's (auto: 288×288 for colour photos, else 32×32); <paramref name="channels"/> when given, else
     /// the data's (image files: 1 when every file is gray, else 3).
     /// </summary>
     public static (int Channels, int Height, int Width) InputGeometry(IImageSource data, string recipe, int? imageSize, int? channels, RecipeCheckpoint? checkpoint)

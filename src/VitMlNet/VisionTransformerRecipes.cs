@@ -127,15 +127,15 @@ public static class VisionTransformerRecipes
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
-        if (UsesPretrainedStem(count, channels, height, width))
+        if (UsesPretrainedStem(channels, height, width))
         {
             var h = Apply("hybrid-resnet18", baseOptions);
             h.Preset = "hybrid-resnet18";
             h.Architecture = ViTConfig.HybridResNet18.WithInput(channels, height, width, classes);
-            // About 8 views of 150 photos; fewer views for more photos (each view's ResNet pass is the cost), and epochs
-            // for about 15,000 samples seen.
-            h.StemFeatureViews = Math.Clamp((int)Math.Round(1200.0 / count), 2, 8);
-            h.Epochs = Math.Clamp((int)Math.Round(15_000.0 / (count * h.StemFeatureViews)), 5, 30);
+            h.StemFeatureViews = StemFeatureViewsFor(count, h.Architecture);
+            // Epochs for about 7,500 samples seen (views × images), at least 5: 4 views × 12 epochs of 150 photos, which
+            // scored as well as 8 × 12 on the protocol's selection means at about 0.6× the fit time (docs/benchmarks.md).
+            h.Epochs = Math.Clamp((int)Math.Round(7_500.0 / (count * Math.Max(1, h.StemFeatureViews))), 5, 30);
             return WithTeacherToken(h);
         }
         var o = Apply("fmnist-fast", baseOptions);
@@ -160,8 +160,30 @@ public static class VisionTransformerRecipes
         return o;
     }
 
-    /// <summary>The most training images for which <see cref="ForData"/> picks the pretrained hybrid (its ResNet passes grow with them).</summary>
-    public const int PretrainedStemMaxImages = 5000;
+    /// <summary>
+    /// The most memory <see cref="ForData"/> gives the hybrid's cached ResNet feature maps (<see cref="VisionTransformerOptions.StemFeatureViews"/>):
+    /// 2 GiB. A 288×288 view's 9×9×512 map takes 166 KB, so 2 views of up to 6,000 photos or 1 view of up to 12,900 are
+    /// cached; beyond that the frozen ResNet runs on every training step instead (no cache; the training images' own cache,
+    /// 249 KB a 288×288 photo, is held either way).
+    /// </summary>
+    public const long StemFeatureCacheBytes = 2L << 30;
+
+    /// <summary>
+    /// The feature-map views <see cref="ForData"/> caches for <paramref name="count"/> images of the hybrid
+    /// <paramref name="architecture"/>: 4 views of up to about 170 photos, fewer for more photos (each view's ResNet pass is
+    /// the cost), at least 2, then as many as <see cref="StemFeatureCacheBytes"/> holds (at least 1); 0 (the frozen ResNet
+    /// runs every step) when not even one view of every image fits.
+    /// </summary>
+    internal static int StemFeatureViewsFor(int count, ViTConfig architecture)
+    {
+        long perView = (long)count * StemFeatureBytes(architecture);
+        int views = Math.Clamp((int)Math.Round(600.0 / count), 2, 4);
+        return (int)Math.Min(views, StemFeatureCacheBytes / perView);
+    }
+
+    /// <summary>Bytes of one cached view of one image: the ResNet's feature map, channels × (height / patch) × (width / patch) floats.</summary>
+    internal static long StemFeatureBytes(ViTConfig architecture) =>
+        (long)ResNetStem.FeatureChannels(architecture) * (architecture.ImageHeight / architecture.PatchSize) * (architecture.ImageWidth / architecture.PatchSize) * sizeof(float);
 
     /// <summary>
     /// The input side <c>vit train</c> gives photos (image files) when <see cref="ForData"/> will pick the pretrained hybrid:
@@ -171,12 +193,12 @@ public static class VisionTransformerRecipes
 
     /// <summary>
     /// Whether <see cref="ForData"/> picks the hybrid ViT on ML.NET's pretrained ResNet18 (<c>hybrid-resnet18</c>): colour
-    /// images of at least 64 pixels a side, both sides multiples of 32, and at most <see cref="PretrainedStemMaxImages"/>
-    /// of them. Such small photo sets learn far more from pretrained features than from scratch (docs/benchmarks.md);
-    /// gray or small images (digits, Fashion-MNIST) train a ViT from scratch.
+    /// images of at least 64 pixels a side, both sides multiples of 32, however many (more photos cache fewer feature views:
+    /// <see cref="StemFeatureCacheBytes"/>). Photo sets learn far more from pretrained features than from scratch
+    /// (docs/benchmarks.md); gray or small images (digits, Fashion-MNIST) train a ViT from scratch.
     /// </summary>
-    public static bool UsesPretrainedStem(int count, int channels, int height, int width) =>
-        channels == 3 && Math.Min(height, width) >= 64 && height % 32 == 0 && width % 32 == 0 && count <= PretrainedStemMaxImages;
+    public static bool UsesPretrainedStem(int channels, int height, int width) =>
+        channels == 3 && Math.Min(height, width) >= 64 && height % 32 == 0 && width % 32 == 0;
 
     /// <summary>One line saying what <see cref="ForData"/> chose, printed by <c>vit train</c> so the user sees it.</summary>
     /// <param name="o">Options from <see cref="ForData"/>.</param>
@@ -195,7 +217,8 @@ public static class VisionTransformerRecipes
                 : "";
         string stem = a.Stem == ViTStem.ResNet18
             ? string.Format(inv, "hybrid ViT on ML.NET's pretrained ResNet18 ({0}{1}), ", o.FreezeStem ? "frozen" : "fine-tuned",
-                o.StemFeatureViews > 0 ? string.Format(inv, ", features of {0} views per image computed once", o.StemFeatureViews) : "")
+                !o.FreezeStem ? "" : o.StemFeatureViews > 0 ? string.Format(inv, ", features of {0} view{1} per image computed once", o.StemFeatureViews, o.StemFeatureViews == 1 ? "" : "s")
+                    : ", features computed every step: too many images to cache them")
             : "";
         string teacher = o.Teacher == VisionTransformerTeacher.None ? "" : $", {o.Distillation.ToString().ToLowerInvariant()} distillation from a {o.Teacher} teacher";
         return string.Format(inv, "recipe auto for {0} images of {1}x{2}x{3}: {11}{4} blocks, dim {5}, patch {6}, {7} epochs, batch {8}, lr {9:0.0##e+00}{10}{12}",
@@ -262,7 +285,7 @@ public static class VisionTransformerRecipes
     /// THE resolver: a recipe and the training data's shape (or a pretrained checkpoint) in, the options and the model's
     /// input size out. The input: the requested side (<see cref="RecipeRequest.ImageSize"/>); else the data's own size
     /// (IDX, CIFAR-10, a pixel column); else the checkpoint's; else the recipe's (<see cref="Auto"/>:
-    /// <see cref="PhotoInputSize"/> for a small set of colour photos, where <see cref="ForData"/> picks the pretrained
+    /// <see cref="PhotoInputSize"/> for colour photos, where <see cref="ForData"/> picks the pretrained
     /// hybrid, else 32×32). The options: the recipe's (<see cref="Auto"/>: <see cref="ForData"/>), then a checkpoint's
     /// fine-tuning recipe (its architecture and weights, AdamW, learning rate <see cref="FineTuneLearningRate"/>, weight
     /// decay <see cref="FineTuneWeightDecay"/>), the distillation token a teacher needs, and last the caller's epochs, batch
@@ -304,7 +327,7 @@ public static class VisionTransformerRecipes
         if (r.Height is int h && r.Width is int w) return (r.Channels, h, w);
         var config = r.Checkpoint?.Config
             ?? (string.Equals(name, Auto, StringComparison.OrdinalIgnoreCase)
-                ? (r.Channels == 3 && UsesPretrainedStem(r.Count, 3, PhotoInputSize, PhotoInputSize) ? ViTConfig.HybridResNet18 : ViTConfig.Seed)
+                ? (r.Channels == 3 ? ViTConfig.HybridResNet18 : ViTConfig.Seed)
                 : Apply(name).ResolveArchitecture());
         return (r.Channels, config.ImageHeight, config.ImageWidth);
     }

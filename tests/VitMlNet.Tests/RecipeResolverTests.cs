@@ -90,7 +90,7 @@ public class RecipeResolverTests
         var photos = new RecipeRequest("auto", 150, 5, 3, null, null);
         Assert.Equal((3, VisionTransformerRecipes.PhotoInputSize, VisionTransformerRecipes.PhotoInputSize), VisionTransformerRecipes.InputSize("auto", photos));
         Assert.Equal((1, 32, 32), VisionTransformerRecipes.InputSize("auto", photos with { Channels = 1 }));
-        Assert.Equal((3, 32, 32), VisionTransformerRecipes.InputSize("auto", photos with { Count = VisionTransformerRecipes.PretrainedStemMaxImages + 1 }));
+        Assert.Equal((3, VisionTransformerRecipes.PhotoInputSize, VisionTransformerRecipes.PhotoInputSize), VisionTransformerRecipes.InputSize("auto", photos with { Count = 100_000 }));
         Assert.Equal((3, 16, 16), VisionTransformerRecipes.InputSize("tiny", photos with { Recipe = "tiny" }));
         var checkpoint = new RecipeCheckpoint("vit.safetensors", ViTConfig.FromPreset("vit-tiny-patch16-224"));
         Assert.Equal((3, 224, 224), VisionTransformerRecipes.InputSize("tiny", photos with { Checkpoint = checkpoint }));

@@ -12,6 +12,7 @@ using VitMlNet.Data;
 // column in, PredictedLabel out). The recipe to recommend is chosen on val/ (never on test/).
 //   dotnet run -c Release --project bench/small-data/SmallDataBench -- DATA_ROOT [OUT_DIR] [--datasets a,b] [--variants x,y]
 if (args.Contains("--protocol") || args.Contains("--summary")) return Protocol.Run(args);
+if (args.Contains("--scoring")) return Scoring.Run(args);
 var inv = CultureInfo.InvariantCulture;
 var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 string? Flag(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }

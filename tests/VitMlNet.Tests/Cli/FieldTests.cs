@@ -107,22 +107,39 @@ public class FieldTests
         Assert.True(digits.Augmentation.RandomCropPadding > 0);
         Assert.False(digits.Augmentation.HorizontalFlip); // gray data: often digits or text
 
-        // A small set of colour photos: the hybrid ViT on ML.NET's pretrained ResNet18, frozen, 8 cached views.
+        // A small set of colour photos: the hybrid ViT on ML.NET's pretrained ResNet18, frozen, 4 cached views.
         var flowers = VisionTransformerRecipes.ForData(150, 5, 3, 224, 224);
         var hybrid = flowers.ResolveArchitecture();
         Assert.Equal(ViTStem.ResNet18, hybrid.Stem);
         Assert.Equal(32, hybrid.PatchSize); // 7x7 tokens
         Assert.Equal(5, hybrid.NumClasses);
         Assert.True(flowers.FreezeStem);
-        Assert.Equal(8, flowers.StemFeatureViews);
-        Assert.Equal(12, flowers.Epochs); // about 15,000 samples seen
+        Assert.Equal(4, flowers.StemFeatureViews);
+        Assert.Equal(12, flowers.Epochs); // about 7,500 samples seen
         Assert.True(flowers.Augmentation.HorizontalFlip);
         Assert.Equal(0.35, flowers.Augmentation.RandomResizedCropScale);
         flowers.Validate();
-        Assert.Contains("pretrained ResNet18 (frozen, features of 8 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
-        // More photos: fewer views; too many, gray, or a side that is no multiple of 32: a ViT from scratch.
+        Assert.Contains("pretrained ResNet18 (frozen, features of 4 views per image computed once)", VisionTransformerRecipes.DescribeChoice(flowers, 150));
+        // More photos: fewer views, as many as the feature cache's memory holds (a 288x288 view: 9x9x512 floats), then
+        // none (the frozen ResNet runs every step); the pretrained hybrid however many photos there are.
         Assert.Equal(2, VisionTransformerRecipes.ForData(1_000, 5, 3, 224, 224).StemFeatureViews);
-        Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(VisionTransformerRecipes.PretrainedStemMaxImages + 1, 5, 3, 224, 224).ResolveArchitecture().Stem);
+        Assert.Equal(512 * 9 * 9 * 4, VisionTransformerRecipes.StemFeatureBytes(VisionTransformerRecipes.ForData(1_000, 5, 3, 288, 288).ResolveArchitecture()));
+        Assert.Equal(2, VisionTransformerRecipes.ForData(6_000, 5, 3, 288, 288).StemFeatureViews);
+        var many = VisionTransformerRecipes.ForData(10_000, 5, 3, 288, 288);
+        Assert.Equal(ViTStem.ResNet18, many.ResolveArchitecture().Stem);
+        Assert.Equal(1, many.StemFeatureViews);
+        Assert.Equal(5, many.Epochs);
+        Assert.Contains("features of 1 view per image computed once", VisionTransformerRecipes.DescribeChoice(many, 10_000));
+        var huge = VisionTransformerRecipes.ForData(20_000, 5, 3, 288, 288);
+        Assert.Equal(ViTStem.ResNet18, huge.ResolveArchitecture().Stem);
+        Assert.True(huge.FreezeStem);
+        Assert.Equal(0, huge.StemFeatureViews);
+        Assert.Equal(5, huge.Epochs);
+        huge.Validate();
+        Assert.Contains("(frozen, features computed every step: too many images to cache them)", VisionTransformerRecipes.DescribeChoice(huge, 20_000));
+        Assert.True(20_000L * VisionTransformerRecipes.StemFeatureBytes(huge.ResolveArchitecture()) > VisionTransformerRecipes.StemFeatureCacheBytes);
+        Assert.Equal(ViTStem.ResNet18, VisionTransformerRecipes.ForData(1_000_000, 5, 3, 224, 224).ResolveArchitecture().Stem);
+        // Gray, or a side that is no multiple of 32: a ViT from scratch.
         Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(150, 5, 1, 224, 224).ResolveArchitecture().Stem);
         Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(150, 5, 3, 100, 100).ResolveArchitecture().Stem);
         Assert.Equal(ViTStem.PatchConv, VisionTransformerRecipes.ForData(150, 5, 3, 32, 32).ResolveArchitecture().Stem);

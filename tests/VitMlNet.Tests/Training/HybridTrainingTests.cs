@@ -52,6 +52,25 @@ public class HybridTrainingTests
     }
 
     [Fact]
+    public void FrozenPretrainedStemWithoutCachedViewsRunsTheResNetEveryStepLearnsAndStaysPretrained()
+    {
+        // What the data-aware recipe does when the photos' feature maps would not fit its cache.
+        using var train = Cache(48, 1);
+        using var valid = Cache(24, 2);
+        var options = Options();
+        options.StemFeatureViews = 0;
+        options.Epochs = 12;
+        using var result = new ViTTrainingEngine(options, Config()).Train(train, valid);
+
+        Assert.Equal(12, result.History.Count);
+        Assert.True(result.History[^1].Loss < result.History[0].Loss, $"loss did not fall: {result.History[0].Loss} -> {result.History[^1].Loss}");
+        Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
+        var pretrained = ResNet18Weights.Read(ResNet18Weights.Locate(null, null), Config());
+        var state = State(result.Model);
+        foreach (var (name, (data, _)) in pretrained) Assert.Equal(data, state[name]);
+    }
+
+    [Fact]
     public void CachedViewsAreSeededSoTwoRunsGiveTheSameWeights()
     {
         using var train = Cache(24, 3);
