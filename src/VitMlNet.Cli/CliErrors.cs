@@ -28,31 +28,24 @@ internal static class Guard
     /// unless <paramref name="trace"/> (<c>-v diag</c>) or the environment variable <c>VIT_DEBUG</c> is set.</summary>
     public static int Run(string verb, TextWriter stderr, Func<int> action, bool trace = false)
     {
+        // ML.NET creates transforms by reflection: their errors (a full disk, a bad file) arrive wrapped, so every
+        // clause looks at the exception inside (Unwrap) and the line shows its message.
         try
         {
-            try
-            {
-                return action();
-            }
-            catch (Exception e) when (Unwrap(e) is var inner && inner != e)
-            {
-                // ML.NET creates transforms by reflection: their errors (a full disk, a bad file) arrive wrapped.
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(inner).Throw();
-                throw;
-            }
+            return action();
         }
-        catch (Exception e) when (IsUsage(e))
+        catch (Exception e) when (IsUsage(Unwrap(e)))
         {
             Report(verb, stderr, e, trace);
             return ExitCodes.Usage;
         }
-        catch (OperationCanceledException e)
+        catch (Exception e) when (Unwrap(e) is OperationCanceledException)
         {
             // Ctrl+C or SIGTERM before training started (while the data was read): nothing was written.
             Report(verb, stderr, new OperationCanceledException("cancelled (Ctrl+C or SIGTERM) before anything was saved.", e), trace);
             return ExitCodes.Failure;
         }
-        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
+        catch (Exception e) when (Unwrap(e) is not OutOfMemoryException and not StackOverflowException)
         {
             Report(verb, stderr, e, trace);
             return ExitCodes.Failure;
@@ -76,7 +69,7 @@ internal static class Guard
 
     private static void Report(string verb, TextWriter stderr, Exception e, bool trace)
     {
-        stderr.WriteLine($"vit {verb}: error: {OneLine(NativeMessage(e.Message))}");
+        stderr.WriteLine($"vit {verb}: error: {OneLine(NativeMessage(Unwrap(e).Message))}");
         if (trace || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VIT_DEBUG")))
         {
             stderr.WriteLine(e.ToString());
