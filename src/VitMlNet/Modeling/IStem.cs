@@ -19,28 +19,26 @@ internal interface IStem : IDisposable
     Tensor forward(Tensor images);
 
     /// <summary>A freshly initialized stem for <paramref name="config"/>.</summary>
-    static IStem Create(ViTConfig config) => config.Stem switch
-    {
-        ViTStem.Conv => new ConvStem(config),
-        ViTStem.PatchConv => new ConvPatchEmbedding(config),
-        ViTStem.ResNet18 => new ResNetStem(config),
-        _ => new PatchEmbedding(config),
-    };
+    static IStem Create(ViTConfig config) => Of(config).Create(config);
 
     /// <summary>The stem's parameters (and floating-point buffers) for <paramref name="config"/>: name and shape.</summary>
-    static IEnumerable<(string Name, long[] Shape)> Layout(ViTConfig config) => config.Stem switch
-    {
-        ViTStem.Conv => ConvStem.ParameterLayout(config),
-        ViTStem.PatchConv => ConvPatchEmbedding.ParameterLayout(config),
-        ViTStem.ResNet18 => ResNetStem.ParameterLayout(config),
-        _ => PatchEmbedding.ParameterLayout(config),
-    };
+    static IEnumerable<(string Name, long[] Shape)> Layout(ViTConfig config) => Of(config).Layout(config);
 
     /// <summary>What the stem of <paramref name="config"/> requires of the rest of the configuration and finds wrong.</summary>
-    static IEnumerable<string> Errors(ViTConfig config) => config.Stem switch
+    static IEnumerable<string> Errors(ViTConfig config) => Of(config).Errors(config);
+
+    /// <summary>The one choice of stem: its module, layout and configuration rules for <see cref="ViTConfig.Stem"/>.</summary>
+    private static StemKind Of(ViTConfig config) => config.Stem switch
     {
-        ViTStem.Conv => ConvStem.ConfigErrors(config),
-        ViTStem.ResNet18 => ResNetStem.ConfigErrors(config),
-        _ => [],
+        ViTStem.Conv => new(c => new ConvStem(c), ConvStem.ParameterLayout, ConvStem.ConfigErrors),
+        ViTStem.PatchConv => new(c => new ConvPatchEmbedding(c), ConvPatchEmbedding.ParameterLayout, _ => []),
+        ViTStem.ResNet18 => new(c => new ResNetStem(c), ResNetStem.ParameterLayout, ResNetStem.ConfigErrors),
+        _ => new(c => new PatchEmbedding(c), PatchEmbedding.ParameterLayout, _ => []),
     };
+
+    /// <summary>What a stem file provides.</summary>
+    private sealed record StemKind(
+        Func<ViTConfig, IStem> Create,
+        Func<ViTConfig, IEnumerable<(string Name, long[] Shape)>> Layout,
+        Func<ViTConfig, IEnumerable<string>> Errors);
 }
