@@ -41,9 +41,7 @@ public class HybridTrainingTests
         Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
 
         // The ResNet is exactly ML.NET's pretrained one after training; the projection and the transformer moved.
-        var pretrained = ResNet18Weights.Read(ResNet18Weights.Locate(null, null), Config());
-        var state = State(result.Model);
-        foreach (var (name, (data, _)) in pretrained) Assert.Equal(data, state[name]);
+        var state = AssertResNetIsPretrained(result.Model);
         torch.manual_seed(5); // the engine's seed: the same initial model
         using var initial = new VisionTransformer(Config());
         Assert.NotEqual(State(initial)["stem.proj.weight"], state["stem.proj.weight"]);
@@ -65,9 +63,16 @@ public class HybridTrainingTests
         Assert.Equal(12, result.History.Count);
         Assert.True(result.History[^1].Loss < result.History[0].Loss, $"loss did not fall: {result.History[0].Loss} -> {result.History[^1].Loss}");
         Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
+        AssertResNetIsPretrained(result.Model);
+    }
+
+    /// <summary>Asserts that every ResNet weight of <paramref name="model"/> is ML.NET's pretrained one; returns its state.</summary>
+    private static Dictionary<string, float[]> AssertResNetIsPretrained(VisionTransformer model)
+    {
         var pretrained = ResNet18Weights.Read(ResNet18Weights.Locate(null, null), Config());
-        var state = State(result.Model);
+        var state = State(model);
         foreach (var (name, (data, _)) in pretrained) Assert.Equal(data, state[name]);
+        return state;
     }
 
     [Fact]
