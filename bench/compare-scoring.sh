@@ -2,8 +2,9 @@
 # Runs `vit bench-scoring` (a seed-preset zip: PredictionEngine, Transform, ONNX Runtime direct, float and int8) and
 # the PyTorch reference's inference (../shared/reference/seed_vit.py) back to back in one invocation, and prints the
 # ratios and the floor under any scoring graph of the seed model. Each ratio is printed beside the figure recorded in
-# docs/benchmarks.md (its "Scoring speed" table, a row per ratio name); a ratio more than 20% below its recorded
-# figure is flagged and the script exits 1. Run it on a quiet machine.
+# docs/benchmarks.md for this machine's CPU class (its "Scoring speed" table: a row per ratio name, a column per class,
+# "AVX-512 VNNI" or "AVX2" from /proc/cpuinfo); a ratio more than 20% below its recorded figure is flagged and the
+# script exits 1. Run it on a quiet machine.
 # Usage: bench/compare-scoring.sh [--rounds R] [--docs FILE]   (FILE relative to the repository root)
 # The reference is ../shared/reference/seed_vit.py from the repository root unless VIT_REFERENCE names it.
 set -euo pipefail
@@ -22,7 +23,8 @@ declare -A v
 keys="predictionEngineMilliseconds int8PredictionEngineMilliseconds transformImagesPerSecond int8TransformImagesPerSecond
 onnxRuntimeBatch64ImagesPerSecond onnxRuntimeInt8Batch64ImagesPerSecond onnxRuntimeBatch1Milliseconds onnxRuntimeInt8Batch1Milliseconds
 torchSharpBatch64ImagesPerSecond preprocessingMicroseconds floorMilliseconds int8FloorMilliseconds poolOneThreadImagesPerSecond poolImagesPerSecond poolOneEngineEveryCoreImagesPerSecond int8PoolImagesPerSecond
-transformFirstPassImagesPerSecond int8TransformFirstPassImagesPerSecond"
+transformFirstPassImagesPerSecond int8TransformFirstPassImagesPerSecond transformOneThreadSessionsImagesPerSecond
+int8TransformOneThreadSessionsImagesPerSecond predictionEngineEveryCoreMilliseconds int8PredictionEngineEveryCoreMilliseconds"
 pi=(); pl=()
 for r in $(seq "$rounds"); do
   j=$("$vit" bench-scoring --json 2>/dev/null | tail -1)
@@ -42,6 +44,8 @@ row_ms() { printf '%-42s %7.3f ms %7.3f ms   (%.2fx / %.2fx the reference batch 
 row_ips() { printf '%-42s %6.1f /s %6.1f /s   (%.2fx / %.2fx the reference batch 64)\n' "$1" "$2" "$3" "$(echo "$2 / $PI" | bc -l)" "$(echo "$3 / $PI" | bc -l)"; }
 row_ms "zip PredictionEngine (MLImage -> label)" "$(pick predictionEngineMilliseconds least)" "$(pick int8PredictionEngineMilliseconds least)"
 row_ips "zip Transform (row by row, steady state)" "$(pick transformImagesPerSecond best)" "$(pick int8TransformImagesPerSecond best)"
+row_ips "zip Transform, one ORT thread per session" "$(pick transformOneThreadSessionsImagesPerSecond best)" "$(pick int8TransformOneThreadSessionsImagesPerSecond best)"
+row_ms "zip PredictionEngine, every core's ORT threads" "$(pick predictionEngineEveryCoreMilliseconds least)" "$(pick int8PredictionEngineEveryCoreMilliseconds least)"
 row_ips "zip Transform, first pass (JIT included)" "$(pick transformFirstPassImagesPerSecond best)" "$(pick int8TransformFirstPassImagesPerSecond best)"
 row_ms "ONNX Runtime direct, batch 1" "$(pick onnxRuntimeBatch1Milliseconds least)" "$(pick onnxRuntimeInt8Batch1Milliseconds least)"
 row_ips "ONNX Runtime direct, batch 64" "$(pick onnxRuntimeBatch64ImagesPerSecond best)" "$(pick onnxRuntimeInt8Batch64ImagesPerSecond best)"
@@ -52,8 +56,9 @@ row_ips "PredictionEnginePool, every core (default)" "$(pick poolImagesPerSecond
 printf '%-42s %7.1f us\n' "zip image preprocessing alone" "$(pick preprocessingMicroseconds least)"
 printf '%-42s %7.3f ms %7.3f ms   (%s GFLOP per image at ONNX Runtime'"'"'s best 2048^2 matmul rate of the rounds)\n' "floor under any graph of the model" "$(pick floorMilliseconds least)" "$(pick int8FloorMilliseconds least)" "$gflop"
 
-# Each ratio beside the figure recorded in the docs' "Scoring speed" table (a row "| name | 1.23× |"); a ratio more
-# than 20% below it is flagged.
+# Each ratio beside the figure recorded in the docs' "Scoring speed" table for this CPU class (a row
+# "| name | 1.23× | 0.98× |", the columns "AVX-512 VNNI" and "AVX2"); a ratio more than 20% below it is flagged.
+if grep -qw avx512_vnni /proc/cpuinfo; then cpu_class="AVX-512 VNNI"; column=3; else cpu_class="AVX2"; column=4; fi
 ratio() { echo "$1 / $2" | bc -l; }
 declare -A now=(
   ["PredictionEngine float / reference batch 1"]=$(ratio "$PL" "$(pick predictionEngineMilliseconds least)")
@@ -64,15 +69,20 @@ declare -A now=(
   ["ONNX Runtime batch 64 int8 / reference batch 64"]=$(ratio "$(pick onnxRuntimeInt8Batch64ImagesPerSecond best)" "$PI")
   ["Pool every core / one thread"]=$(ratio "$(pick poolImagesPerSecond best)" "$(pick poolOneThreadImagesPerSecond best)")
   ["Pool int8 every core / reference batch 64"]=$(ratio "$(pick int8PoolImagesPerSecond best)" "$PI")
+  ["Transform float, one ORT thread per session / reference batch 64"]=$(ratio "$(pick transformOneThreadSessionsImagesPerSecond best)" "$PI")
+  ["Transform int8, one ORT thread per session / reference batch 64"]=$(ratio "$(pick int8TransformOneThreadSessionsImagesPerSecond best)" "$PI")
+  ["PredictionEngine int8, every core's ORT threads / reference batch 1"]=$(ratio "$PL" "$(pick int8PredictionEngineEveryCoreMilliseconds least)")
 )
 echo
-printf '%-52s %8s %9s\n' ratio now recorded
+printf '%-66s %8s %9s   (recorded: the %s column)\n' ratio now recorded "$cpu_class"
 fell=0
 for name in "PredictionEngine float / reference batch 1" "PredictionEngine int8 / reference batch 1" \
   "Transform float / reference batch 64" "Transform int8 / reference batch 64" \
   "ONNX Runtime batch 64 float / reference batch 64" "ONNX Runtime batch 64 int8 / reference batch 64" \
-  "Pool every core / one thread" "Pool int8 every core / reference batch 64"; do
-  recorded=$(grep -F "| $name |" "$docs" | head -1 | grep -oE '[0-9]+(\.[0-9]+)?×' | head -1 | tr -d '×' || true)
+  "Pool every core / one thread" "Pool int8 every core / reference batch 64" \
+  "Transform float, one ORT thread per session / reference batch 64" "Transform int8, one ORT thread per session / reference batch 64" \
+  "PredictionEngine int8, every core's ORT threads / reference batch 1"; do
+  recorded=$(grep -F "| $name |" "$docs" | head -1 | awk -F'|' -v c="$column" '{ print $c }' | grep -oE '[0-9]+(\.[0-9]+)?×' | head -1 | tr -d '×' || true)
   flag=""
   if [ -z "$recorded" ]; then
     recorded="-"; flag="(no recorded figure in $docs)"
@@ -80,6 +90,6 @@ for name in "PredictionEngine float / reference batch 1" "PredictionEngine int8 
     flag="FELL by $(printf '%.0f' "$(echo "100 - 100 * ${now[$name]} / $recorded" | bc -l)")%"; fell=1
   fi
   shown="${recorded}x"; [ "$recorded" = "-" ] && shown="-"
-  printf '%-52s %7.2fx %9s  %s\n' "$name" "${now[$name]}" "$shown" "$flag"
+  printf '%-66s %7.2fx %9s  %s\n' "$name" "${now[$name]}" "$shown" "$flag"
 done
 if [ "$fell" = 1 ]; then echo "a ratio fell by more than 20% against $docs" >&2; exit 1; fi

@@ -65,7 +65,7 @@ internal static class ScoringBenchCommand
         public readonly int Count = count, Cores = Environment.ProcessorCount;
         public readonly bool FlipAverage = export?.FlipAverage ?? false, ShiftAverage = export?.ShiftAverage ?? false;
         public double EngineMs, TransformPerSecond, TransformFirstPass, PoolOne, PoolAll, PoolOneEngine, EagerBatch, EagerOne, OrtBatch, OrtOne, OrtInt8Batch, OrtInt8One, OrtPeak, OrtInt8Peak;
-        public double? PreprocessUs, Int8EngineMs, Int8TransformPerSecond, Int8TransformFirstPass, Int8PoolAll;
+        public double? PreprocessUs, EngineEveryCoreMs, Int8EngineEveryCoreMs, TransformOneThread, Int8TransformOneThread, Int8EngineMs, Int8TransformPerSecond, Int8TransformFirstPass, Int8PoolAll;
         public int Views => (ShiftAverage ? 5 : 1) * (FlipAverage ? 2 : 1);
         public double ForwardGflop => Views * BenchCommand.ForwardFlopsPerImage(Config) / 1e9;
         public double FloorMs => ForwardGflop / OrtPeak * 1000;
@@ -87,6 +87,8 @@ internal static class ScoringBenchCommand
         var files = RandomImages(config, count, rng);
         (f.EngineMs, f.TransformFirstPass, f.TransformPerSecond) = MeasureZip(ml, model, config, files, count);
         f.PreprocessUs = MeasurePreprocessing(ml, model, config, files, count);
+        f.EngineEveryCoreMs = MeasureEngineEveryCore(ml, zipPath, config, files, count);
+        f.TransformOneThread = MeasureTransformOneThreadSessions(ml, zipPath, config, files, count);
         f.PoolOne = MeasurePool(zipPath, config, files, callers: 1, threadsPerEngine: 1);
         f.PoolAll = MeasurePool(zipPath, config, files, callers: f.Cores, threadsPerEngine: null);
         f.PoolOneEngine = MeasurePool(zipPath, config, files, callers: f.Cores, threadsPerEngine: f.Cores);
@@ -101,6 +103,8 @@ internal static class ScoringBenchCommand
                 (f.Int8EngineMs, int8First, int8Transform) = MeasureZip(ml, ModelZipFile.Load(ml, int8Zip, out _), config, files, count);
                 (f.Int8TransformFirstPass, f.Int8TransformPerSecond) = (int8First, int8Transform);
                 f.Int8PoolAll = MeasurePool(int8Zip, config, files, callers: f.Cores, threadsPerEngine: null);
+                f.Int8EngineEveryCoreMs = MeasureEngineEveryCore(ml, int8Zip, config, files, count);
+                f.Int8TransformOneThread = MeasureTransformOneThreadSessions(ml, int8Zip, config, files, count);
             }
             finally
             {
@@ -151,6 +155,10 @@ internal static class ScoringBenchCommand
         torchSharpBatch1Milliseconds = Math.Round(f.EagerOne, 3),
         onnxRuntimeBatch64ImagesPerSecond = Math.Round(f.OrtBatch, 1),
         onnxRuntimeBatch1Milliseconds = Math.Round(f.OrtOne, 3),
+        predictionEngineEveryCoreMilliseconds = f.EngineEveryCoreMs is { } ec ? Math.Round(ec, 3) : (double?)null,
+        transformOneThreadSessionsImagesPerSecond = f.TransformOneThread is { } t1s ? Math.Round(t1s, 1) : (double?)null,
+        int8TransformOneThreadSessionsImagesPerSecond = f.Int8TransformOneThread is { } it1s ? Math.Round(it1s, 1) : (double?)null,
+        int8PredictionEngineEveryCoreMilliseconds = f.Int8EngineEveryCoreMs is { } iec ? Math.Round(iec, 3) : (double?)null,
         int8PredictionEngineMilliseconds = f.Int8EngineMs is { } m ? Math.Round(m, 3) : (double?)null,
         int8TransformImagesPerSecond = f.Int8TransformPerSecond is { } t ? Math.Round(t, 1) : (double?)null,
         int8TransformFirstPassImagesPerSecond = f.Int8TransformFirstPass is { } t1 ? Math.Round(t1, 1) : (double?)null,
@@ -177,7 +185,11 @@ internal static class ScoringBenchCommand
         if (f.FlipAverage || f.ShiftAverage)
             output.WriteLine($"the zip scores {(f.ShiftAverage ? "each image, its four one-pixel shifts" : "each image")}{(f.FlipAverage ? " and their mirrors" : "")} (test-time averaging), as do the ONNX Runtime figures; TorchSharp eager times one view");
         output.WriteLine(string.Format(inv, "zip PredictionEngine (MLImage -> label): {0:F3} ms/image", f.EngineMs));
+        if (f.EngineEveryCoreMs is { } ec)
+            output.WriteLine(string.Format(inv, "zip PredictionEngine, {0} ONNX Runtime threads: {1:F3} ms/image", f.Cores, ec));
         output.WriteLine(string.Format(inv, "zip Transform (batch IDataView):         {0:F1} img/s (first pass, JIT included: {1:F1} img/s)", f.TransformPerSecond, f.TransformFirstPass));
+        if (f.TransformOneThread is { } t1s)
+            output.WriteLine(string.Format(inv, "zip Transform, one ONNX Runtime thread per session: {0:F1} img/s", t1s));
         output.WriteLine(string.Format(inv, "PredictionEnginePool, one caller on one thread: {0:F1} img/s; {1} callers, default pool ({1} engines x 1 thread): {2:F1} img/s ({3:F2}x); {1} callers, one engine of {1} threads: {4:F1} img/s",
             f.PoolOne, f.Cores, f.PoolAll, f.PoolAll / f.PoolOne, f.PoolOneEngine));
         output.WriteLine(string.Format(inv, "TorchSharp eager batch 64:               {0:F1} img/s (the zip's Transform runs at {1:F2}x this)", f.EagerBatch, f.TransformPerSecond / f.EagerBatch));
@@ -187,7 +199,11 @@ internal static class ScoringBenchCommand
         if (f.Int8EngineMs is { } im && f.Int8TransformPerSecond is { } it)
         {
             output.WriteLine(string.Format(inv, "int8 zip PredictionEngine:               {0:F3} ms/image ({1:F2}x faster than float)", im, f.EngineMs / im));
+            if (f.Int8EngineEveryCoreMs is { } iec)
+                output.WriteLine(string.Format(inv, "int8 zip PredictionEngine, {0} ONNX Runtime threads: {1:F3} ms/image", f.Cores, iec));
             output.WriteLine(string.Format(inv, "int8 zip Transform:                      {0:F1} img/s ({1:F2}x float; first pass {2:F1} img/s)", it, it / f.TransformPerSecond, f.Int8TransformFirstPass ?? 0));
+            if (f.Int8TransformOneThread is { } it1s)
+                output.WriteLine(string.Format(inv, "int8 zip Transform, one ONNX Runtime thread per session: {0:F1} img/s", it1s));
             if (f.Int8PoolAll is { } ips)
                 output.WriteLine(string.Format(inv, "int8 PredictionEnginePool, {0} callers, default pool: {1:F1} img/s", f.Cores, ips));
         }
@@ -226,6 +242,46 @@ internal static class ScoringBenchCommand
         double first = Pass();
         double steady = Math.Max(Pass(), Pass());
         return (engineMs, first, steady);
+    }
+
+    /// <summary>
+    /// PredictionEngine latency (as in <see cref="MeasureZip"/>) of the zip loaded through a context whose ONNX Runtime
+    /// sessions run one intra-op thread per core (<c>SetOnnxSessionOption</c>): what a single caller that owns the
+    /// machine gets. Null on one core.
+    /// </summary>
+    private static double? MeasureEngineEveryCore(MLContext ml, string zipPath, ViTConfig config, List<byte[]> files, int count)
+    {
+        int cores = Environment.ProcessorCount;
+        if (cores < 2) return null;
+        var loader = SessionThreads(ml, cores);
+        var model = ModelZipFile.Load(loader, zipPath, out _);
+        using var disposeModel = model as IDisposable;
+        using var engine = loader.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
+        for (int i = 0; i < 200; i++) engine.Predict(new ModelInput { Image = Image(config, files, i) });
+        int call = 0;
+        return BestMeanMilliseconds(() => engine.Predict(new ModelInput { Image = Image(config, files, call++) }), Math.Min(count, 500));
+    }
+
+    /// <summary>
+    /// Steady-state <c>Transform</c> throughput (as in <see cref="MeasureZip"/>) of the zip loaded through a context whose
+    /// ONNX Runtime sessions run one intra-op thread each: ML.NET's cursor spreads the rows over the cores itself, so
+    /// each row's graph runs on the thread that reads it instead of asking ONNX Runtime's own pool for every core too.
+    /// </summary>
+    private static double MeasureTransformOneThreadSessions(MLContext ml, string zipPath, ViTConfig config, List<byte[]> files, int count)
+    {
+        var loader = SessionThreads(ml, 1);
+        var model = ModelZipFile.Load(loader, zipPath, out _);
+        using var disposeModel = model as IDisposable;
+        return MeasureZip(loader, model, config, files, count).TransformPerSecond;
+    }
+
+    /// <summary>A context (sharing <paramref name="ml"/>'s temporary folder) whose ONNX Runtime sessions each get <paramref name="threads"/> intra-op threads of their own.</summary>
+    private static MLContext SessionThreads(MLContext ml, int threads)
+    {
+        var loader = new MLContext(1) { TempFilePath = ml.TempFilePath };
+        Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.SetOnnxSessionOption(loader,
+            new Microsoft.ML.Transforms.Onnx.OnnxSessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, PerSessionThreads = true });
+        return loader;
     }
 
     /// <summary>Reads <paramref name="column"/> (a float vector) of every row through a cursor over <paramref name="active"/>; returns the row count.</summary>

@@ -554,7 +554,8 @@ public partial class CliTests : IClassFixture<CliFixture>
         Assert.True(r.Code == 0, r.ToString());
         var json = r.Json();
         foreach (var key in new[] { "predictionEngineMilliseconds", "transformImagesPerSecond", "onnxRuntimeBatch1Milliseconds",
-            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond", "poolOneEngineEveryCoreImagesPerSecond" })
+            "preprocessingMicroseconds", "onnxRuntimeMatMulGflops", "onnxRuntimeInt8MatMulGops", "poolOneThreadImagesPerSecond", "poolImagesPerSecond", "poolOneEngineEveryCoreImagesPerSecond",
+            "transformOneThreadSessionsImagesPerSecond" })
             Assert.True(json.GetProperty(key).GetDouble() > 0, key);
         var config = ModelZipFile.ReadFromZip(f.Model).Config;
         double gflop = json.GetProperty("forwardGflopPerImage").GetDouble();
