@@ -22,7 +22,8 @@
 #              83 bees) test, the tutorial's own test split.
 #   scenes:    photos stored twice in the snapshot (9 contents: under two classes, or in both train/ and test/) are
 #              left out first; then train/ photos 1-60 of a class selection (360), the rest (1283-1490 a class) pool;
-#              test/ (317-403 a class, 2156) test, the snapshot's own test split.
+#              test/ photos 1-100 of a class test (600; from the snapshot's own test split, 317-403 a class: the rest
+#              stays unused, as every draw scores every test photo with both pipelines).
 set -euo pipefail
 out=${1:?OUT_DIR}; flowers=${2:?MIRROR_FLOWERS}; hym=${3:?MIRROR_HYMENOPTERA}; scenes=${4:--}
 
@@ -50,7 +51,7 @@ if [ "$scenes" != - ]; then
   for c in buildings forest glacier mountain sea street; do
     take "$scenes" "train/$c" "$out/scenes/selection/$c" 1 60
     take "$scenes" "train/$c" "$out/scenes/pool/$c" 61 0
-    take "$scenes" "test/$c" "$out/scenes/test/$c" 1 0
+    take "$scenes" "test/$c" "$out/scenes/test/$c" 1 100
   done
   unset REV UNIQUE
 fi
