@@ -10,7 +10,7 @@ namespace VitMlNet.Bench.SmallData;
 /// it draws K training sets of N photos a class from a seed, fits ML.NET's pretrained-ResNet18 pipeline and each
 /// VitMlNet variant on every draw, scores every saved zip as a plain consumer on the fixed selection and test sets,
 /// and prints mean ± standard deviation over the draws. Recipe choices are made on the selection means, never on test.
-///   SmallDataBench --protocol POOLS OUT_DIR [--datasets flowers,ants-bees] [--n 10,30,100] [--draws 5] [--seed 1]
+///   SmallDataBench --protocol POOLS OUT_DIR [--datasets flowers,ants-bees,scenes] [--n 10,30,100] [--draws 5] [--seed 1]
 ///                  [--variants vit-auto,...] [--no-peer] [--only-draws 4,5]
 ///   SmallDataBench --summary OUT_DIR/protocol.tsv[,OTHER/protocol.tsv]   (the table again, from every draw recorded so far)
 /// Draw k of a class is the first N of the class's pool (ordinal file order) shuffled by a Random seeded from (seed, k,
