@@ -135,8 +135,32 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
             ScoringFlipAverage = o.ScoringFlipAverage,
             ScoringShiftAverage = o.ScoringShiftAverage,
             StemActivationRanges = ranges,
+            FittedOptions = o,
         };
     }
+
+    /// <summary>
+    /// The same trained weights behind a scoring chain of another precision (the activation ranges calibrated in the
+    /// fit kept), for benchmarks that compare precisions on one fit. <paramref name="trainingData"/> is data at its input.
+    /// </summary>
+    internal VisionTransformerTransformer WithScoringPrecision(ViTOnnxWeightPrecision precision, IDataView trainingData)
+    {
+        var options = (FittedOptions ?? throw new InvalidOperationException("the transformer keeps no options of its fit")).Clone();
+        options.ScoringPrecision = precision;
+        var chain = ScoringChain.Build(Architecture, Weights, ClassNames, options, trainingData, StemActivationRanges);
+        return new VisionTransformerTransformer(chain, Architecture, ClassNames, Weights, pixelScale, TrainingHistory, FeatureColumnName)
+        {
+            ScoringPrecision = precision,
+            ScoringFlipAverage = ScoringFlipAverage,
+            ScoringShiftAverage = ScoringShiftAverage,
+            StemActivationRanges = StemActivationRanges,
+            SelfCheck = SelfCheck,
+            FittedOptions = options,
+        };
+    }
+
+    /// <summary>The options the transformer was fitted with (recipe resolved), or null.</summary>
+    internal VisionTransformerOptions? FittedOptions { get; private init; }
 
     private void CheckInput(DataViewSchema schema)
     {

@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using VitMlNet.Checkpoints;
 using VitMlNet.Modeling;
@@ -127,5 +129,44 @@ public class StemQuantizationTests
             float max = original.Max(MathF.Abs);
             Assert.True(OnnxTestSupport.MaxAbsDiff(original, back) <= max / StemQuantization.WeightBound * 0.51f, $"{name}.weight read back further than half a quantization step");
         }
+    }
+
+    private sealed class PixelRow
+    {
+        [VectorType(3 * 32 * 32)]
+        public float[] Pixels { get; set; } = [];
+
+        public string Label { get; set; } = "";
+    }
+
+    [Fact]
+    public void FittingAHybridWithInt8ScoringCalibratesTheStemAndTheZipScoresLikeTheEngine()
+    {
+        var (pixels, labels) = SyntheticImages.Make(48, seed: 4, 3, 32, 32);
+        int per = 3 * 32 * 32;
+        var rows = labels.Select((l, i) => new PixelRow
+        {
+            Pixels = pixels.AsSpan(i * per, per).ToArray().Select(b => (float)b).ToArray(), Label = SyntheticImages.ClassNames[l],
+        }).ToList();
+        var ml = new MLContext(1);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        var options = new VisionTransformerOptions
+        {
+            Architecture = (ViTConfig.HybridResNet18 with { PatchSize = 8, Dim = 32, Heads = 2, DimHead = 16, Depth = 1 }).WithInput(3, 32, 32, 3),
+            Epochs = 6, BatchSize = 16, LearningRate = 1e-3, Optimizer = VisionTransformerOptimizer.AdamW, Seed = 5, ProgressEverySteps = 0, FreezeStem = true,
+            ScoringPrecision = ViTOnnxWeightPrecision.DynamicInt8,
+            Log = m => Assert.Fail($"the test project restores the ResNet18 package; no download expected: {m}"),
+        };
+        using var vit = ml.MulticlassClassification.Trainers.VisionTransformer(options).Fit(data);
+        Assert.NotNull(vit.StemActivationRanges);
+        Assert.Equal(ResNetStem.Layout(options.Architecture).Count + 1 + 2 * 2 /* block outputs of two stages */,
+            vit.StemActivationRanges!.Count);
+        using var stream = new MemoryStream();
+        vit.ExportOnnx(stream);
+        var proto = global::Onnx.ModelProto.Parser.ParseFrom(stream.ToArray());
+        Assert.Contains(proto.Graph.Initializer, t => t.Name == "stem.backbone.conv1.weight" + ViTOnnxMetadata.Int8Suffix);
+        Assert.Contains(proto.Graph.Node, n => n.OpType == "QuantizeLinear");
+        // The self-check scored the zip (int8 stem and encoder) against the float engine on the training images.
+        Assert.True(vit.SelfCheck!.Agreement >= 0.95, $"the int8 zip agrees with the float engine on {vit.SelfCheck.Agreement:P0} of the sample ({vit.SelfCheck})");
     }
 }
