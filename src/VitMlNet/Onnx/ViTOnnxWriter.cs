@@ -45,7 +45,8 @@ namespace VitMlNet.Onnx;
 /// and embeddings (Reshape, ReduceMean); <see cref="ViTOnnxExportOptions.ShiftAverage"/> adds four one-pixel shifts
 /// (Pad, Slice) of each image the same way. With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
 /// encoder blocks' matrix products become DynamicQuantizeLinear → MatMulInteger → Cast → Mul (int8 weights with one
-/// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>).
+/// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>); a ResNet18 stem with calibrated
+/// <see cref="ViTOnnxExportOptions.StemActivationRanges"/> becomes static int8 in QDQ form (see <see cref="Emitters.ResNetStemEmitter"/>).
 /// </para>
 /// <para>
 /// The model's <c>metadata_props</c> hold the configuration (<see cref="ModelZipKeys.Config"/>), the class
