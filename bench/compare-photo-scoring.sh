@@ -45,7 +45,7 @@ for d in "$pools"/flowers/pool/*/; do
 done
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $(nproc) cores; avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no), avx512_vnni: $(grep -qw avx512_vnni /proc/cpuinfo && echo yes || echo no)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-# The same training (seed 1) twice: the float zip and the zip that scores with int8 encoder weights.
+# The same training (seed 1) twice: the float zip and the --int8 zip (int8 encoder weights and int8 ResNet18 convolutions).
 "$vit" train --data "$work/train" --epochs "$epochs" --seed 1 --output "$work/vit.zip" 2>&1 | { grep -E 'recipe auto|accuracy' || true; } | head -3
 "$vit" train --data "$work/train" --epochs "$epochs" --seed 1 --int8 --output "$work/vit-int8.zip" 2>&1 | { grep -E 'accuracy' || true; } | head -2
 dotnet "$bench" --scoring "$work/train" "$pools/flowers/selection" --images "$images" --calls "$calls" --rounds "$rounds" \

@@ -19,7 +19,7 @@ internal static class ExportOnnxCommand
         // The output is positional (`vit export-onnx model.zip model.onnx`) or, as in the dotnet CLI, -o|--output.
         var output = new Argument<string?>("model.onnx") { Description = "The .onnx file to write (or -o FILE)", Arity = ArgumentArity.ZeroOrOne };
         var outputOption = CliOptions.Output("FILE", "The .onnx file to write (instead of the second argument)", required: false);
-        var int8 = new Option<bool>("--int8") { Description = "Quantize the encoder's Linear weights to int8 (dynamic quantization; faster on CPU)" };
+        var int8 = new Option<bool>("--int8") { Description = "Quantize the encoder's Linear weights to int8 (dynamic quantization; faster on CPU), and a ResNet18 stem's convolutions when the zip was trained with --int8 (static, calibrated)" };
         var flip = new Option<bool>("--flip-average") { Description = "Score each image with its left-right mirror and average the two logits (twice the work)" };
         var shift = new Option<bool>("--shift-average") { Description = "Also score each image moved by one pixel up, down, left and right and average the views (5x the work)" };
         var heads = CheckpointCli.HeadsOption();
@@ -53,13 +53,18 @@ internal static class ExportOnnxCommand
             WeightPrecision = int8 ? ViTOnnxWeightPrecision.DynamicInt8 : ViTOnnxWeightPrecision.Float32,
             FlipAverage = flipAverage,
             ShiftAverage = shiftAverage,
+            // A zip trained with --int8 carries its ResNet18 stem's calibrated activation ranges: the stem is int8 too.
+            StemActivationRanges = int8 ? source.ExportOptions?.StemActivationRanges : null,
         };
         var proto = ViTOnnxWriter.Build(source.Config, source.Weights, source.ClassNames, options);
         var c = source.Config;
         // Checked in ONNX Runtime as a temporary file; only a model that passes replaces the output (atomically).
         VitMlNet.IO.AtomicFile.Write(outputPath, stream => ViTOnnxWriter.Write(proto, stream), temp => Verify(temp, options, c));
         var inv = CultureInfo.InvariantCulture;
-        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {(int8 ? "int8 encoder weights" : "float32")}{(flipAverage ? ", flip averaging" : "")}{(shiftAverage ? ", shift averaging" : "")}), checked with ONNX Runtime");
+        bool int8Stem = int8 && options.StemActivationRanges is not null && c.Stem == Modeling.ViTStem.ResNet18;
+        if (int8 && !int8Stem && c.Stem == Modeling.ViTStem.ResNet18)
+            context.Error.WriteLine("the ResNet18 stem stays float: the zip holds no calibrated activation ranges (train with --int8 to quantize the stem too)");
+        context.Out.WriteLine($"wrote {outputPath} ({new FileInfo(outputPath).Length / 1024.0:F0} KiB, {(int8Stem ? "int8 ResNet18 stem and encoder weights" : int8 ? "int8 encoder weights" : "float32")}{(flipAverage ? ", flip averaging" : "")}{(shiftAverage ? ", shift averaging" : "")}), checked with ONNX Runtime");
         context.Out.WriteLine(string.Format(inv, "input  {0}: float [N, {1}, {2}, {3}], raw pixel values (x {4:G6} inside the graph, then mean/std)",
             options.InputName, c.Channels, c.ImageHeight, c.ImageWidth, options.PixelScale));
         context.Out.WriteLine($"output {options.LogitsOutputName}, {options.ProbabilitiesOutputName}: float [N, {c.NumClasses}]");

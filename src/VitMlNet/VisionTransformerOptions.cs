@@ -251,7 +251,9 @@ public sealed class VisionTransformerOptions
     /// Precision of the scoring graph in the fitted transformer and the saved zip. The default is
     /// <see cref="Onnx.ViTOnnxWeightPrecision.Float32"/>; <see cref="Onnx.ViTOnnxWeightPrecision.DynamicInt8"/> scores faster (more so with
     /// integer dot-product instructions: AVX-512 VNNI, AVX-VNNI, ARM dot product) at a small accuracy cost: measure
-    /// it with <c>MulticlassClassification.Evaluate</c> on your data (docs/benchmarks.md has ours).
+    /// it with <c>MulticlassClassification.Evaluate</c> on your data (docs/benchmarks.md has ours). With a ResNet18 stem
+    /// the fit also calibrates the stem's activation ranges on a stratified sample of 64 training images (<see cref="Seed"/>)
+    /// and the zip runs the ResNet's convolutions as static int8 (ONNX Runtime's QLinearConv).
     /// </summary>
     public Onnx.ViTOnnxWeightPrecision ScoringPrecision { get; set; } = Onnx.ViTOnnxWeightPrecision.Float32;
 

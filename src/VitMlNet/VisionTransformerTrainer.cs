@@ -106,7 +106,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerTrans
         {
             var config = o.ResolveArchitecture().WithInput(train.Channels, train.Height, train.Width, classes);
             using var result = ViTTrainingEngine.Run(o, config, trainCache, validCache).Result;
-            var transformer = VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input);
+            var transformer = VisionTransformerTransformer.Create(result.Model, classNames, o, result.History, input, trainCache);
             try
             {
                 transformer.SelfCheck = SelfCheck.Run(transformer, result.Model, trainCache, o, result.History);

@@ -93,6 +93,12 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     public bool ScoringShiftAverage { get; private init; }
 
     /// <summary>
+    /// The calibrated activation ranges of a ResNet18 stem's static int8 convolutions (with <see cref="ViTOnnxWeightPrecision.DynamicInt8"/>
+    /// scoring), or null when the stem scores in float.
+    /// </summary>
+    internal IReadOnlyDictionary<string, float[]>? StemActivationRanges { get; private init; }
+
+    /// <summary>
     /// Writes a standalone ONNX model for any ONNX runtime: input <c>pixels</c> float [N, C, H, W] with raw values
     /// (multiplied by the trained pixel scale inside the graph), outputs <c>logits</c> and <c>probabilities</c> [N, classes].
     /// Class names and the architecture are stored in the model's metadata; the precision is <see cref="ScoringPrecision"/>,
@@ -101,7 +107,11 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     public void ExportOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var options = new ViTOnnxExportOptions { PixelScale = pixelScale, WeightPrecision = ScoringPrecision, FlipAverage = ScoringFlipAverage, ShiftAverage = ScoringShiftAverage };
+        var options = new ViTOnnxExportOptions
+        {
+            PixelScale = pixelScale, WeightPrecision = ScoringPrecision, FlipAverage = ScoringFlipAverage, ShiftAverage = ScoringShiftAverage,
+            StemActivationRanges = StemActivationRanges,
+        };
         ViTOnnxWriter.Write(ViTOnnxWriter.Build(Architecture, Weights, ClassNames, options), stream);
     }
 
@@ -112,18 +122,45 @@ public sealed class VisionTransformerTransformer : ITransformer, IDisposable
     public void Dispose() => chain.Dispose();
 
     /// <summary>The trained transformer: the model's weights behind the zip's <see cref="ScoringChain"/>.</summary>
+    /// <remarks>With dynamic int8 scoring and a ResNet18 stem, the stem's activation ranges are calibrated on a sample of <paramref name="trainImages"/> (<see cref="StemCalibration"/>).</remarks>
     internal static VisionTransformerTransformer Create(VisionTransformer model, IReadOnlyList<string> classNames, VisionTransformerOptions o,
-        IReadOnlyList<EpochSummary> history, IDataView trainingData)
+        IReadOnlyList<EpochSummary> history, IDataView trainingData, ImageCache? trainImages = null)
     {
         var weights = VisionTransformerWeights.Extract(model);
-        var chain = ScoringChain.Build(model.Config, weights, classNames, o, trainingData);
+        var ranges = trainImages is null ? null : StemCalibration.Run(model.Config, weights, trainImages, o);
+        var chain = ScoringChain.Build(model.Config, weights, classNames, o, trainingData, ranges);
         return new VisionTransformerTransformer(chain, model.Config, classNames, weights, o.PixelScale, history, o.FeatureColumnName)
         {
             ScoringPrecision = o.ScoringPrecision,
             ScoringFlipAverage = o.ScoringFlipAverage,
             ScoringShiftAverage = o.ScoringShiftAverage,
+            StemActivationRanges = ranges,
+            FittedOptions = o,
         };
     }
+
+    /// <summary>
+    /// The same trained weights behind a scoring chain of another precision (the activation ranges calibrated in the
+    /// fit kept), for benchmarks that compare precisions on one fit. <paramref name="trainingData"/> is data at its input.
+    /// </summary>
+    internal VisionTransformerTransformer WithScoringPrecision(ViTOnnxWeightPrecision precision, IDataView trainingData)
+    {
+        var options = (FittedOptions ?? throw new InvalidOperationException("the transformer keeps no options of its fit")).Clone();
+        options.ScoringPrecision = precision;
+        var chain = ScoringChain.Build(Architecture, Weights, ClassNames, options, trainingData, StemActivationRanges);
+        return new VisionTransformerTransformer(chain, Architecture, ClassNames, Weights, pixelScale, TrainingHistory, FeatureColumnName)
+        {
+            ScoringPrecision = precision,
+            ScoringFlipAverage = ScoringFlipAverage,
+            ScoringShiftAverage = ScoringShiftAverage,
+            StemActivationRanges = StemActivationRanges,
+            SelfCheck = SelfCheck,
+            FittedOptions = options,
+        };
+    }
+
+    /// <summary>The options the transformer was fitted with (recipe resolved), or null.</summary>
+    internal VisionTransformerOptions? FittedOptions { get; private init; }
 
     private void CheckInput(DataViewSchema schema)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using VitMlNet.Data;
 
 namespace VitMlNet.Bench.SmallData;
@@ -91,8 +92,12 @@ internal static class Protocol
                         var pipeline = ImagePreprocessing.Estimator(ml, 3, size, size)
                             .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options))
                             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-                        var (fit, zip) = Fit(ml, pipeline, data, outDir, $"{name}-n{n}-{variant}");
+                        string? floatZip = null;
+                        var (fit, zip) = Fit(ml, pipeline, data, outDir, $"{name}-n{n}-{variant}",
+                            options.ScoringPrecision == VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32 ? null : model => floatZip = SaveFloat(ml, model, data, outDir, $"{name}-n{n}-{variant}-float"));
                         records.Add(Score(name, n, k, seed, "vitmlnet " + variant, zip, fit, train.Count, selection, test, Variants.Describe(options, train.Count, size)));
+                        if (floatZip is not null)
+                            records.Add(Score(name, n, k, seed, "vitmlnet " + variant + " (float zip, same fit)", floatZip, fit, train.Count, selection, test, Variants.Describe(options, train.Count, size)));
                     }
                     foreach (var r in rows) r.Image.Dispose();
                     File.AppendAllLines(tsvPath, records.Where(r => r.Dataset == name && r.N == n && r.Draw == k).Select(r => r.ToTsv()));
@@ -117,15 +122,30 @@ internal static class Protocol
         return train;
     }
 
-    private static (double Seconds, string Zip) Fit(MLContext ml, IEstimator<ITransformer> estimator, IDataView data, string outDir, string name)
+    private static (double Seconds, string Zip) Fit(MLContext ml, IEstimator<ITransformer> estimator, IDataView data, string outDir, string name,
+        Action<ITransformer>? alsoSave = null)
     {
         var clock = Stopwatch.StartNew();
         var model = estimator.Fit(data);
         double seconds = clock.Elapsed.TotalSeconds;
         string zip = Path.Combine(outDir, name + ".zip");
         ml.Model.Save(model, null, zip);
+        alsoSave?.Invoke(model);
         (model as IDisposable)?.Dispose();
         return (seconds, zip);
+    }
+
+    /// <summary>The fitted pipeline with its ViT scoring in float32 (the same weights), saved as a second zip.</summary>
+    private static string SaveFloat(MLContext ml, ITransformer model, IDataView data, string outDir, string name)
+    {
+        var parts = ((IEnumerable<ITransformer>)model).ToList();
+        int at = parts.FindIndex(p => p is VisionTransformerTransformer);
+        IDataView input = data;
+        for (int i = 0; i < at; i++) input = parts[i].Transform(input);
+        parts[at] = ((VisionTransformerTransformer)parts[at]).WithScoringPrecision(VitMlNet.Onnx.ViTOnnxWeightPrecision.Float32, input);
+        string zip = Path.Combine(outDir, name + ".zip");
+        ml.Model.Save(new TransformerChain<ITransformer>(parts.ToArray()), null, zip);
+        return zip;
     }
 
     private static Record Score(string dataset, int n, int draw, int seed, string pipeline, string zip, double fit, int trainCount, List<Photo> selection, List<Photo> test, string note)

@@ -33,6 +33,9 @@ internal static class Variants
         {
             if (knob.StartsWith("size", StringComparison.Ordinal)) continue;
             else if (knob == "flip") options.ScoringFlipAverage = true;
+            // int8: the zip scores with int8 encoder weights and, for the hybrid, the int8 ResNet18 stem calibrated on the photos;
+            // the protocol also scores a float zip of the same fit (Protocol.cs), so the pair differs only in precision.
+            else if (knob == "int8") options.ScoringPrecision = VitMlNet.Onnx.ViTOnnxWeightPrecision.DynamicInt8;
             else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
             else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
             else if (knob.StartsWith("seed", StringComparison.Ordinal)) options.Seed = int.Parse(knob[4..], inv); // a second draw of the same recipe

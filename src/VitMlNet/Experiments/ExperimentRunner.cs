@@ -269,7 +269,7 @@ internal sealed class ExperimentRunner(ExperimentSettings s)
                 {
                     if (result.History.Count == 0) return new RunOutcome.NotEvaluated();
                     var stored = TrialOptions(o);
-                    var transformer = VisionTransformerTransformer.Create(result.Model, d.ClassNames, stored, result.History, d.SchemaView);
+                    var transformer = VisionTransformerTransformer.Create(result.Model, d.ClassNames, stored, result.History, d.SchemaView, fold.Train);
                     fits.Add(new FoldFit(transformer, Evaluate(transformer, fold.EvaluationView, o), result.History, result.Cancelled, result.EarlyStopped));
                     // A fold cut short leaves the later folds untrained: the mean would not be comparable.
                     if (result.Cancelled && f < d.Folds.Count - 1) return new RunOutcome.NotEvaluated();

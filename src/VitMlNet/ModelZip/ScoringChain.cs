@@ -17,10 +17,10 @@ internal static class ScoringChain
 {
     /// <summary>
     /// The trained transformer's scoring half: the ONNX graph of <paramref name="weights"/> (written with the options'
-    /// columns, precision and test-time views), the multiclass head, and a drop of the graph's logits column.
+    /// columns, precision, test-time views and, for a static int8 ResNet18 stem, its calibrated activation ranges), the multiclass head, and a drop of the graph's logits column.
     /// </summary>
     public static TransformerChain<ITransformer> Build(ViTConfig config, IReadOnlyDictionary<string, TensorData> weights,
-        IReadOnlyList<string> classNames, VisionTransformerOptions o, IDataView trainingData)
+        IReadOnlyList<string> classNames, VisionTransformerOptions o, IDataView trainingData, IReadOnlyDictionary<string, float[]>? stemActivationRanges = null)
     {
         var ml = IO.PrivateTemp.Use(new MLContext(o.Seed));
         var schema = trainingData.Schema;
@@ -36,6 +36,7 @@ internal static class ScoringChain
             WeightPrecision = o.ScoringPrecision,
             FlipAverage = o.ScoringFlipAverage,
             ShiftAverage = o.ScoringShiftAverage,
+            StemActivationRanges = stemActivationRanges,
         };
         byte[] onnx = ViTOnnxWriter.ToByteArray(ViTOnnxWriter.Build(config, weights, classNames, export));
         var outputs = o.EmbeddingColumnName is null ? new[] { logits } : new[] { logits, o.EmbeddingColumnName };

@@ -42,6 +42,14 @@ internal sealed class OnnxGraphBuilder
     public string Int8s(string name, ReadOnlySpan<sbyte> data, params long[] dims) =>
         Initializer(name, TensorProto.Types.DataType.Int8, ToRaw(data), dims);
 
+    /// <summary>Adds an int32 initializer and returns its name.</summary>
+    public string Int32s(string name, ReadOnlySpan<int> data, params long[] dims) =>
+        Initializer(name, TensorProto.Types.DataType.Int32, ToRaw(data), dims);
+
+    /// <summary>Adds a scalar (rank 0) uint8 initializer, e.g. a QuantizeLinear zero point.</summary>
+    public string UInt8Scalar(string name, byte value) =>
+        Initializer(name, TensorProto.Types.DataType.Uint8, ToRaw<byte>([value]));
+
     /// <summary>Adds a scalar float initializer.</summary>
     public string Scalar(string name, float value) => Floats(name, [value]);
 

@@ -33,8 +33,11 @@ public enum ViTOnnxWeightPrecision
     /// stored as symmetric int8 with one float scale per output column, activations are quantized to uint8 per tensor
     /// at run time (DynamicQuantizeLinear → MatMulInteger, which ONNX Runtime runs with its integer kernels: VNNI where the CPU has
     /// it, AVX2 otherwise).
-    /// Faster and 4× smaller weights, at a small accuracy cost; the stem, tokens, norms, attention softmax and the head
-    /// stay float. Weights read back from such a graph are the dequantized values.
+    /// Faster and 4× smaller weights, at a small accuracy cost; tokens, norms, attention softmax and the head stay float.
+    /// The stem stays float too, except a ResNet18 stem with calibrated <see cref="ViTOnnxExportOptions.StemActivationRanges"/>
+    /// (what training with this precision writes): its convolutions are then statically quantized (QuantizeLinear →
+    /// DequantizeLinear around each Conv, int8 weights per output channel, uint8 activations), which ONNX Runtime fuses
+    /// into QLinearConv. Weights read back from such a graph are the dequantized values.
     /// </summary>
     DynamicInt8,
 }
@@ -94,6 +97,15 @@ internal sealed class ViTOnnxExportOptions
     /// <summary>Precision of the encoder's matrix products. The default is <see cref="ViTOnnxWeightPrecision.Float32"/>.</summary>
     public ViTOnnxWeightPrecision WeightPrecision { get; set; } = ViTOnnxWeightPrecision.Float32;
 
+    /// <summary>
+    /// The calibrated range [min, max] of each activation that a ResNet18 stem's static int8 convolutions quantize, by
+    /// key (<c>stem.backbone.input</c>, then each convolution's or block's name), as <see cref="StemQuantization.Calibrate"/>
+    /// measures them on training images; or null. With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> and a ResNet18
+    /// stem, ranges make the stem int8; without them it stays float. Other precisions and stems ignore them. The default is null.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, float[]>? StemActivationRanges { get; set; }
+
     /// <summary>Element type of the predicted-index output. The default is <see cref="ViTOnnxIndexType.Int64"/>.</summary>
     public ViTOnnxIndexType PredictedIndexType { get; set; } = ViTOnnxIndexType.Int64;
 
@@ -114,6 +126,11 @@ internal sealed class ViTOnnxExportOptions
         if (!Enum.IsDefined(InputLayout)) e.Add($"InputLayout is not a known layout (actual {(int)InputLayout})");
         if (!float.IsFinite(PixelScale) || PixelScale <= 0) e.Add($"PixelScale must be positive and finite (actual {PixelScale})");
         if (!Enum.IsDefined(WeightPrecision)) e.Add($"WeightPrecision is not a known precision (actual {(int)WeightPrecision})");
+        foreach (var (key, range) in StemActivationRanges ?? new Dictionary<string, float[]>())
+        {
+            if (range is null || range.Length != 2 || !float.IsFinite(range[0]) || !float.IsFinite(range[1]) || range[0] > range[1])
+                e.Add($"StemActivationRanges['{key}'] must be a finite [min, max] pair (actual [{(range is null ? "null" : string.Join(", ", range))}])");
+        }
         if (!Enum.IsDefined(PredictedIndexType)) e.Add($"PredictedIndexType is not a known type (actual {(int)PredictedIndexType})");
         var outputs = OutputNames;
         if (outputs.Count == 0) e.Add("at least one output name must be set");

@@ -31,7 +31,10 @@ internal static class ViTOnnxMetadata
     /// <summary>Suffix of the int8 values of a quantized weight (see <see cref="ViTOnnxWeightPrecision.DynamicInt8"/>).</summary>
     public const string Int8Suffix = ".int8";
 
-    /// <summary>Suffix of the per-output-column float scales of a quantized weight.</summary>
+    /// <summary>Suffix of the int32 values of a quantized bias (a ResNet18 stem's static int8 convolutions).</summary>
+    public const string Int32Suffix = ".int32";
+
+    /// <summary>Suffix of the float scales of a quantized weight: one per output column (Linear), or per output channel (a stem convolution's weight and bias).</summary>
     public const string ScaleSuffix = ".scale";
 
     /// <summary>The producer name written into the model.</summary>

@@ -144,6 +144,19 @@ internal static class ViTOnnxReader
                 var data = Get(name + ViTOnnxMetadata.TransposedSuffix, [shape[1], shape[0]]);
                 weights[name] = new(ViTOnnxWriter.Transpose(data, (int)shape[1], (int)shape[0]), shape);
             }
+            else if (shape.Length == 4 && initializers.ContainsKey(name + ViTOnnxMetadata.Int8Suffix) && initializers.ContainsKey(name + ViTOnnxMetadata.ScaleSuffix))
+            {
+                // A static int8 stem convolution's weight: int8 values with one scale per output channel.
+                weights[name] = new(StemQuantization.DequantizePerChannel(ReadInt8s(initializers[name + ViTOnnxMetadata.Int8Suffix], shape),
+                    ReadFloats(initializers[name + ViTOnnxMetadata.ScaleSuffix], [shape[0]])), shape);
+            }
+            else if (shape.Length == 1 && initializers.ContainsKey(name + ViTOnnxMetadata.Int32Suffix) && initializers.ContainsKey(name + ViTOnnxMetadata.ScaleSuffix))
+            {
+                // Its bias: int32 values with one scale per output channel.
+                var values = ReadInt32s(initializers[name + ViTOnnxMetadata.Int32Suffix], shape);
+                var scales = ReadFloats(initializers[name + ViTOnnxMetadata.ScaleSuffix], shape);
+                weights[name] = new(values.Select((v, i) => (float)(v * (double)scales[i])).ToArray(), shape);
+            }
             else
             {
                 missing.Add(name);
@@ -263,6 +276,21 @@ internal static class ViTOnnxReader
         if (t.Int32Data.Count != count)
             throw new InvalidDataException($"Initializer '{t.Name}' has {t.Int32Data.Count} values, expected {count}.");
         return t.Int32Data.Select(v => (sbyte)v).ToArray();
+    }
+
+    private static int[] ReadInt32s(TensorProto t, long[] expectedShape)
+    {
+        long count = CheckTensor(t, TensorProto.Types.DataType.Int32, expectedShape);
+        if (!t.RawData.IsEmpty)
+        {
+            if (t.RawData.Length != count * sizeof(int))
+                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count * sizeof(int)}.");
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
+            return MemoryMarshal.Cast<byte, int>(t.RawData.Span).ToArray();
+        }
+        if (t.Int32Data.Count != count)
+            throw new InvalidDataException($"Initializer '{t.Name}' has {t.Int32Data.Count} values, expected {count}.");
+        return t.Int32Data.ToArray();
     }
 
     /// <summary>A float initializer's values (raw or typed data), checked against <paramref name="expectedShape"/>.</summary>

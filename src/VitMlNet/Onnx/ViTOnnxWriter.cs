@@ -45,7 +45,8 @@ namespace VitMlNet.Onnx;
 /// and embeddings (Reshape, ReduceMean); <see cref="ViTOnnxExportOptions.ShiftAverage"/> adds four one-pixel shifts
 /// (Pad, Slice) of each image the same way. With <see cref="ViTOnnxWeightPrecision.DynamicInt8"/> the
 /// encoder blocks' matrix products become DynamicQuantizeLinear → MatMulInteger → Cast → Mul (int8 weights with one
-/// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>).
+/// scale per output column, stored as <c>name.int8</c> and <c>name.scale</c>); a ResNet18 stem with calibrated
+/// <see cref="ViTOnnxExportOptions.StemActivationRanges"/> becomes static int8 in QDQ form (see <see cref="Emitters.ResNetStemEmitter"/>).
 /// </para>
 /// <para>
 /// The model's <c>metadata_props</c> hold the configuration (<see cref="ModelZipKeys.Config"/>), the class
@@ -121,6 +122,33 @@ internal static class ViTOnnxWriter
         return model;
     }
 
+    /// <summary>
+    /// The float graph with every tensor that a ResNet18 stem's static int8 twin quantizes added as an output (for
+    /// <see cref="StemQuantization.Calibrate"/>), and those outputs' names by calibration key.
+    /// </summary>
+    internal static (ModelProto Model, IReadOnlyDictionary<string, string> Probes) BuildCalibrationGraph(
+        ViTConfig config, IReadOnlyDictionary<string, TensorData> weights, ViTOnnxExportOptions options)
+    {
+        var plain = options.Clone();
+        plain.WeightPrecision = ViTOnnxWeightPrecision.Float32;
+        plain.StemActivationRanges = null;
+        plain.Validate();
+        var probes = new Dictionary<string, string>(StringComparer.Ordinal);
+        var classNames = Enumerable.Range(0, config.NumClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var graph = BuildGraph(config, weights, classNames, plain, probes);
+        foreach (var name in probes.Values.Distinct(StringComparer.Ordinal))
+        {
+            graph.Output.Add(new ValueInfoProto
+            {
+                Name = name,
+                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float } },
+            });
+        }
+        var model = new ModelProto { IrVersion = 8, ProducerName = ViTOnnxMetadata.ProducerName, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        return (model, probes);
+    }
+
     /// <summary>Serializes an ONNX model to a stream (the stream is left open).</summary>
     public static void Write(ModelProto model, Stream stream)
     {
@@ -153,9 +181,10 @@ internal static class ViTOnnxWriter
     /// in <see cref="Modeling"/> and writes the same function (the parity tests check each architecture option).
     /// </summary>
     private static GraphProto BuildGraph(
-        ViTConfig c, IReadOnlyDictionary<string, TensorData> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o)
+        ViTConfig c, IReadOnlyDictionary<string, TensorData> weights, IReadOnlyList<string> classNames, ViTOnnxExportOptions o,
+        Dictionary<string, string>? probes = null)
     {
-        var e = new Emitters.OnnxEmitContext(new OnnxGraphBuilder(), c, weights, o);
+        var e = new Emitters.OnnxEmitContext(new OnnxGraphBuilder(), c, weights, o) { Probes = probes };
         e.G.Graph.Name = "vision_transformer";
         e.G.Graph.Input.Add(o.InputLayout == ViTOnnxInputLayout.Flat
             ? Value(o.InputName, DataType.Float, (long)c.Channels * c.ImageHeight * c.ImageWidth)

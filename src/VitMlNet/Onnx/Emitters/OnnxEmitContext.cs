@@ -24,6 +24,15 @@ internal sealed class OnnxEmitContext(
 
     public ViTOnnxExportOptions Options { get; } = options;
 
+    /// <summary>
+    /// When set (the calibration graph of <see cref="StemQuantization.Calibrate"/>), the float stem records here, by key,
+    /// the value name of each tensor that its int8 twin quantizes.
+    /// </summary>
+    public Dictionary<string, string>? Probes { get; init; }
+
+    /// <summary>Whether a ResNet18 stem is written as static int8 (dynamic int8 precision and calibrated activation ranges).</summary>
+    public bool StemInt8 => Options.WeightPrecision == ViTOnnxWeightPrecision.DynamicInt8 && Options.StemActivationRanges is not null && Probes is null;
+
     /// <summary>The number of test-time views stacked in the batch (1 without test-time augmentation).</summary>
     public int Views { get; set; } = 1;
 
@@ -53,6 +62,9 @@ internal sealed class OnnxEmitContext(
         var (stored, data, dims) = Transposed(name);
         return G.Floats(stored, data, dims);
     }
+
+    /// <summary>The PyTorch shape of a weight.</summary>
+    public long[] Shape(string name) => weights[name].Shape;
 
     /// <summary>The raw data of a weight.</summary>
     public float[] Data(string name) => weights[name].Data;
