@@ -26,7 +26,10 @@ internal static class StemQuantization
     /// </summary>
     public const double RangeQuantile = 0.9999;
 
-    /// <summary>The largest weight magnitude of the int8 weights: 127 (full int8 range, symmetric).</summary>
+    /// <summary>
+    /// The largest magnitude of every int8 weight VitMlNet writes, the stem's and the encoder's: 63, 7-bit values
+    /// (see <see cref="ViTOnnxWriter.QuantizeColumns"/> for why not 127).
+    /// </summary>
     public const float WeightBound = 63f;
 
     /// <summary>The key of the normalized image, the first quantized tensor.</summary>

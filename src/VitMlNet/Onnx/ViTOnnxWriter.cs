@@ -206,8 +206,11 @@ internal static class ViTOnnxWriter
     }
 
     /// <summary>
-    /// Symmetric int8 quantization of a weight [..., rows, columns] with one scale per column (per leading index):
-    /// scale = max |w| / 127 over the column, value = round(w / scale) in [-127, 127].
+    /// Symmetric quantization of a weight [..., rows, columns] to 7-bit values stored as int8, one scale per column (per
+    /// leading index): scale = max |w| / 63 over the column, value = round(w / scale) in [-63, 63]. Seven bits, not
+    /// eight, because ONNX Runtime's uint8 × int8 kernels on CPUs without VNNI (AVX2's vpmaddubsw) add pairs of products
+    /// into saturating 16-bit sums: full-range weights overflow them and change predictions on such machines (a zip
+    /// scores on whatever CPU its user has), as ONNX Runtime's own quantizer avoids with reduce_range.
     /// </summary>
     internal static (sbyte[] Values, float[] Scales) QuantizeColumns(float[] data, long[] dims)
     {
@@ -220,14 +223,14 @@ internal static class ViTOnnxWriter
             ref float sc = ref scales[b * cols + col];
             sc = Math.Max(sc, Math.Abs(data[(b * rows + r) * cols + col]));
         }
-        for (int i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / 127f : 1f;
+        for (int i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / StemQuantization.WeightBound : 1f;
         var values = new sbyte[data.Length];
         for (int b = 0; b < blocks; b++)
         for (int r = 0; r < rows; r++)
         for (int col = 0; col < cols; col++)
         {
             int i = (b * rows + r) * cols + col;
-            values[i] = (sbyte)Math.Clamp(MathF.Round(data[i] / scales[b * cols + col]), -127f, 127f);
+            values[i] = (sbyte)Math.Clamp(MathF.Round(data[i] / scales[b * cols + col]), -StemQuantization.WeightBound, StemQuantization.WeightBound);
         }
         return (values, scales);
     }

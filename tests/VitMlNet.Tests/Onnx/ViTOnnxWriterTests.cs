@@ -366,7 +366,7 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
             {
                 float step = 0;
                 for (int c = 0; c < cols; c++) step = Math.Max(step, Math.Abs(data[r * cols + c]));
-                step /= 127f;
+                step /= StemQuantization.WeightBound;
                 for (int c = 0; c < cols; c++)
                     Assert.True(Math.Abs(data[r * cols + c] - back[r * cols + c]) <= step / 2 + 1e-7f, $"{name}[{r},{c}]");
             }
@@ -378,8 +378,8 @@ public class ViTOnnxWriterTests(ITestOutputHelper output)
     {
         float[] w = [1f, -0.5f, 0f, 0.25f, -2f, 0f];   // [3 rows, 2 columns]: column 0 = 1, 0, -2; column 1 = -0.5, 0.25, 0
         var (values, scales) = ViTOnnxWriter.QuantizeColumns(w, [3, 2]);
-        Assert.Equal(new[] { 2f / 127f, 0.5f / 127f }, scales);
-        Assert.Equal(new sbyte[] { 64, -127, 0, 64, -127, 0 }, values);
+        Assert.Equal(new[] { 2f / 63f, 0.5f / 63f }, scales);   // 7-bit values (see QuantizeColumns)
+        Assert.Equal(new sbyte[] { 31, -63, 0, 31, -63, 0 }, values);   // 1 / (2 / 63f) rounds to 31 in float
         var back = ViTOnnxWriter.DequantizeColumns(values, scales, [3, 2]);
         for (int i = 0; i < w.Length; i++) Assert.InRange(back[i] - w[i], -scales[i % 2] / 2, scales[i % 2] / 2);
         var (_, zeroScales) = ViTOnnxWriter.QuantizeColumns(new float[4], [2, 2]);
