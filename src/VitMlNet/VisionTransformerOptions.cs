@@ -236,6 +236,23 @@ public sealed class VisionTransformerOptions
     public int StemFeatureViews { get; set; }
 
     /// <summary>
+    /// With <see cref="FreezeStem"/>: the frozen ResNet's last this-many basic blocks train after all, at
+    /// <see cref="StemLearningRateScale"/> × <see cref="LearningRate"/> (timm-style transfer: the last stage fine-tunes
+    /// slowly, the earlier ones stay as pretrained). 3 is ML.NET's ResNet18's whole last stage (layer4 at patch 32);
+    /// at most the blocks of the last stage the stem runs. The cached views (<see cref="StemFeatureViews"/>) then hold
+    /// the maps before these blocks (a 288×288 view's 18×18×256 map, twice the size of the finished one's), and every
+    /// step runs them forward and back, which costs far more than the cached head alone. The ResNet's BatchNorms are
+    /// folded into its convolutions, so their statistics stay the pretrained ones. 0 (the default) trains none.
+    /// </summary>
+    public int StemTrainLastBlocks { get; set; }
+
+    /// <summary>
+    /// The learning-rate multiplier of the ResNet blocks that <see cref="StemTrainLastBlocks"/> trains, in (0, 1]. The
+    /// default is 0.1.
+    /// </summary>
+    public double StemLearningRateScale { get; set; } = 0.1;
+
+    /// <summary>
     /// The pretrained ResNet18 of a <see cref="ViTStem.ResNet18"/> architecture: the path of the <c>ResNet18.onnx</c> of
     /// the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0. Null (the default) finds it (the
     /// VITMLNET_RESNET18_ONNX variable, the NuGet packages folder, the app folder, VitMlNet's cache) or downloads the
@@ -326,6 +343,9 @@ public sealed class VisionTransformerOptions
         Need(InitialModel is null || File.Exists(InitialModel) || Directory.Exists(InitialModel), $"InitialModel file not found: '{InitialModel}'");
         Need(StemFeatureViews is >= 0 and <= MaxStemFeatureViews, $"StemFeatureViews must be in [0, {MaxStemFeatureViews}] (actual {StemFeatureViews})");
         Need(StemFeatureViews == 0 || FreezeStem, "StemFeatureViews needs FreezeStem = true");
+        Need(StemTrainLastBlocks >= 0, $"StemTrainLastBlocks must be non-negative (actual {StemTrainLastBlocks})");
+        Need(StemTrainLastBlocks == 0 || FreezeStem, "StemTrainLastBlocks needs FreezeStem = true (without it the whole ResNet trains)");
+        Need(StemLearningRateScale > 0 && StemLearningRateScale <= 1, $"StemLearningRateScale must be in (0, 1] (actual {StemLearningRateScale})");
         Need(ResNet18Path is null || File.Exists(ResNet18Path), $"ResNet18Path file not found: '{ResNet18Path}'");
         Need(LayerDecay > 0 && LayerDecay <= 1, $"LayerDecay must be in (0, 1] (actual {LayerDecay})");
         Need(Device is not null && (Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)), $"Device must be 'cpu', 'cuda' or 'cuda:N' (actual '{Device}')");

@@ -45,7 +45,7 @@ public sealed class FieldMatrixTests
             "LocalityAttention" => tiny with { LocalitySelfAttention = true },
             "DistillationToken" => tiny with { DistillationToken = true },
             "MeanPooling" => tiny with { Pooling = ViTPooling.Mean },
-            "ResNet18" => ViTConfig.HybridResNet18 with { PatchSize = 8, Dim = 32, Heads = 2, DimHead = 16, Depth = 1, Dropout = 0 },
+            "ResNet18" or "ResNet18LastStageTrained" => ViTConfig.HybridResNet18 with { PatchSize = 8, Dim = 32, Heads = 2, DimHead = 16, Depth = 1, Dropout = 0 },
             _ => throw new ArgumentException(name),
         };
     }
@@ -64,6 +64,8 @@ public sealed class FieldMatrixTests
         { "ConvFeedForward", Kind.FlatBlocks, 1, 16, 16, 32, 32 },
         { "LocalityAttention", Kind.OddSizes, 1, 16, 16, 0, 0 },
         { "ResNet18", Kind.FlatBlocks, 3, 32, 32, 32, 32 },
+        // The frozen ResNet's last stage (layer2 at patch 8) fine-tuned on cached layer1 maps: the zip must carry it.
+        { "ResNet18LastStageTrained", Kind.FlatBlocks, 3, 32, 32, 32, 32 },
     };
 
     [Theory]
@@ -71,7 +73,7 @@ public sealed class FieldMatrixTests
     public void ZipConsumerEvaluatorAndSelfCheckAgreeAndTheModelLearns(string option, Kind kind, int channels, int height, int width, int fileHeight, int fileWidth)
     {
         using var folder = new Folder(kind, channels, fileHeight, fileWidth, perClass: 20, seed: option.Length);
-        var (vit, zip) = Train(folder, Arch(option), channels, height, width, augment: false);
+        var (vit, zip) = Train(folder, Arch(option), channels, height, width, augment: false, trainLastBlocks: option == "ResNet18LastStageTrained" ? 2 : 0);
         var check = vit.SelfCheck!;
 
         Assert.Equal(folder.Files.Count, check.Images);
@@ -103,7 +105,7 @@ public sealed class FieldMatrixTests
     }
 
     /// <summary>Fits the pipeline <c>vit train</c> fits and saves the zip as it does (no input schema).</summary>
-    private static (VisionTransformerTransformer Vit, string Zip) Train(Folder folder, ViTConfig arch, int channels, int height, int width, bool augment)
+    private static (VisionTransformerTransformer Vit, string Zip) Train(Folder folder, ViTConfig arch, int channels, int height, int width, bool augment, int trainLastBlocks = 0)
     {
         var ml = new MLContext(1);
         var options = new VisionTransformerOptions
@@ -111,7 +113,7 @@ public sealed class FieldMatrixTests
             Architecture = arch, Epochs = augment ? 25 : 12, BatchSize = 12, LearningRate = 2e-3, Optimizer = VisionTransformerOptimizer.AdamW,
             Schedule = VisionTransformerLearningRateSchedule.WarmupCosine, WarmupEpochs = 1, Seed = 7, ProgressEverySteps = 0,
             Augmentation = augment ? new AugmentationOptions { RandomCropPadding = 2 } : new AugmentationOptions(),
-            FreezeStem = arch.Stem == ViTStem.ResNet18,
+            FreezeStem = arch.Stem == ViTStem.ResNet18, StemTrainLastBlocks = trainLastBlocks, StemFeatureViews = trainLastBlocks > 0 ? 2 : 0,
             Log = m => Assert.Fail($"the test project restores the ResNet18 package; no download expected: {m}"),
         };
         var view = folder.Source.ToDataView(ml);

@@ -34,6 +34,9 @@ internal static class Variants
             if (knob.StartsWith("size", StringComparison.Ordinal)) continue;
             else if (knob == "flip") options.ScoringFlipAverage = true;
             else if (knob.StartsWith("skip", StringComparison.Ordinal)) options.Architecture = options.ResolveArchitecture() with { StemSkipLastBlocks = int.Parse(knob[4..], inv) };
+            // tuneK: the ResNet's last K blocks train (3 = layer4) on cached maps before them; slrS: their learning-rate scale.
+            else if (knob.StartsWith("tune", StringComparison.Ordinal)) options.StemTrainLastBlocks = int.Parse(knob[4..], inv);
+            else if (knob.StartsWith("slr", StringComparison.Ordinal)) options.StemLearningRateScale = double.Parse(knob[3..], inv);
             else if (knob == "mean") options.Architecture = options.ResolveArchitecture() with { Pooling = ViTPooling.Mean };
             else if (knob.StartsWith("seed", StringComparison.Ordinal)) options.Seed = int.Parse(knob[4..], inv); // a second draw of the same recipe
             else if (knob == "teacher" || knob.StartsWith("soft", StringComparison.Ordinal))
@@ -76,6 +79,7 @@ internal static class Variants
         var a = options.ResolveArchitecture();
         return string.Format(CultureInfo.InvariantCulture, "{0} images{5}, {1}x{1}, {6}patch {2}, {3} epochs, batch {4}", images, size, a.PatchSize, options.Epochs, options.BatchSize,
             options.StemFeatureViews > 0 ? string.Format(CultureInfo.InvariantCulture, " x {0} cached views", options.StemFeatureViews) : "",
-            a.Stem == ViTStem.ResNet18 ? (options.FreezeStem ? "frozen" : "fine-tuned") + " pretrained ResNet18 stem, " : "");
+            a.Stem == ViTStem.ResNet18 ? (!options.FreezeStem ? "fine-tuned" : options.StemTrainLastBlocks > 0
+                ? string.Format(CultureInfo.InvariantCulture, "frozen but its last {0} blocks (lr x{1})", options.StemTrainLastBlocks, options.StemLearningRateScale) : "frozen") + " pretrained ResNet18 stem, " : "");
     }
 }

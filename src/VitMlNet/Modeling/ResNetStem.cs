@@ -121,6 +121,27 @@ internal sealed class ResNetStem : Module<Tensor, Tensor>, IStem
     /// <summary>The backbone's feature map [N, C, H/p, W/p] of normalized images [N, 3, H, W] (before the projection).</summary>
     public Tensor Features(Tensor images) => backboneRoot.call(images);
 
+    /// <summary>
+    /// The backbone's map of normalized images [N, 3, H, W] before its last <paramref name="lastBlocks"/> basic blocks
+    /// (all of them when 0: <see cref="Features"/>); <see cref="LastBlocks"/> finishes it.
+    /// </summary>
+    public Tensor FeaturesBefore(Tensor images, int lastBlocks) => backboneRoot.Run(images, lastBlocks, before: true);
+
+    /// <summary>Runs the backbone's last <paramref name="lastBlocks"/> basic blocks on a map from <see cref="FeaturesBefore"/>.</summary>
+    public Tensor LastBlocks(Tensor maps, int lastBlocks) => backboneRoot.Run(maps, lastBlocks, before: false);
+
+    /// <summary>
+    /// Parameter-name prefixes (ending in '.') of the last <paramref name="lastBlocks"/> basic blocks of the stem for
+    /// <paramref name="config"/>, all in its last stage: what <see cref="VisionTransformerOptions.StemTrainLastBlocks"/> trains.
+    /// </summary>
+    public static IReadOnlyList<string> LastBlockPrefixes(ViTConfig config, int lastBlocks)
+    {
+        int stage = Stages(config), blocks = Blocks(config, stage);
+        if (lastBlocks < 0 || lastBlocks > blocks)
+            throw new ArgumentException($"the stem's trained last blocks must be in [0, {blocks}] (the blocks of layer{stage}) (actual {lastBlocks})");
+        return Enumerable.Range(blocks - lastBlocks, lastBlocks).Select(b => $"stem.backbone.layer{stage}.{b}.").ToArray();
+    }
+
     /// <summary>Tokens [N, (H/p)(W/p), dim] of a feature map from <see cref="Features"/>.</summary>
     public Tensor Project(Tensor features) => proj.forward(features).flatten(2).transpose(1, 2);
 
@@ -159,13 +180,27 @@ internal sealed class ResNetStem : Module<Tensor, Tensor>, IStem
             register_module(name, blocks);
         }
 
-        public override Tensor forward(Tensor x)
+        public override Tensor forward(Tensor x) => Run(x, 0, before: true);
+
+        /// <summary>
+        /// The network up to its last <paramref name="lastBlocks"/> basic blocks (<paramref name="before"/>: from the
+        /// image), or those blocks alone (from the map the first part gives).
+        /// </summary>
+        public Tensor Run(Tensor x, int lastBlocks, bool before)
         {
+            var all = layers.SelectMany(blocks => blocks).ToList();
+            if (lastBlocks < 0 || lastBlocks > layers[^1].Count)
+                throw new ArgumentException($"the stem's last blocks must be in [0, {layers[^1].Count}] (the blocks of its last stage) (actual {lastBlocks})");
+            int split = all.Count - lastBlocks;
+            if (!before)
+            {
+                foreach (var block in all.Skip(split)) x = block.call(x);
+                return x;
+            }
             x = functional.relu(conv1.forward(functional.pad(x, [3, 2, 3, 2])));
             // Zero padding equals the max-pool's -inf padding here: the input is a ReLU output (≥ 0).
             x = functional.max_pool2d(functional.pad(x, [1, 0, 1, 0]), 3, 2);
-            foreach (var blocks in layers)
-                foreach (var block in blocks) x = block.call(x);
+            foreach (var block in all.Take(split)) x = block.call(x);
             return x;
         }
 

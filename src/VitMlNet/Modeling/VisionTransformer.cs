@@ -107,14 +107,19 @@ internal sealed class VisionTransformer : Module<Tensor, Tensor>
     /// view (<see cref="VisionTransformerOptions.StemFeatureViews"/>) and train the rest with <see cref="ForwardFromStemFeatures"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model has no ResNet18 stem.</exception>
-    internal Tensor StemFeatures(Tensor images)
+    /// <param name="images">Normalized images [N, 3, H, W].</param>
+    /// <param name="trainedLastBlocks">The ResNet's last basic blocks left out of the map (they train:
+    /// <see cref="VisionTransformerOptions.StemTrainLastBlocks"/>); 0 for the whole ResNet.</param>
+    internal Tensor StemFeatures(Tensor images, int trainedLastBlocks = 0)
     {
         CheckInput(images);
-        return ResNet18Stem.Features(images);
+        return ResNet18Stem.FeaturesBefore(images, trainedLastBlocks);
     }
 
-    /// <summary><see cref="ForwardWithDistillation"/> from the feature maps of <see cref="StemFeatures"/>.</summary>
-    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features) => Heads(EncodeTokens(ResNet18Stem.Project(features)));
+    /// <summary><see cref="ForwardWithDistillation"/> from the feature maps of <see cref="StemFeatures"/> (with the same
+    /// <paramref name="trainedLastBlocks"/>, which run here).</summary>
+    internal (Tensor Logits, Tensor? DistillationLogits) ForwardFromStemFeatures(Tensor features, int trainedLastBlocks = 0) =>
+        Heads(EncodeTokens(ResNet18Stem.Project(trainedLastBlocks == 0 ? features : ResNet18Stem.LastBlocks(features, trainedLastBlocks))));
 
     private ResNetStem ResNet18Stem => stem as ResNetStem ?? throw new InvalidOperationException("The model has no ResNet18 stem.");
 

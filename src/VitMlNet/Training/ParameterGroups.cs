@@ -35,11 +35,17 @@ internal static class ParameterGroups
     /// Groups of <paramref name="model"/>'s parameters; freezes (requires_grad false) the backbone when
     /// <paramref name="freezeBackbone"/> is set. Empty groups are left out.
     /// </summary>
-    public static IReadOnlyList<Group> Build(VisionTransformer model, double layerDecay, bool freezeBackbone, bool weightDecay)
+    /// <param name="model">The model.</param>
+    /// <param name="layerDecay">Layer-wise learning-rate decay; 1 for none.</param>
+    /// <param name="freezeBackbone">Whether only the heads train.</param>
+    /// <param name="weightDecay">Whether the groups take weight decay (timm's no-decay list aside).</param>
+    /// <param name="scaleOf">A further learning-rate scale per parameter name (the ResNet's trained last blocks:
+    /// <see cref="VisionTransformerOptions.StemLearningRateScale"/>); null for 1.</param>
+    public static IReadOnlyList<Group> Build(VisionTransformer model, double layerDecay, bool freezeBackbone, bool weightDecay, Func<string, double>? scaleOf = null)
     {
         int depth = model.Config.Depth;
         var noDecay = model.NoWeightDecayParameterNames;
-        var groups = new Dictionary<(int Layer, bool Decay), List<Parameter>>();
+        var groups = new Dictionary<(int Layer, bool Decay, double Scale), List<Parameter>>();
         foreach (var (name, parameter) in model.named_parameters())
         {
             if (!parameter.requires_grad) continue; // frozen already (FreezeStem)
@@ -49,12 +55,12 @@ internal static class ParameterGroups
                 continue;
             }
             int layer = layerDecay < 1 ? LayerId(name, depth) : 0;
-            var key = (layer, weightDecay && !noDecay.Contains(name));
+            var key = (layer, weightDecay && !noDecay.Contains(name), scaleOf?.Invoke(name) ?? 1.0);
             if (!groups.TryGetValue(key, out var list)) groups[key] = list = [];
             list.Add(parameter);
         }
-        return groups.OrderBy(g => g.Key.Layer).ThenBy(g => g.Key.Decay)
-            .Select(g => new Group(g.Value, layerDecay < 1 ? Math.Pow(layerDecay, depth + 1 - g.Key.Layer) : 1.0, g.Key.Decay))
+        return groups.OrderBy(g => g.Key.Layer).ThenBy(g => g.Key.Decay).ThenBy(g => g.Key.Scale)
+            .Select(g => new Group(g.Value, g.Key.Scale * (layerDecay < 1 ? Math.Pow(layerDecay, depth + 1 - g.Key.Layer) : 1.0), g.Key.Decay))
             .ToList();
     }
 }

@@ -53,12 +53,13 @@ internal sealed class StemFeatureCache : IDisposable
     public int Count => (int)Maps.shape[0];
 
     /// <summary>
-    /// Computes the cache for <paramref name="model"/>'s stem on the <paramref name="count"/> training images (eval
+    /// Computes the cache for <paramref name="model"/>'s stem (its map before the <paramref name="trainedLastBlocks"/> last
+    /// blocks, which train: <see cref="VisionTransformerOptions.StemTrainLastBlocks"/>) on the <paramref name="count"/> training images (eval
     /// semantics, no gradients, batches of 32 run through the stem 8 at a time): <paramref name="batch"/> gives the
     /// normalized pixels, labels and targets of the rows it is asked for, augmented when asked (views after the first)
     /// with the generator and random source given: the training step's own batch preparation.
     /// </summary>
-    public static StemFeatureCache Build(VisionTransformer model, int count, int views, int seed, bool hasTeacher,
+    public static StemFeatureCache Build(VisionTransformer model, int trainedLastBlocks, int count, int views, int seed, bool hasTeacher,
         Func<Tensor, bool, Generator, Random, (Tensor X, Tensor Y, Tensor Targets, Tensor? TeacherTargets)> batch)
     {
         var maps = new List<Tensor>();
@@ -81,7 +82,7 @@ internal sealed class StemFeatureCache : IDisposable
                     var (x, y, t, tt) = batch(torch.arange(start, Math.Min(start + 32, count), dtype: ScalarType.Int64), v > 0, generator, random);
                     // 8 at a time: a ResNet pass over 8 images costs a quarter of one over 32 per image on 2 cores
                     // (docs/benchmarks.md); the batch of 32 keeps the augmentation draws as they were.
-                    maps.Add(torch.cat(x.split(8).Select(model.StemFeatures).ToList(), 0).MoveToOuterDisposeScope());
+                    maps.Add(torch.cat(x.split(8).Select(part => model.StemFeatures(part, trainedLastBlocks)).ToList(), 0).MoveToOuterDisposeScope());
                     labels.Add(y.MoveToOuterDisposeScope());
                     targets.Add(t.MoveToOuterDisposeScope());
                     teacher?.Add(tt!.MoveToOuterDisposeScope());

@@ -27,6 +27,8 @@ internal sealed class ViTTrainingEngine
         config.Validate();
         if (options.FreezeStem && config.Stem != ViTStem.ResNet18)
             throw new ArgumentException($"FreezeStem needs an architecture with the ResNet18 stem (actual stem {config.Stem}).");
+        if (options.StemTrainLastBlocks > 0)
+            _ = ResNetStem.LastBlockPrefixes(config, options.StemTrainLastBlocks); // throws when the last stage has fewer blocks
         if (options.Teacher != VisionTransformerTeacher.None && !config.DistillationToken)
             throw new ArgumentException($"Teacher {options.Teacher} needs an architecture with DistillationToken = true (actual '{config.Name}' has none).");
         this.options = options;
@@ -131,7 +133,7 @@ internal sealed class ViTTrainingEngine
             run.TeacherModel = CreateTeacher(train, device, run.Mean, run.Std);
             run.Teacher = run.TeacherModel is { SharesStudentStem: false } ? run.TeacherModel : null;
             run.Features = options.StemFeatureViews > 0
-                ? StemFeatureCache.Build(model, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null || run.Teacher is not null,
+                ? StemFeatureCache.Build(model, options.StemTrainLastBlocks, train.Count, options.StemFeatureViews, options.Seed, train.TeacherLabels is not null || run.Teacher is not null,
                     (idx, augment, generator, random) => Batch(train, idx, device, run.Mean, run.Std, run.Augmenter, generator, random, augment, run.Teacher))
                 : null;
             SetDistillationTargets(run);
@@ -345,7 +347,7 @@ internal sealed class ViTTrainingEngine
                 foreach (var idx in sampleIndices!.split(256))
                 {
                     using var scope = torch.NewDisposeScope();
-                    var (logits, dist) = model.ForwardFromStemFeatures(run.Features!.Maps.index_select(0, idx));
+                    var (logits, dist) = model.ForwardFromStemFeatures(run.Features!.Maps.index_select(0, idx), engine.options.StemTrainLastBlocks);
                     if (dist is not null) logits = logits.add(dist).div(2);
                     correct += logits.argmax(1).eq(run.Features.Labels.index_select(0, idx)).sum().item<long>();
                     idx.Dispose();
@@ -413,13 +415,17 @@ internal sealed class ViTTrainingEngine
         return model;
     }
 
-    /// <summary>With <see cref="VisionTransformerOptions.FreezeStem"/>, stops the hybrid's ResNet from training.</summary>
+    /// <summary>With <see cref="VisionTransformerOptions.FreezeStem"/>, stops the hybrid's ResNet from training, all but
+    /// the last blocks that <see cref="VisionTransformerOptions.StemTrainLastBlocks"/> trains.</summary>
     private void FreezeStem(VisionTransformer model)
     {
         if (!options.FreezeStem) return;
+        var trained = ResNetStem.LastBlockPrefixes(config, options.StemTrainLastBlocks);
         foreach (var (name, parameter) in model.named_parameters())
-            if (ResNetStem.IsBackbone(name)) parameter.requires_grad = false;
+            if (ResNetStem.IsBackbone(name) && !IsTrainedStemBlock(name, trained)) parameter.requires_grad = false;
     }
+
+    private static bool IsTrainedStemBlock(string name, IReadOnlyList<string> prefixes) => prefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
     /// <summary>
     /// The randomness of one epoch. Every epoch's randomness derives from (seed, epoch), so a run resumed at an epoch
@@ -513,7 +519,7 @@ internal sealed class ViTTrainingEngine
             y = f.Labels.index_select(0, idx);
             targets = f.Targets.index_select(0, idx);
             teacherTargets = f.TeacherTargets?.index_select(0, idx);
-            (logits, distLogits) = run.Model.ForwardFromStemFeatures(f.Maps.index_select(0, idx));
+            (logits, distLogits) = run.Model.ForwardFromStemFeatures(f.Maps.index_select(0, idx), options.StemTrainLastBlocks);
         }
         else
         {
@@ -572,7 +578,7 @@ internal sealed class ViTTrainingEngine
     private ResNet18Teacher? CreateTeacher(ImageCache train, Device device, Tensor mean, Tensor std)
     {
         if (options.Teacher == VisionTransformerTeacher.None) return null;
-        if (options.StemFeatureViews > 0 && ResNet18Teacher.StemIsTeacher(config, options.FreezeStem)) return ResNet18Teacher.SharingStem();
+        if (options.StemFeatureViews > 0 && ResNet18Teacher.StemIsTeacher(config, options.FreezeStem && options.StemTrainLastBlocks == 0)) return ResNet18Teacher.SharingStem();
         var teacher = ResNet18Teacher.WithOwnNetwork(config, Checkpoints.ResNet18Weights.Locate(options.ResNet18Path, options.Log), device);
         try
         {
@@ -625,10 +631,12 @@ internal sealed class ViTTrainingEngine
 
     private optim.Optimizer CreateOptimizer(VisionTransformer model)
     {
-        if (options.LayerDecay < 1 || options.FreezeBackbone)
+        if (options.LayerDecay < 1 || options.FreezeBackbone || options.StemTrainLastBlocks > 0)
         {
-            // Fine-tuning: ParameterGroups gives per-layer scales and leaves frozen parameters out.
-            var fine = ParameterGroups.Build(model, options.LayerDecay, options.FreezeBackbone, options.Optimizer == VisionTransformerOptimizer.AdamW);
+            // Fine-tuning: ParameterGroups gives per-layer scales (and the trained ResNet blocks' scale) and leaves frozen parameters out.
+            var trained = ResNetStem.LastBlockPrefixes(config, options.StemTrainLastBlocks);
+            var fine = ParameterGroups.Build(model, options.LayerDecay, options.FreezeBackbone, options.Optimizer == VisionTransformerOptimizer.AdamW,
+                name => IsTrainedStemBlock(name, trained) ? options.StemLearningRateScale : 1.0);
             learningRateScales = fine.Select(g => g.Scale).ToArray();
             if (options.Optimizer == VisionTransformerOptimizer.Adam)
                 return torch.optim.Adam(fine.Select(g => new Adam.ParamGroup(g.Parameters, options.LearningRate * g.Scale)), options.LearningRate);

@@ -1,6 +1,7 @@
 using TorchSharp;
 using VitMlNet.Checkpoints;
 using VitMlNet.Modeling;
+using VitMlNet.Tests.Onnx;
 using VitMlNet.Training;
 using Xunit;
 
@@ -76,6 +77,65 @@ public class HybridTrainingTests
     }
 
     [Fact]
+    public void TrainingTheLastStageOnCachedEarlierMapsMovesOnlyItAndTheOnnxGraphCarriesIt()
+    {
+        // Patch 8: the last stage is layer2 (2 blocks); both train, at a tenth of the head's rate, on cached layer1 maps.
+        using var train = Cache(48, 1);
+        using var valid = Cache(24, 2);
+        var options = Options();
+        options.StemTrainLastBlocks = 2;
+        options.StemLearningRateScale = 0.1;
+        using var result = new ViTTrainingEngine(options, Config()).Train(train, valid);
+
+        Assert.Equal(6, result.History.Count);
+        Assert.True(result.History[^1].Loss < result.History[0].Loss, $"loss did not fall: {result.History[0].Loss} -> {result.History[^1].Loss}");
+        Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
+
+        var pretrained = ResNet18Weights.Read(ResNet18Weights.Locate(null, null), Config());
+        var state = State(result.Model);
+        foreach (var (name, (data, _)) in pretrained)
+        {
+            if (name.StartsWith("stem.backbone.layer2.", StringComparison.Ordinal)) Assert.NotEqual(data, state[name]);
+            else Assert.Equal(data, state[name]);
+        }
+        // A tenth of 1e-3 for 6 × 9 steps of AdamW: each weight moves by at most about 0.0054.
+        double moved = pretrained["stem.backbone.layer2.1.conv2.weight"].Data.Zip(state["stem.backbone.layer2.1.conv2.weight"], (x, y) => Math.Abs(x - y)).Max();
+        Assert.InRange(moved, 1e-5, 0.0054 * 1.05);
+
+        // The exported graph scores with the trained layer2: ONNX Runtime equals the model, and differs from the same
+        // model with its pretrained layer2 put back.
+        const int batch = 4;
+        var pixels = OnnxTestSupport.RandomPixels(Config(), batch, seed: 3);
+        var onnx = VitMlNet.Onnx.ViTOnnxWriter.ToByteArray(VitMlNet.Onnx.ViTOnnxWriter.Build(result.Model));
+        using var session = OnnxTestSupport.Session(onnx);
+        var logits = OnnxTestSupport.Run(session, "pixels", pixels, [batch, 3, 32, 32])["logits"].Floats!;
+        Assert.True(OnnxTestSupport.MaxAbsDiff(OnnxTestSupport.TorchLogits(result.Model, pixels, batch), logits) <= 1e-4f);
+        using (torch.no_grad())
+        {
+            foreach (var (name, parameter) in result.Model.named_parameters())
+                if (pretrained.TryGetValue(name, out var w)) parameter.copy_(torch.tensor(w.Data, parameter.shape));
+        }
+        float fromPretrained = OnnxTestSupport.MaxAbsDiff(OnnxTestSupport.TorchLogits(result.Model, pixels, batch), logits);
+        Assert.True(fromPretrained > 1e-3f, $"the pretrained layer2 scores as the trained one (max diff {fromPretrained})");
+    }
+
+    [Fact]
+    public void TheTrainedLastBlocksTakeTheirOwnLearningRateGroup()
+    {
+        torch.manual_seed(1);
+        using var model = new VisionTransformer(Config());
+        foreach (var (name, parameter) in model.named_parameters())
+            if (ResNetStem.IsBackbone(name) && !name.StartsWith("stem.backbone.layer2.1.", StringComparison.Ordinal)) parameter.requires_grad = false;
+        var prefixes = ResNetStem.LastBlockPrefixes(Config(), 1);
+        Assert.Equal(["stem.backbone.layer2.1."], prefixes);
+        var groups = ParameterGroups.Build(model, 1, freezeBackbone: false, weightDecay: true, name => name.StartsWith(prefixes[0], StringComparison.Ordinal) ? 0.25 : 1.0);
+        var scaled = groups.Where(g => g.Scale == 0.25).SelectMany(g => g.Parameters).ToList();
+        Assert.Equal(4, scaled.Count); // conv1 and conv2, weight and bias
+        Assert.All(groups.Where(g => g.Scale != 0.25), g => Assert.Equal(1.0, g.Scale));
+        Assert.Equal(model.parameters().Count(p => p.requires_grad), groups.Sum(g => g.Parameters.Count));
+    }
+
+    [Fact]
     public void CachedViewsAreSeededSoTwoRunsGiveTheSameWeights()
     {
         using var train = Cache(24, 3);
@@ -114,6 +174,14 @@ public class HybridTrainingTests
 
         var skipAll = (ViTConfig.HybridResNet18 with { StemSkipLastBlocks = 3 }).GetErrors();
         Assert.Contains("StemSkipLastBlocks must be in [0, 2] for patch 32 (actual 3)", skipAll);
+
+        var lastBlocks = new VisionTransformerOptions { StemTrainLastBlocks = 1, StemLearningRateScale = 0 }.GetErrors();
+        Assert.Contains("StemTrainLastBlocks needs FreezeStem = true (without it the whole ResNet trains)", lastBlocks);
+        Assert.Contains("StemLearningRateScale must be in (0, 1] (actual 0)", lastBlocks);
+        var tooMany = Options();
+        tooMany.StemTrainLastBlocks = 3;
+        var blocks = Assert.Throws<ArgumentException>(() => new ViTTrainingEngine(tooMany, Config()));
+        Assert.Equal("the stem's trained last blocks must be in [0, 2] (the blocks of layer2) (actual 3)", blocks.Message);
 
         using var train = Cache(8, 5);
         var plain = new VisionTransformerOptions { Architecture = ViTConfig.Tiny.WithInput(3, 32, 32, 3), FreezeStem = true, Epochs = 1 };
