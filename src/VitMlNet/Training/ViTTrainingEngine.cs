@@ -634,7 +634,7 @@ internal sealed class ViTTrainingEngine
         if (options.LayerDecay < 1 || options.FreezeBackbone || options.StemTrainLastBlocks > 0)
         {
             // Fine-tuning: ParameterGroups gives per-layer scales (and the trained ResNet blocks' scale) and leaves frozen parameters out.
-            var trained = ResNetStem.LastBlockPrefixes(config, options.StemTrainLastBlocks);
+            var trained = options.StemTrainLastBlocks > 0 ? ResNetStem.LastBlockPrefixes(config, options.StemTrainLastBlocks) : [];
             var fine = ParameterGroups.Build(model, options.LayerDecay, options.FreezeBackbone, options.Optimizer == VisionTransformerOptimizer.AdamW,
                 name => IsTrainedStemBlock(name, trained) ? options.StemLearningRateScale : 1.0);
             learningRateScales = fine.Select(g => g.Scale).ToArray();
