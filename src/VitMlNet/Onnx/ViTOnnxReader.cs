@@ -264,48 +264,35 @@ internal static class ViTOnnxReader
         return ViTParameterLayout.Numel(expectedShape);
     }
 
-    private static sbyte[] ReadInt8s(TensorProto t, long[] expectedShape)
-    {
-        long count = CheckTensor(t, TensorProto.Types.DataType.Int8, expectedShape);
-        if (!t.RawData.IsEmpty)
-        {
-            if (t.RawData.Length != count)
-                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count}.");
-            return MemoryMarshal.Cast<byte, sbyte>(t.RawData.Span).ToArray();
-        }
-        if (t.Int32Data.Count != count)
-            throw new InvalidDataException($"Initializer '{t.Name}' has {t.Int32Data.Count} values, expected {count}.");
-        return t.Int32Data.Select(v => (sbyte)v).ToArray();
-    }
+    private static sbyte[] ReadInt8s(TensorProto t, long[] expectedShape) =>
+        ReadValues(t, TensorProto.Types.DataType.Int8, expectedShape, t.Int32Data, v => (sbyte)v);
 
-    private static int[] ReadInt32s(TensorProto t, long[] expectedShape)
-    {
-        long count = CheckTensor(t, TensorProto.Types.DataType.Int32, expectedShape);
-        if (!t.RawData.IsEmpty)
-        {
-            if (t.RawData.Length != count * sizeof(int))
-                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count * sizeof(int)}.");
-            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
-            return MemoryMarshal.Cast<byte, int>(t.RawData.Span).ToArray();
-        }
-        if (t.Int32Data.Count != count)
-            throw new InvalidDataException($"Initializer '{t.Name}' has {t.Int32Data.Count} values, expected {count}.");
-        return t.Int32Data.ToArray();
-    }
+    private static int[] ReadInt32s(TensorProto t, long[] expectedShape) =>
+        ReadValues(t, TensorProto.Types.DataType.Int32, expectedShape, t.Int32Data, v => v);
 
     /// <summary>A float initializer's values (raw or typed data), checked against <paramref name="expectedShape"/>.</summary>
-    internal static float[] ReadFloats(TensorProto t, long[] expectedShape)
+    internal static float[] ReadFloats(TensorProto t, long[] expectedShape) =>
+        ReadValues(t, TensorProto.Types.DataType.Float, expectedShape, t.FloatData, v => v);
+
+    /// <summary>
+    /// An initializer's values of element type <typeparamref name="T"/>: its little-endian raw data, or else its typed
+    /// field (<paramref name="typed"/>, ONNX's storage for that type, converted by <paramref name="convert"/>), checked
+    /// against <paramref name="type"/> and <paramref name="expectedShape"/>.
+    /// </summary>
+    private static T[] ReadValues<T, TTyped>(TensorProto t, TensorProto.Types.DataType type, long[] expectedShape, IReadOnlyList<TTyped> typed, Func<TTyped, T> convert)
+        where T : unmanaged
     {
-        long count = CheckTensor(t, TensorProto.Types.DataType.Float, expectedShape);
+        long count = CheckTensor(t, type, expectedShape);
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         if (!t.RawData.IsEmpty)
         {
-            if (t.RawData.Length != count * sizeof(float))
-                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count * sizeof(float)}.");
-            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
-            return MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+            if (t.RawData.Length != count * size)
+                throw new InvalidDataException($"Initializer '{t.Name}' has {t.RawData.Length} bytes of data, expected {count * size}.");
+            if (size > 1 && !BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
+            return MemoryMarshal.Cast<byte, T>(t.RawData.Span).ToArray();
         }
-        if (t.FloatData.Count != count)
-            throw new InvalidDataException($"Initializer '{t.Name}' has {t.FloatData.Count} values, expected {count}.");
-        return t.FloatData.ToArray();
+        if (typed.Count != count)
+            throw new InvalidDataException($"Initializer '{t.Name}' has {typed.Count} values, expected {count}.");
+        return typed.Select(convert).ToArray();
     }
 }
