@@ -217,18 +217,33 @@ internal static class ScoringBenchCommand
     }
 
     /// <summary>
-    /// PredictionEngine latency (best chunk after 200 warm-up calls) and Transform throughput: the first pass over the
-    /// images, which pays for the JIT of the cursor path (ML.NET's splitting and consolidating cursors, their getters),
-    /// and the steady state, the better of two more passes, which is what scoring many images gets.
+    /// PredictionEngine latency (<see cref="MeasureEngine"/>) and Transform throughput (<see cref="MeasureTransform"/>) of
+    /// the zip loaded as <paramref name="model"/>.
     /// </summary>
     private static (double EngineMilliseconds, double FirstPassPerSecond, double TransformPerSecond) MeasureZip(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
     {
-        // PredictionEngine: one MLImage in, label out (fresh MLImage per call: ML.NET disposes what it consumes).
+        double engineMs = MeasureEngine(ml, model, config, files, count);
+        var (first, steady) = MeasureTransform(ml, model, config, files, count);
+        return (engineMs, first, steady);
+    }
+
+    /// <summary>PredictionEngine latency: one MLImage in, the label out, the best chunk after 200 warm-up calls.</summary>
+    private static double MeasureEngine(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
+    {
+        // A fresh MLImage per call: ML.NET disposes what it consumes.
         var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
         for (int i = 0; i < 200; i++) engine.Predict(new ModelInput { Image = Image(config, files, i) });
         int call = 0;
-        double engineMs = BestMeanMilliseconds(() => engine.Predict(new ModelInput { Image = Image(config, files, call++) }), Math.Min(count, 500));
+        return BestMeanMilliseconds(() => engine.Predict(new ModelInput { Image = Image(config, files, call++) }), Math.Min(count, 500));
+    }
 
+    /// <summary>
+    /// Transform throughput: the first pass over the images, which pays for the JIT of the cursor path (ML.NET's
+    /// splitting and consolidating cursors, their getters), and the steady state, the better of two more passes, which
+    /// is what scoring many images gets.
+    /// </summary>
+    private static (double FirstPassPerSecond, double TransformPerSecond) MeasureTransform(MLContext ml, ITransformer model, ViTConfig config, List<byte[]> files, int count)
+    {
         // Batch Transform over an IDataView of images (fresh images per pass: ML.NET disposes what it consumes).
         double Pass()
         {
@@ -241,47 +256,35 @@ internal static class ScoringBenchCommand
         }
         double first = Pass();
         double steady = Math.Max(Pass(), Pass());
-        return (engineMs, first, steady);
+        return (first, steady);
     }
 
     /// <summary>
-    /// PredictionEngine latency (as in <see cref="MeasureZip"/>) of the zip loaded through a context whose ONNX Runtime
-    /// sessions run one intra-op thread per core (<c>SetOnnxSessionOption</c>): what a single caller that owns the
-    /// machine gets. Null on one core.
+    /// PredictionEngine latency (<see cref="MeasureEngine"/>) of the zip loaded through a context whose ONNX Runtime
+    /// sessions run one intra-op thread per core (the pool's <c>threadsPerEngine</c> setting): what a single caller
+    /// that owns the machine gets. Null on one core.
     /// </summary>
     private static double? MeasureEngineEveryCore(MLContext ml, string zipPath, ViTConfig config, List<byte[]> files, int count)
     {
         int cores = Environment.ProcessorCount;
         if (cores < 2) return null;
-        var loader = SessionThreads(ml, cores);
+        var loader = PredictionEnginePool<ModelInput, ModelOutput>.Loader(ml, cores);
         var model = ModelZipFile.Load(loader, zipPath, out _);
         using var disposeModel = model as IDisposable;
-        using var engine = loader.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
-        for (int i = 0; i < 200; i++) engine.Predict(new ModelInput { Image = Image(config, files, i) });
-        int call = 0;
-        return BestMeanMilliseconds(() => engine.Predict(new ModelInput { Image = Image(config, files, call++) }), Math.Min(count, 500));
+        return MeasureEngine(loader, model, config, files, count);
     }
 
     /// <summary>
-    /// Steady-state <c>Transform</c> throughput (as in <see cref="MeasureZip"/>) of the zip loaded through a context whose
+    /// Steady-state <c>Transform</c> throughput (<see cref="MeasureTransform"/>) of the zip loaded through a context whose
     /// ONNX Runtime sessions run one intra-op thread each: ML.NET's cursor spreads the rows over the cores itself, so
     /// each row's graph runs on the thread that reads it instead of asking ONNX Runtime's own pool for every core too.
     /// </summary>
     private static double MeasureTransformOneThreadSessions(MLContext ml, string zipPath, ViTConfig config, List<byte[]> files, int count)
     {
-        var loader = SessionThreads(ml, 1);
+        var loader = PredictionEnginePool<ModelInput, ModelOutput>.Loader(ml, 1);
         var model = ModelZipFile.Load(loader, zipPath, out _);
         using var disposeModel = model as IDisposable;
-        return MeasureZip(loader, model, config, files, count).TransformPerSecond;
-    }
-
-    /// <summary>A context (sharing <paramref name="ml"/>'s temporary folder) whose ONNX Runtime sessions each get <paramref name="threads"/> intra-op threads of their own.</summary>
-    private static MLContext SessionThreads(MLContext ml, int threads)
-    {
-        var loader = new MLContext(1) { TempFilePath = ml.TempFilePath };
-        Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.SetOnnxSessionOption(loader,
-            new Microsoft.ML.Transforms.Onnx.OnnxSessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, PerSessionThreads = true });
-        return loader;
+        return MeasureTransform(loader, model, config, files, count).TransformPerSecond;
     }
 
     /// <summary>Reads <paramref name="column"/> (a float vector) of every row through a cursor over <paramref name="active"/>; returns the row count.</summary>

@@ -175,7 +175,7 @@ public sealed class PredictionEnginePool<TInput, TOutput> : IDisposable
     /// (one inter-op thread: the graph runs sequentially), keeping <paramref name="ml"/>'s temporary-file folder.
     /// Components registered only on <paramref name="ml"/> are not seen there.
     /// </summary>
-    private static MLContext Loader(MLContext ml, int threads)
+    internal static MLContext Loader(MLContext ml, int threads)
     {
         var loader = new MLContext { TempFilePath = ml.TempFilePath };
         loader.SetOnnxSessionOption(new OnnxSessionOptions
